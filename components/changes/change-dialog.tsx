@@ -1,0 +1,55 @@
+"use client";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import type { ChangeInput } from "@/server/ipvs/planner";
+import { useTRPC, useTRPCClient } from "@/components/trpc";
+import { PlanDialog, type ApplyOutcome } from "./plan-dialog";
+
+/** Preview then apply one change of changes.* on every director of a cluster. */
+export function ChangeDialog({
+  clusterId,
+  change,
+  title,
+  applyLabel = "Apply",
+  destructive,
+  onOpenChange,
+  onApplied,
+}: {
+  clusterId: string;
+  change: ChangeInput;
+  title: string;
+  applyLabel?: string;
+  destructive?: boolean;
+  onOpenChange: (open: boolean) => void;
+  onApplied?: (outcome: ApplyOutcome) => void;
+}) {
+  const trpc = useTRPC();
+  const client = useTRPCClient();
+  const queryClient = useQueryClient();
+  const preview = useQuery(
+    trpc.changes.preview.queryOptions({ clusterId, change }, { staleTime: 0, gcTime: 0, retry: false, refetchOnWindowFocus: false }),
+  );
+  return (
+    <PlanDialog
+      open
+      onOpenChange={onOpenChange}
+      title={title}
+      preview={preview}
+      applyLabel={applyLabel}
+      destructive={destructive}
+      onApply={async ({ versions, fixes }) => {
+        // Fixes are sysctls: they do not touch the rules' version, so they go first with the same versions.
+        for (const setting of fixes) {
+          const r = await client.changes.apply.mutate({ clusterId, change: { kind: "setSysctl", setting }, expectedVersions: versions });
+          if (!r.ok) return { ok: false, results: r.results };
+        }
+        const r = await client.changes.apply.mutate({ clusterId, change, expectedVersions: versions });
+        return { ok: r.ok, results: r.results };
+      }}
+      onApplied={(outcome) => {
+        void queryClient.invalidateQueries();
+        onApplied?.(outcome);
+        onOpenChange(false);
+      }}
+    />
+  );
+}

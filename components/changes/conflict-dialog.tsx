@@ -1,0 +1,59 @@
+"use client";
+import { Button } from "@/components/ui/button";
+import { Dialog } from "@/components/ui/dialog";
+
+function changeTexts(details: Record<string, unknown>): string[] {
+  const c = details.changes;
+  if (!Array.isArray(c)) return [];
+  return c.map((x: unknown) => {
+    if (typeof x === "string") return x;
+    if (typeof x === "object" && x !== null && "text" in x && typeof x.text === "string") return x.text;
+    return JSON.stringify(x);
+  });
+}
+
+/** Someone changed the director since the operator looked: show what, offer to look again. */
+export function ConflictDialog({
+  open,
+  onOpenChange,
+  message,
+  details,
+  onReview,
+}: {
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+  message: string;
+  details: Record<string, unknown>;
+  onReview: () => void;
+}) {
+  const texts = changeTexts(details);
+  const director = typeof details.directorId === "string" ? details.directorId : null;
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={onOpenChange}
+      title="The rules changed since you looked"
+      description={message}
+      footer={
+        <>
+          <Button variant="outline" onClick={() => onOpenChange(false)}>
+            Close
+          </Button>
+          <Button onClick={onReview}>Review again</Button>
+        </>
+      }
+    >
+      {director && <p className="mb-1 text-xs text-muted-foreground">Director {director}</p>}
+      {texts.length > 0 ? (
+        <ul className="list-disc pl-5 font-mono text-xs" aria-label="What changed">
+          {texts.map((t, i) => (
+            <li key={i}>{t}</li>
+          ))}
+        </ul>
+      ) : (
+        <p className="text-xs">No details were given.</p>
+      )}
+      <p className="mt-2 text-xs text-muted-foreground">Nothing was applied. Review the change against the current rules and apply again.</p>
+    </Dialog>
+  );
+}

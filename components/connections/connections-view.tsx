@@ -1,0 +1,210 @@
+"use client";
+import { keepPreviousData, useQueries } from "@tanstack/react-query";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import Link from "next/link";
+import { useEffect, useRef, useState } from "react";
+import { formatEndpoint, type ConnectionEntry } from "@/server/ipvs/model";
+import { errorMessage } from "@/components/errors";
+import { formatCount } from "@/components/format";
+import { useTRPC } from "@/components/trpc";
+import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
+import { Button } from "@/components/ui/button";
+import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
+import { Checkbox, Field, Input } from "@/components/ui/input";
+import { cn } from "@/components/cn";
+
+export const PAGE_SIZE = 200;
+const ROW_HEIGHT = 24;
+const POLL_MS = 2_000;
+
+interface Filter {
+  state?: string;
+  client?: string;
+  realserver?: string;
+  service?: string;
+  templates?: boolean;
+}
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+const COLS = "grid grid-cols-[56px_112px_64px_minmax(150px,1fr)_minmax(150px,1fr)_minmax(150px,1fr)_72px]";
+
+/**
+ * The connection table, filtered and counted on the director: the browser only ever holds the
+ * pages under the viewport, so 100k entries scroll like 100.
+ */
+export function ConnectionsView({ directorId }: { directorId: string }) {
+  "use no memo";
+  const trpc = useTRPC();
+  const [state, setState] = useState("");
+  const [client, setClient] = useState("");
+  const [realserver, setRealserver] = useState("");
+  const [service, setService] = useState("");
+  const [templates, setTemplates] = useState(true);
+  const [paused, setPaused] = useState(false);
+  const filterNow: Filter = {
+    state: state || undefined,
+    client: client.trim() || undefined,
+    realserver: realserver.trim() || undefined,
+    service: service.trim() || undefined,
+    templates,
+  };
+  const filter = useDebounced(filterNow, 250);
+  const filterKey = JSON.stringify(filter);
+
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const [matchedCount, setMatchedCount] = useState(0);
+  const virtualizer = useVirtualizer({
+    count: matchedCount,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 20,
+  });
+  const items = virtualizer.getVirtualItems();
+  const firstPage = Math.floor((items[0]?.index ?? 0) / PAGE_SIZE);
+  const lastPage = Math.floor((items[items.length - 1]?.index ?? 0) / PAGE_SIZE);
+  const pageIndexes: number[] = [];
+  for (let p = firstPage; p <= lastPage; p++) pageIndexes.push(p);
+
+  const pages = useQueries({
+    queries: pageIndexes.map((p) =>
+      trpc.connections.list.queryOptions(
+        { directorId, filter, offset: p * PAGE_SIZE, limit: PAGE_SIZE },
+        { refetchInterval: paused ? false : POLL_MS, placeholderData: keepPreviousData, staleTime: paused ? Infinity : 1_000, retry: false },
+      ),
+    ),
+  });
+  const head = pages[0]?.data;
+  const error = pages.find((p) => p.error)?.error ?? null;
+  const fetching = pages.some((p) => p.isFetching);
+
+  useEffect(() => {
+    if (head) setMatchedCount(head.matched);
+  }, [head]);
+  useEffect(() => {
+    scrollRef.current?.scrollTo({ top: 0 });
+  }, [filterKey]);
+
+  function rowAt(i: number): ConnectionEntry | undefined {
+    const p = Math.floor(i / PAGE_SIZE);
+    return pages[p - firstPage]?.data?.entries[i - p * PAGE_SIZE];
+  }
+
+  const counts = Object.entries(head?.countsByState ?? {}).sort((a, b) => b[1] - a[1]);
+  const liveState = error ? "stale" : paused ? "stale" : head ? "live" : "connecting";
+
+  return (
+    <section className="flex flex-col gap-2" aria-labelledby="conn-title">
+      <div className="flex flex-wrap items-center gap-3">
+        <h1 id="conn-title" className="text-base font-semibold">
+          Connections on{" "}
+          <Link className="text-primary hover:underline" href={`/directors/${encodeURIComponent(directorId)}`}>
+            {directorId}
+          </Link>
+        </h1>
+        <ConnectionStatus state={liveState} since={head?.takenAt ?? null} />
+        <Button size="sm" variant="outline" aria-pressed={paused} onClick={() => setPaused((x) => !x)}>
+          {paused ? "Resume polling" : "Pause polling"}
+        </Button>
+        <span className="text-xs text-muted-foreground" aria-live="polite" data-testid="conn-counts">
+          {head ? (
+            <>
+              <b className="num" data-testid="conn-matched">{formatCount(head.matched)}</b> of <span className="num">{formatCount(head.total)}</span> entries · read{" "}
+              {formatClock(head.takenAt)}
+            </>
+          ) : (
+            "reading…"
+          )}
+          <span className={cn("ml-2 inline-block w-16", fetching ? "" : "invisible")}>updating</span>
+        </span>
+      </div>
+
+      <form className="flex flex-wrap items-end gap-3" role="search" aria-label="Filter connections" onSubmit={(e) => e.preventDefault()}>
+        <Field label="Client (address or prefix)" className="w-52">
+          {(p) => <Input {...p} name="client" value={client} onChange={(e) => setClient(e.target.value)} placeholder="10.0.0." />}
+        </Field>
+        <Field label="Realserver (addr or addr:port)" className="w-52">
+          {(p) => <Input {...p} name="realserver" value={realserver} onChange={(e) => setRealserver(e.target.value)} placeholder="10.10.0.11:80" />}
+        </Field>
+        <Field label="Service" className="w-56">
+          {(p) => <Input {...p} name="service" value={service} onChange={(e) => setService(e.target.value)} placeholder="TCP 203.0.113.10:80" />}
+        </Field>
+        <Field label="State" className="w-36">
+          {(p) => <Input {...p} name="state" value={state} onChange={(e) => setState(e.target.value.toUpperCase())} placeholder="ESTABLISHED" />}
+        </Field>
+        <label className="mb-5 flex items-center gap-1.5 text-xs">
+          <Checkbox checked={templates} onChange={(e) => setTemplates(e.currentTarget.checked)} />
+          include persistence templates
+        </label>
+      </form>
+
+      <div className="flex flex-wrap gap-1" aria-label="Entries per state">
+        {counts.map(([s, n]) => (
+          <Button key={s} size="xs" variant={state === s ? "default" : "outline"} aria-pressed={state === s} onClick={() => setState(state === s ? "" : s)} data-state-count={s}>
+            {s} <span className="num">{formatCount(n)}</span>
+          </Button>
+        ))}
+      </div>
+
+      {error && (
+        <Alert>
+          <AlertTitle>Could not read the connection table</AlertTitle>
+          <AlertDescription>{errorMessage(error)}</AlertDescription>
+        </Alert>
+      )}
+
+      <div role="table" aria-label="Connection entries" aria-rowcount={matchedCount + 1} className="rounded-md border bg-card text-xs">
+        <div role="rowgroup">
+          <div role="row" className={cn(COLS, "h-7 items-center border-b bg-muted/60 px-2 font-medium text-muted-foreground")}>
+            <span role="columnheader">Proto</span>
+            <span role="columnheader">State</span>
+            <span role="columnheader" className="text-right">Expires</span>
+            <span role="columnheader" className="pl-4">Client</span>
+            <span role="columnheader">Virtual</span>
+            <span role="columnheader">Realserver</span>
+            <span role="columnheader">Kind</span>
+          </div>
+        </div>
+        <div ref={scrollRef} role="rowgroup" className="h-[calc(100vh-290px)] min-h-60 overflow-auto" tabIndex={0} aria-label="Scrollable entries">
+          <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+            {items.map((v) => {
+              const e = rowAt(v.index);
+              return (
+                <div
+                  key={v.key}
+                  role="row"
+                  aria-rowindex={v.index + 2}
+                  className={cn(COLS, "absolute left-0 w-full items-center border-b px-2 font-mono hover:bg-muted/40")}
+                  style={{ height: ROW_HEIGHT, transform: `translateY(${v.start}px)` }}
+                  data-conn-row
+                >
+                  {e ? (
+                    <>
+                      <span role="cell">{e.protocol}</span>
+                      <span role="cell">{e.state}</span>
+                      <span role="cell" className="num">{e.expiresSeconds}s</span>
+                      <span role="cell" className="truncate pl-4">{formatEndpoint(e.client)}</span>
+                      <span role="cell" className="truncate">{formatEndpoint(e.virtual)}</span>
+                      <span role="cell" className="truncate">{formatEndpoint(e.destination)}</span>
+                      <span role="cell" className="text-muted-foreground">{e.template ? "template" : "conn"}</span>
+                    </>
+                  ) : (
+                    <span role="cell" className="col-span-7 text-muted-foreground">…</span>
+                  )}
+                </div>
+              );
+            })}
+          </div>
+          {head && matchedCount === 0 && <p className="p-3 text-muted-foreground">No entries match.</p>}
+        </div>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,398 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { Fragment, useState } from "react";
+import {
+  formatEndpoint,
+  formatServiceKey,
+  type RealserverRule,
+  type RealserverState,
+  type ServiceKey,
+  type ServiceRule,
+  type ServiceState,
+} from "@/server/ipvs/model";
+import type { ChangeInput } from "@/server/ipvs/planner";
+import { ChangeDialog } from "@/components/changes/change-dialog";
+import { DrainDialog } from "@/components/changes/drain-dialog";
+import { ConsoleErrorAlert } from "@/components/changes/error-panel";
+import { RealserverFormDialog } from "@/components/changes/realserver-form";
+import { ServiceFormDialog } from "@/components/changes/service-form";
+import { TrustHostKeyDialog } from "@/components/changes/trust-dialog";
+import { detailString } from "@/components/errors";
+import { formatByteRate, formatCount, formatPercent, formatRate } from "@/components/format";
+import { ReachabilityBadge } from "@/components/live/reachability-badge";
+import { useTRPC } from "@/components/trpc";
+import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
+import { Badge } from "@/components/ui/badge";
+import { Button, buttonVariants } from "@/components/ui/button";
+import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
+import { ShareBar } from "@/components/ui/share-bar";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { useDirectorLive } from "./use-director";
+import { WeightEditor } from "./weight-editor";
+
+type Action =
+  | { kind: "change"; change: ChangeInput; title: string; applyLabel?: string; destructive?: boolean }
+  | { kind: "realserverForm"; service: ServiceKey; existing?: RealserverRule }
+  | { kind: "serviceForm"; existing?: ServiceRule }
+  | { kind: "drain"; realserver: { address: string; port?: number } }
+  | { kind: "trust"; fingerprint: string };
+
+const FORWARD_SHORT: Record<RealserverRule["forward"], string> = { masq: "Masq", route: "Route", tunnel: "Tunnel" };
+
+function flagsOf(s: ServiceState): string {
+  const f: string[] = [];
+  if (s.ops) f.push("ops");
+  f.push(...s.schedFlags);
+  if (s.pe) f.push(`pe ${s.pe}`);
+  return f.join(", ");
+}
+
+export function DirectorView({ directorId }: { directorId: string }) {
+  const trpc = useTRPC();
+  const live = useDirectorLive(directorId);
+  const [action, setAction] = useState<Action | null>(null);
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const status = live.status;
+  const snapshot = status?.snapshot ?? null;
+  const clusterId = status?.clusterId ?? null;
+  const drains = useQuery(
+    trpc.drains.list.queryOptions({ clusterId: clusterId ?? undefined, active: true }, { enabled: clusterId !== null, refetchInterval: 5_000 }),
+  );
+  const hostKeyFingerprint =
+    status?.error?.code === "HOST_KEY_UNKNOWN" ? detailString(status.error.details, "fingerprint") : null;
+
+  function drainOf(rs: { address: string; port: number }) {
+    return drains.data?.find((d) => d.realserver.address === rs.address && (d.realserver.port === null || d.realserver.port === rs.port));
+  }
+
+  const close = () => setAction(null);
+
+  return (
+    <section className="flex flex-col gap-3" aria-labelledby="director-title">
+      <div className="flex flex-wrap items-center gap-3">
+        <h1 id="director-title" className="text-base font-semibold">
+          Director {directorId}
+        </h1>
+        {clusterId && <span className="text-xs text-muted-foreground">cluster {clusterId}</span>}
+        <ConnectionStatus state={live.state} since={live.since} onRetry={live.reset} />
+        {status && <ReachabilityBadge status={status} />}
+        {snapshot && (
+          <span className="text-xs text-muted-foreground">
+            poll {formatClock(snapshot.takenAt)} · rules <span className="font-mono">{snapshot.version.slice(0, 12)}</span>
+            {snapshot.ipvsadm && ` · ipvsadm v${snapshot.ipvsadm.ipvsadm} (IPVS ${snapshot.ipvsadm.ipvs})`} · {formatCount(snapshot.connectionCount)} entries
+          </span>
+        )}
+        <div className="ml-auto flex gap-2">
+          <Link className={buttonVariants({ variant: "outline", size: "sm" })} href={`/directors/${encodeURIComponent(directorId)}/connections`}>
+            Connections
+          </Link>
+          <Button size="sm" disabled={!clusterId} onClick={() => setAction({ kind: "serviceForm" })}>
+            Add virtual service
+          </Button>
+        </div>
+      </div>
+
+      {live.error && (
+        <Alert>
+          <AlertTitle>Live updates failed</AlertTitle>
+          <AlertDescription>{live.error}</AlertDescription>
+        </Alert>
+      )}
+      {status?.error && (
+        <div className="flex flex-col gap-1">
+          <ConsoleErrorAlert error={status.error} title={`${directorId} is ${status.reachability}`} />
+          {hostKeyFingerprint && (
+            <div>
+              <Button size="sm" onClick={() => setAction({ kind: "trust", fingerprint: hostKeyFingerprint })}>
+                Review host key…
+              </Button>
+            </div>
+          )}
+        </div>
+      )}
+      {status && !snapshot && !status.error && <p className="text-sm text-muted-foreground">Waiting for the first poll…</p>}
+
+      {snapshot && clusterId && (
+        <div className="rounded-md border bg-card">
+          <Table aria-label="Virtual services">
+            <TableHeader>
+              <TableRow>
+                <TableHead className="w-7">
+                  <span className="sr-only">Expand</span>
+                </TableHead>
+                <TableHead className="w-52">Virtual service</TableHead>
+                <TableHead className="w-14">Sched</TableHead>
+                <TableHead className="w-24">Persistence</TableHead>
+                <TableHead className="w-28">Flags</TableHead>
+                <TableHead className="w-24 text-right">Conns</TableHead>
+                <TableHead className="w-28 text-right">InBytes</TableHead>
+                <TableHead className="w-28 text-right">OutBytes</TableHead>
+                <TableHead className="w-16 text-right">CPS</TableHead>
+                <TableHead className="w-20 text-right">In/s</TableHead>
+                <TableHead className="w-20 text-right">Out/s</TableHead>
+                <TableHead className="text-right">Actions</TableHead>
+              </TableRow>
+            </TableHeader>
+            <TableBody>
+              {snapshot.services.length === 0 && (
+                <TableRow>
+                  <TableCell colSpan={12} className="text-muted-foreground">
+                    No virtual services on this director.
+                  </TableCell>
+                </TableRow>
+              )}
+              {snapshot.services.map((s) => {
+                const name = formatServiceKey(s.key);
+                const open = !collapsed.has(name);
+                return (
+                  <Fragment key={name}>
+                    <TableRow data-service={name} className="bg-muted/20 font-medium">
+                      <TableCell>
+                        <Button
+                          variant="ghost"
+                          size="xs"
+                          aria-expanded={open}
+                          aria-label={`${open ? "Collapse" : "Expand"} ${name}`}
+                          onClick={() =>
+                            setCollapsed((c) => {
+                              const n = new Set(c);
+                              if (open) n.add(name);
+                              else n.delete(name);
+                              return n;
+                            })
+                          }
+                        >
+                          {open ? "▾" : "▸"}
+                        </Button>
+                      </TableCell>
+                      <TableCell className="font-mono">{name}</TableCell>
+                      <TableCell>{s.scheduler}</TableCell>
+                      <TableCell>
+                        {s.persistence
+                          ? `${s.persistence.timeout} s${s.persistence.netmask !== null ? ` /${String(s.persistence.netmask)}` : ""}`
+                          : "—"}
+                      </TableCell>
+                      <TableCell className="text-muted-foreground">{flagsOf(s) || "—"}</TableCell>
+                      <TableCell className="num" title={s.counters ? `in ${formatCount(s.counters.inPackets)} pkts, out ${formatCount(s.counters.outPackets)} pkts` : undefined}>
+                        {formatCount(s.counters?.conns)}
+                      </TableCell>
+                      <TableCell className="num">{formatCount(s.counters?.inBytes)}</TableCell>
+                      <TableCell className="num">{formatCount(s.counters?.outBytes)}</TableCell>
+                      <TableCell className="num">{formatRate(s.rates?.cps, "")}</TableCell>
+                      <TableCell className="num">{formatByteRate(s.rates?.inBps)}</TableCell>
+                      <TableCell className="num">{formatByteRate(s.rates?.outBps)}</TableCell>
+                      <TableCell className="text-right whitespace-nowrap">
+                        <Button size="xs" variant="outline" onClick={() => setAction({ kind: "realserverForm", service: s.key })} aria-label={`Add realserver to ${name}`}>
+                          Add realserver
+                        </Button>{" "}
+                        <Button size="xs" variant="outline" onClick={() => setAction({ kind: "serviceForm", existing: s })} aria-label={`Edit ${name}`}>
+                          Edit
+                        </Button>{" "}
+                        <Button
+                          size="xs"
+                          variant="outline"
+                          className="text-danger"
+                          aria-label={`Delete ${name}`}
+                          onClick={() =>
+                            setAction({ kind: "change", change: { kind: "deleteService", service: s.key }, title: `Delete ${name}`, applyLabel: "Delete", destructive: true })
+                          }
+                        >
+                          Delete
+                        </Button>
+                      </TableCell>
+                    </TableRow>
+                    {open && (
+                      <TableRow className="hover:bg-transparent">
+                        <TableCell />
+                        <TableCell colSpan={11} className="py-1 pr-0">
+                          <RealserverTable
+                            service={s}
+                            drainOf={drainOf}
+                            onAction={setAction}
+                          />
+                        </TableCell>
+                      </TableRow>
+                    )}
+                  </Fragment>
+                );
+              })}
+            </TableBody>
+          </Table>
+        </div>
+      )}
+
+      {action?.kind === "change" && clusterId && (
+        <ChangeDialog
+          clusterId={clusterId}
+          change={action.change}
+          title={action.title}
+          applyLabel={action.applyLabel}
+          destructive={action.destructive}
+          onOpenChange={(o) => !o && close()}
+        />
+      )}
+      {action?.kind === "realserverForm" && (
+        <RealserverFormDialog
+          service={action.service}
+          existing={action.existing}
+          onOpenChange={(o) => !o && close()}
+          onSubmit={(change) =>
+            setAction({
+              kind: "change",
+              change,
+              title:
+                change.kind === "addRealserver" || change.kind === "editRealserver"
+                  ? `${change.kind === "addRealserver" ? "Add" : "Edit"} realserver ${change.realserver.address}:${String(change.realserver.port)}`
+                  : "Change realserver",
+            })
+          }
+        />
+      )}
+      {action?.kind === "serviceForm" && (
+        <ServiceFormDialog
+          existing={action.existing}
+          onOpenChange={(o) => !o && close()}
+          onSubmit={(change) => setAction({ kind: "change", change, title: change.kind === "addService" ? "Add virtual service" : "Edit virtual service" })}
+        />
+      )}
+      {action?.kind === "drain" && clusterId && (
+        <DrainDialog clusterId={clusterId} realserver={action.realserver} onOpenChange={(o) => !o && close()} />
+      )}
+      {action?.kind === "trust" && (
+        <TrustHostKeyDialog open directorId={directorId} fingerprint={action.fingerprint} onOpenChange={(o) => !o && close()} onTrusted={live.reset} />
+      )}
+    </section>
+  );
+}
+
+function RealserverTable({
+  service,
+  drainOf,
+  onAction,
+}: {
+  service: ServiceState;
+  drainOf: (rs: { address: string; port: number }) => { id: number; state: string } | undefined;
+  onAction: (a: Action) => void;
+}) {
+  const name = formatServiceKey(service.key);
+  const totalWeight = service.realservers.reduce((a, r) => a + r.weight, 0);
+  const totalActive = service.realservers.reduce((a, r) => a + r.activeConns, 0);
+  if (service.realservers.length === 0) {
+    return <p className="py-1 text-xs text-muted-foreground">No realservers: clients of this service are refused.</p>;
+  }
+  return (
+    <table className="w-full text-xs" aria-label={`Realservers of ${name}`}>
+      <thead className="text-muted-foreground">
+        <tr>
+          <th scope="col" className="w-40 px-2 py-0.5 text-left font-medium">Realserver</th>
+          <th scope="col" className="w-14 px-2 text-left font-medium">Fwd</th>
+          <th scope="col" className="w-32 px-2 text-left font-medium">Weight</th>
+          <th scope="col" className="w-36 px-2 text-left font-medium">Weight / active share</th>
+          <th scope="col" className="w-20 px-2 text-right font-medium">ActiveConn</th>
+          <th scope="col" className="w-20 px-2 text-right font-medium">InActConn</th>
+          <th scope="col" className="w-20 px-2 text-right font-medium">PersistConn</th>
+          <th scope="col" className="w-24 px-2 text-right font-medium">Thresh x / y</th>
+          <th scope="col" className="w-20 px-2 text-right font-medium">Conns</th>
+          <th scope="col" className="px-2 text-right font-medium">Actions</th>
+        </tr>
+      </thead>
+      <tbody>
+        {service.realservers.map((r) => (
+          <RealserverRow key={`${r.address}|${r.port}`} service={service} r={r} totalWeight={totalWeight} totalActive={totalActive} drain={drainOf(r)} onAction={onAction} />
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function RealserverRow({
+  service,
+  r,
+  totalWeight,
+  totalActive,
+  drain,
+  onAction,
+}: {
+  service: ServiceState;
+  r: RealserverState;
+  totalWeight: number;
+  totalActive: number;
+  drain: { id: number; state: string } | undefined;
+  onAction: (a: Action) => void;
+}) {
+  const ep = formatEndpoint(r);
+  const svc = formatServiceKey(service.key);
+  const label = `${ep} in ${svc}`;
+  const weightShare = totalWeight > 0 ? r.weight / totalWeight : 0;
+  const connShare = totalActive > 0 ? r.activeConns / totalActive : null;
+  return (
+    <tr className="border-t hover:bg-muted/40" data-realserver={ep} data-service={svc}>
+      <td className="px-2 py-0.5 font-mono">
+        <Link className="text-primary hover:underline" href={`/realservers/${encodeURIComponent(r.address)}`}>
+          {ep}
+        </Link>
+        {drain && (
+          <Link href={`/drains/${drain.id}`} className="ml-1">
+            <Badge variant="info">{drain.state}</Badge>
+          </Link>
+        )}
+      </td>
+      <td className="px-2">{FORWARD_SHORT[r.forward]}</td>
+      <td className="px-2">
+        <WeightEditor
+          key={r.weight}
+          weight={r.weight}
+          label={label}
+          onCommit={(weight) =>
+            onAction({
+              kind: "change",
+              change: { kind: "setWeight", service: service.key, realserver: { address: r.address, port: r.port }, weight },
+              title: `Set weight of ${label} to ${weight}`,
+            })
+          }
+        />
+      </td>
+      <td className="px-2">
+        <div className="flex items-center gap-1.5">
+          <ShareBar weightShare={weightShare} connShare={connShare} />
+          <span className="num w-16 text-muted-foreground">
+            {formatPercent(weightShare)}/{connShare === null ? "—" : formatPercent(connShare)}
+          </span>
+        </div>
+      </td>
+      <td className="num px-2">{formatCount(r.activeConns)}</td>
+      <td className="num px-2">{formatCount(r.inactiveConns)}</td>
+      <td className="num px-2">{r.persistentConns === null ? "—" : formatCount(r.persistentConns)}</td>
+      <td className="num px-2">
+        {r.upperThreshold || "—"} / {r.lowerThreshold || "—"}
+      </td>
+      <td className="num px-2">{formatCount(r.counters?.conns)}</td>
+      <td className="px-2 text-right whitespace-nowrap">
+        <Button size="xs" variant="outline" aria-label={`Drain ${ep}`} disabled={drain !== undefined} onClick={() => onAction({ kind: "drain", realserver: { address: r.address, port: r.port } })}>
+          Drain
+        </Button>{" "}
+        <Button size="xs" variant="outline" aria-label={`Edit ${label}`} onClick={() => onAction({ kind: "realserverForm", service: service.key, existing: r })}>
+          Edit
+        </Button>{" "}
+        <Button
+          size="xs"
+          variant="outline"
+          className="text-danger"
+          aria-label={`Remove ${label}`}
+          onClick={() =>
+            onAction({
+              kind: "change",
+              change: { kind: "removeRealserver", service: service.key, realserver: { address: r.address, port: r.port } },
+              title: `Remove ${label}`,
+              applyLabel: "Remove",
+              destructive: true,
+            })
+          }
+        >
+          Remove
+        </Button>
+      </td>
+    </tr>
+  );
+}

@@ -1,0 +1,33 @@
+"use client";
+import { useSubscription } from "@trpc/tanstack-react-query";
+import { useState } from "react";
+import type { DirectorStatus } from "@/server/live/types";
+import { liveStateOf } from "@/components/live/live-state";
+import { receivedAt, useNow } from "@/components/live/use-now";
+import { useTRPC } from "@/components/trpc";
+import type { LiveState } from "@/components/ui/connection-status";
+
+/** The live.director subscription plus what the status indicator needs. */
+export function useDirectorLive(directorId: string): {
+  status: DirectorStatus | undefined;
+  state: LiveState;
+  since: number | null;
+  error: string | null;
+  reset: () => void;
+} {
+  const trpc = useTRPC();
+  const now = useNow();
+  const [lastDataAt, setLastDataAt] = useState<number | null>(null);
+  const sub = useSubscription(
+    trpc.live.director.subscriptionOptions({ directorId }, { onData: () => setLastDataAt(receivedAt()) }),
+  );
+  const status = sub.data as DirectorStatus | undefined;
+  let state = liveStateOf({ status: sub.status, hasData: status !== undefined, lastDataAt, now });
+  let since = lastDataAt;
+  // The stream is fine but the director is not: the numbers are the last good poll's.
+  if (state === "live" && status?.reachability === "unreachable") {
+    state = "stale";
+    since = status.lastSuccessAt;
+  }
+  return { status, state, since, error: sub.error?.message ?? null, reset: sub.reset };
+}

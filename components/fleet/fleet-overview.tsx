@@ -1,0 +1,136 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import type { DirectorStatus } from "@/components/api-types";
+import { formatByteRate, formatCount, formatRate } from "@/components/format";
+import { useRateHistory, totalsOf, type Series } from "@/components/live/history";
+import { useFleetLive } from "@/components/live/use-fleet";
+import { useTRPC } from "@/components/trpc";
+import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
+import { Badge } from "@/components/ui/badge";
+import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
+import { Sparkline } from "@/components/ui/sparkline";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { ReachabilityBadge } from "@/components/live/reachability-badge";
+
+export function FleetOverview() {
+  const trpc = useTRPC();
+  const [series, addSnapshot] = useRateHistory();
+  const live = useFleetLive(addSnapshot);
+  const inventory = useQuery(trpc.inventory.list.queryOptions());
+  const drains = useQuery(trpc.drains.list.queryOptions({ active: true }, { refetchInterval: 5_000 }));
+  const data = live.fleet;
+
+  const hosts = new Map<string, string>();
+  for (const c of inventory.data ?? []) for (const d of c.directors) hosts.set(d.id, `${d.user}@${d.host}:${d.port}`);
+
+  return (
+    <section className="flex flex-col gap-3" aria-labelledby="fleet-title">
+      <div className="flex items-center gap-3">
+        <h1 id="fleet-title" className="text-base font-semibold">
+          Fleet
+        </h1>
+        <ConnectionStatus state={live.state} since={live.since} onRetry={live.reset} />
+        {data && <span className="text-xs text-muted-foreground">pushed {formatClock(data.at)}</span>}
+      </div>
+      {live.error && (
+        <Alert>
+          <AlertTitle>Live updates failed</AlertTitle>
+          <AlertDescription>{live.error}</AlertDescription>
+        </Alert>
+      )}
+      {inventory.error && (
+        <Alert>
+          <AlertTitle>Could not read the inventory</AlertTitle>
+          <AlertDescription>{inventory.error.message}</AlertDescription>
+        </Alert>
+      )}
+      {!data && !live.error && <p className="text-sm text-muted-foreground">Waiting for the first poll…</p>}
+      {data?.clusters.map((cluster) => {
+        const clusterDrains = (drains.data ?? []).filter((d) => d.clusterId === cluster.id);
+        const unreachable = cluster.directors.filter((d) => d.reachability === "unreachable");
+        return (
+          <section key={cluster.id} aria-label={`Cluster ${cluster.name}`} className="rounded-md border bg-card" data-cluster={cluster.id}>
+            <div className="flex flex-wrap items-center gap-2 border-b px-3 py-1.5">
+              <h2 className="text-sm font-semibold">{cluster.name}</h2>
+              <span className="text-xs text-muted-foreground">{cluster.id}</span>
+              <span className="text-xs text-muted-foreground">· {cluster.directors.length} director{cluster.directors.length === 1 ? "" : "s"}</span>
+              <div className="ml-auto flex flex-wrap gap-1">
+                {cluster.rulesDiffer && <Badge variant="warn">directors hold different rules</Badge>}
+                {unreachable.length > 0 && <Badge variant="danger">{unreachable.length} unreachable</Badge>}
+                {clusterDrains.map((d) => (
+                  <Link key={d.id} href={`/drains/${d.id}`} className="rounded focus-visible:outline-2 focus-visible:outline-ring">
+                    <Badge variant="info">
+                      {d.state === "drained" ? "drained" : "draining"} {d.realserver.address}
+                      {d.realserver.port !== null ? `:${d.realserver.port}` : ""}
+                    </Badge>
+                  </Link>
+                ))}
+              </div>
+            </div>
+            <Table>
+              <TableHeader>
+                <TableRow>
+                  <TableHead className="w-40">Director</TableHead>
+                  <TableHead className="w-52">SSH</TableHead>
+                  <TableHead className="w-28">Reachability</TableHead>
+                  <TableHead className="w-20">ipvsadm</TableHead>
+                  <TableHead className="w-16 text-right">Services</TableHead>
+                  <TableHead className="w-20 text-right">Realservers</TableHead>
+                  <TableHead className="w-20 text-right">ActiveConn</TableHead>
+                  <TableHead className="w-20 text-right">Entries</TableHead>
+                  <TableHead className="w-44">Conn rate</TableHead>
+                  <TableHead className="w-48">Byte rate</TableHead>
+                  <TableHead>Problem</TableHead>
+                </TableRow>
+              </TableHeader>
+              <TableBody>
+                {cluster.directors.map((d) => (
+                  <DirectorRow key={d.directorId} d={d} host={hosts.get(d.directorId)} series={series[d.directorId]} />
+                ))}
+              </TableBody>
+            </Table>
+          </section>
+        );
+      })}
+    </section>
+  );
+}
+
+function DirectorRow({ d, host, series }: { d: DirectorStatus; host: string | undefined; series: Series | undefined }) {
+  const s = d.snapshot;
+  const t = s ? totalsOf(s) : null;
+  return (
+    <TableRow data-director={d.directorId} data-reachability={d.reachability}>
+      <TableCell className="font-medium">
+        <Link className="text-primary hover:underline" href={`/directors/${encodeURIComponent(d.directorId)}`}>
+          {d.directorId}
+        </Link>
+      </TableCell>
+      <TableCell className="font-mono text-muted-foreground">{host ?? "—"}</TableCell>
+      <TableCell>
+        <ReachabilityBadge status={d} />
+      </TableCell>
+      <TableCell className="font-mono">{s?.ipvsadm ? `v${s.ipvsadm.ipvsadm}` : "—"}</TableCell>
+      <TableCell className="num">{t ? t.services : "—"}</TableCell>
+      <TableCell className="num">{t ? t.realservers : "—"}</TableCell>
+      <TableCell className="num">{t ? formatCount(t.activeConns) : "—"}</TableCell>
+      <TableCell className="num">{s ? formatCount(s.connectionCount) : "—"}</TableCell>
+      <TableCell>
+        <div className="flex items-center gap-2">
+          <span className="num w-20">{t ? formatRate(t.cps, "/s") : "—"}</span>
+          <Sparkline values={series?.cps ?? []} label={`connection rate of ${d.directorId}`} />
+        </div>
+      </TableCell>
+      <TableCell>
+        <div className="flex items-center gap-2">
+          <span className="num w-24">{t ? formatByteRate(t.bps) : "—"}</span>
+          <Sparkline values={series?.bps ?? []} label={`byte rate of ${d.directorId}`} className="text-chart-2" />
+        </div>
+      </TableCell>
+      <TableCell className="max-w-0 truncate text-danger" title={d.error?.message}>
+        {d.error ? `${d.error.code}: ${d.error.message}` : ""}
+      </TableCell>
+    </TableRow>
+  );
+}

@@ -1,0 +1,14 @@
+import type { DirectorStatus } from "@/server/live/types";
+import { Badge } from "@/components/ui/badge";
+import { formatClock } from "@/components/ui/connection-status";
+
+export function ReachabilityBadge({ status }: { status: DirectorStatus }) {
+  if (status.reachability === "live") return <Badge variant="ok">reachable</Badge>;
+  if (status.reachability === "connecting") return <Badge variant="warn">connecting</Badge>;
+  return (
+    <Badge variant="danger" title={status.error?.message}>
+      unreachable
+      {status.lastSuccessAt !== null && <span className="font-normal">· since {formatClock(status.lastSuccessAt)}</span>}
+    </Badge>
+  );
+}

@@ -1,0 +1,33 @@
+"use client";
+import { useSubscription } from "@trpc/tanstack-react-query";
+import { useState } from "react";
+import type { FleetStatus } from "@/components/api-types";
+import type { DirectorSnapshot } from "@/server/live/types";
+import { liveStateOf } from "@/components/live/live-state";
+import { receivedAt, useNow } from "@/components/live/use-now";
+import { useTRPC } from "@/components/trpc";
+import type { LiveState } from "@/components/ui/connection-status";
+
+/** The live.fleet subscription plus what the status indicator needs. */
+export function useFleetLive(onSnapshot?: (s: DirectorSnapshot | null) => void): {
+  fleet: FleetStatus | undefined;
+  state: LiveState;
+  since: number | null;
+  error: string | null;
+  reset: () => void;
+} {
+  const trpc = useTRPC();
+  const now = useNow();
+  const [lastDataAt, setLastDataAt] = useState<number | null>(null);
+  const sub = useSubscription(
+    trpc.live.fleet.subscriptionOptions(undefined, {
+      onData: (data) => {
+        setLastDataAt(receivedAt());
+        if (onSnapshot) for (const c of (data as FleetStatus).clusters) for (const d of c.directors) onSnapshot(d.snapshot);
+      },
+    }),
+  );
+  const fleet = sub.data as FleetStatus | undefined;
+  const state = liveStateOf({ status: sub.status, hasData: fleet !== undefined, lastDataAt, now });
+  return { fleet, state, since: lastDataAt, error: sub.error?.message ?? null, reset: sub.reset };
+}

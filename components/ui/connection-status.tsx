@@ -1,0 +1,54 @@
+"use client";
+import { cn } from "@/components/cn";
+import { Button } from "./button";
+
+export type LiveState = "connecting" | "live" | "reconnecting" | "stale";
+
+/**
+ * Whether the numbers on screen are current. Driven by the subscription's connection state
+ * and, for "stale", by the director's own last good poll.
+ */
+export function ConnectionStatus({
+  state,
+  since,
+  onRetry,
+  className,
+}: {
+  state: LiveState;
+  /** When data was last fresh (ms since epoch): shown as "stale since HH:MM:SS". */
+  since: number | null;
+  onRetry?: () => void;
+  className?: string;
+}) {
+  const dot =
+    state === "live" ? "bg-ok" : state === "stale" ? "bg-danger" : "bg-warn animate-pulse";
+  const text =
+    state === "live"
+      ? "live"
+      : state === "connecting"
+        ? "connecting…"
+        : state === "reconnecting"
+          ? "reconnecting…"
+          : `stale since ${since === null ? "—" : formatClock(since)}`;
+  return (
+    <div
+      role="status"
+      aria-live="polite"
+      data-live-state={state}
+      className={cn("inline-flex h-6 items-center gap-1.5 rounded border px-2 text-xs whitespace-nowrap", className)}
+    >
+      <span aria-hidden className={cn("inline-block h-2 w-2 rounded-full", dot)} />
+      <span className="min-w-[11.5rem]">{text}</span>
+      {onRetry && state !== "live" && (
+        <Button variant="link" size="xs" className="h-4 px-0" onClick={onRetry}>
+          retry
+        </Button>
+      )}
+    </div>
+  );
+}
+
+export function formatClock(ms: number): string {
+  const d = new Date(ms);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((x) => String(x).padStart(2, "0")).join(":");
+}

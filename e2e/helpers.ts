@@ -1,0 +1,42 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { expect, type Page } from "@playwright/test";
+import { labExec, repoRoot } from "../lab/harness";
+
+export const LAB = "lab";
+export const artifactsDir = join(repoRoot, "e2e", "artifacts");
+
+/** Runs a command on the lab director as root and fails the test on a non-zero exit. */
+export async function lab(command: string, timeoutMs = 60_000): Promise<string> {
+  const r = await labExec(LAB, command, { timeoutMs });
+  if (r.code !== 0) throw new Error(`lab: ${command}: exit ${r.code}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Puts the lab back as it booted, so other suites find the rules they expect. */
+export async function restoreLab(): Promise<void> {
+  await lab(
+    "lab-traffic stop >/dev/null 2>&1; ipvsadm -C && ipvsadm -R < /usr/local/lib/lab/ipvsadm-rules.txt && echo 0 > /proc/sys/net/ipv4/vs/expire_quiescent_template && echo 0 > /proc/sys/net/ipv4/vs/expire_nodest_conn",
+  );
+}
+
+/** `ipvsadm -Sn` lines for one realserver, e.g. ["-a -t 203.0.113.10:80 -r 10.10.0.11:80 -m -w 1"]. */
+export async function savedRulesFor(realserver: string): Promise<string[]> {
+  const out = await lab("ipvsadm -Sn");
+  return out.split("\n").filter((l) => l.includes(`-r ${realserver} `));
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(artifactsDir, { recursive: true });
+  await page.screenshot({ path: join(artifactsDir, `${name}.png`), fullPage: true });
+}
+
+/** The director page once its first poll is on screen. */
+export async function openDirector(page: Page, id = LAB): Promise<void> {
+  await page.goto(`/directors/${id}`);
+  await expect(page.getByRole("table", { name: "Virtual services" })).toBeVisible({ timeout: 60_000 });
+}
+
+export function realserverRow(page: Page, service: string, realserver: string) {
+  return page.locator(`tr[data-service="${service}"][data-realserver="${realserver}"]`);
+}

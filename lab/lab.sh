@@ -1,0 +1,561 @@
+#!/usr/bin/env bash
+# lab/lab.sh: a real LVS-NAT director for tests, as a User-mode Linux guest.
+#
+#   bash lab/lab.sh up     [--name NAME] [--port PORT] [--timeout SECONDS] [--mem SIZE]
+#   bash lab/lab.sh down   [--name NAME]
+#   bash lab/lab.sh status [--name NAME]
+#   bash lab/lab.sh ssh    [--name NAME] [--user USER] -- CMD ...
+#
+# The host kernel has no IPVS, so the director is a UML guest (Linux 6.1 with IPVS modules)
+# booted from a shared read-only debootstrapped rootfs. Its only link is a tap device in a
+# host network namespace of its own (no routes, nothing else in it); sshd is reachable only
+# as 127.0.0.1:PORT through two socat processes. See lab/README.md.
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(dirname "$LAB_DIR")
+STATE_DIR=$REPO_DIR/.lab
+CACHE_DIR=$STATE_DIR/cache
+KEY_DIR=$CACHE_DIR/keys
+RUN_ROOT=$STATE_DIR/run
+
+HOST_PKGS=(user-mode-linux debootstrap socat iproute2 openssh-client)
+GUEST_PKGS=ipvsadm,openssh-server,iproute2,kmod,busybox,curl,procps,iptables,socat,netbase,sudo
+SUITE=bookworm
+MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
+# Bump when the build steps in this file change in a way the rootfs must follow.
+BUILD_VERSION=1
+UML=/usr/bin/linux.uml
+NS_ADDR=192.168.250.1/30
+GUEST_ADDR=192.168.250.2
+
+NAME=lab
+PORT=2222
+TIMEOUT=120
+MEM=384M
+USER_NAME=root
+CMD=()
+
+log() { printf 'lab: %s\n' "$*" >&2; }
+die() { printf 'lab: error: %s\n' "$1" >&2; exit "${2:-1}"; }
+
+usage() {
+	sed -n '2,8s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+parse_args() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--name) [ $# -ge 2 ] || usage; NAME=$2; shift 2 ;;
+		--name=*) NAME=${1#*=}; shift ;;
+		--port) [ $# -ge 2 ] || usage; PORT=$2; shift 2 ;;
+		--port=*) PORT=${1#*=}; shift ;;
+		--timeout) [ $# -ge 2 ] || usage; TIMEOUT=$2; shift 2 ;;
+		--timeout=*) TIMEOUT=${1#*=}; shift ;;
+		--mem) [ $# -ge 2 ] || usage; MEM=$2; shift 2 ;;
+		--mem=*) MEM=${1#*=}; shift ;;
+		--user) [ $# -ge 2 ] || usage; USER_NAME=$2; shift 2 ;;
+		--user=*) USER_NAME=${1#*=}; shift ;;
+		--) shift; CMD=("$@"); break ;;
+		-h|--help) usage ;;
+		*) if [ "$SUBCMD" = ssh ]; then CMD=("$@"); break; fi
+		   die "unknown argument: $1 (see --help)" 2 ;;
+		esac
+	done
+	[[ $NAME =~ ^[a-z0-9][a-z0-9-]{0,30}$ ]] || die "bad --name '$NAME' (a-z, 0-9, '-', up to 31 chars)" 2
+	[[ $PORT =~ ^[0-9]{1,5}$ ]] && [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || die "bad --port '$PORT'" 2
+	[[ $TIMEOUT =~ ^[0-9]+$ ]] || die "bad --timeout '$TIMEOUT'" 2
+	[[ $MEM =~ ^[0-9]+[MG]$ ]] || die "bad --mem '$MEM' (e.g. 384M)" 2
+	NS=lvslab-$NAME
+	RUN_DIR=$RUN_ROOT/$NAME
+}
+
+need_root() { [ "$(id -u)" = 0 ] || die "must run as root (UML networking needs network namespaces and a tap device)"; }
+
+# ---- processes: recorded as "PID STARTTIME" so a recycled PID is never mistaken for ours ----
+
+proc_starttime() { # PID -> field 22 of /proc/PID/stat
+	local line rest
+	line=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	rest=${line##*) }
+	# shellcheck disable=SC2086
+	set -- $rest
+	echo "${20}"
+}
+
+record_pid() { # FILE PID
+	local st
+	st=$(proc_starttime "$2") || st=0
+	echo "$2 $st" > "$1"
+}
+
+pidfile_alive() { # FILE -> prints PID if that process still runs
+	local pid st now
+	[ -f "$1" ] || return 1
+	read -r pid st < "$1" || return 1
+	[ -n "$pid" ] || return 1
+	now=$(proc_starttime "$pid") || return 1
+	[ "$now" = "$st" ] || return 1
+	echo "$pid"
+}
+
+# every process whose ancestor or process group is one of the given PIDs (and the PIDs)
+proc_tree() {
+	local roots=" $* " f line rest pid ppid changed=1
+	local -A parent=() group=() keep=()
+	for f in /proc/[0-9]*/stat; do
+		line=$(cat "$f" 2>/dev/null) || continue
+		pid=${line%% *}
+		rest=${line##*) }
+		# shellcheck disable=SC2086
+		set -- $rest
+		parent[$pid]=$2
+		group[$pid]=$3
+	done
+	for pid in $roots; do [ -n "${parent[$pid]+x}" ] && keep[$pid]=1; done
+	for pid in "${!group[@]}"; do
+		[[ $roots == *" ${group[$pid]} "* ]] && keep[$pid]=1
+	done
+	while [ $changed = 1 ]; do
+		changed=0
+		for pid in "${!parent[@]}"; do
+			[ -n "${keep[$pid]+x}" ] && continue
+			ppid=${parent[$pid]}
+			if [ -n "${keep[$ppid]+x}" ]; then keep[$pid]=1; changed=1; fi
+		done
+	done
+	echo "${!keep[@]}"
+}
+
+# stop the recorded processes of RUN_DIR and everything they started
+kill_recorded() {
+	local roots=() f pid tree p i
+	for f in "$RUN_DIR"/*.pid; do
+		[ -e "$f" ] || continue
+		if pid=$(pidfile_alive "$f"); then
+			roots+=("$pid")
+		else
+			# the leader is gone (e.g. the UML main process was killed), its helpers may
+			# not be: orphans keep the group id, which is the recorded PID (setsid)
+			read -r pid _ < "$f" || continue
+			for p in $(ps -eo pid=,pgid=,comm= | awk -v g="$pid" '$2 == g && ($3 == "linux.uml" || $3 == "socat") { print $1 }'); do
+				roots+=("$p")
+			done
+		fi
+	done
+	# anything still inside the lab's namespace is ours too (UML threads, socat children)
+	if ip netns list 2>/dev/null | grep -qx "$NS\( (id: [0-9]*)\)\{0,1\}"; then
+		for p in $(ip netns pids "$NS" 2>/dev/null); do roots+=("$p"); done
+	fi
+	[ ${#roots[@]} -gt 0 ] || return 0
+	tree=$(proc_tree "${roots[@]}")
+	[ -n "$tree" ] || return 0
+	# shellcheck disable=SC2086
+	kill -TERM $tree 2>/dev/null || true
+	for _ in $(seq 30); do
+		local left=""
+		for p in $tree; do [ -d "/proc/$p" ] && left="$left $p"; done
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	kill -KILL $tree 2>/dev/null || true
+	sleep 0.2
+}
+
+ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$NS"; }
+
+port_in_use() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+
+# ---- build: host packages, keys, rootfs ----
+
+ensure_host_pkgs() {
+	local p missing=()
+	for p in "${HOST_PKGS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing host packages: ${missing[*]}"
+	mkdir -p "$CACHE_DIR"
+	if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${missing[@]}"; } > "$CACHE_DIR/apt.log" 2>&1; then
+		tail -n 15 "$CACHE_DIR/apt.log" >&2
+		die "apt-get failed installing: ${missing[*]} (log: $CACHE_DIR/apt.log)"
+	fi
+}
+
+ensure_keys() {
+	mkdir -p "$KEY_DIR"
+	chmod 700 "$KEY_DIR"
+	if [ ! -s "$KEY_DIR/ssh_host_ed25519_key" ] || [ ! -s "$KEY_DIR/ssh_host_ed25519_key.pub" ]; then
+		rm -f "$KEY_DIR/ssh_host_ed25519_key" "$KEY_DIR/ssh_host_ed25519_key.pub"
+		ssh-keygen -q -t ed25519 -N '' -C lvs-lab-director -f "$KEY_DIR/ssh_host_ed25519_key"
+	fi
+	if [ ! -s "$KEY_DIR/id_ed25519" ] || [ ! -s "$KEY_DIR/id_ed25519.pub" ]; then
+		rm -f "$KEY_DIR/id_ed25519" "$KEY_DIR/id_ed25519.pub"
+		ssh-keygen -q -t ed25519 -N '' -C lvs-lab-client -f "$KEY_DIR/id_ed25519"
+	fi
+	chmod 600 "$KEY_DIR/ssh_host_ed25519_key" "$KEY_DIR/id_ed25519"
+}
+
+base_hash() {
+	echo "version=$BUILD_VERSION suite=$SUITE mirror=$MIRROR packages=$GUEST_PKGS" | sha256sum | cut -c1-16
+}
+
+rootfs_hash() {
+	{
+		base_hash
+		(cd "$LAB_DIR/guest" && for f in $(ls | LC_ALL=C sort); do sha256sum "$f"; done)
+		cat "$KEY_DIR/ssh_host_ed25519_key.pub" "$KEY_DIR/id_ed25519.pub"
+	} | sha256sum | cut -c1-16
+}
+
+umount_under() { # DIR: unmount anything left mounted below it (an interrupted debootstrap)
+	local m
+	for m in $(awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
+		umount -l "$m" 2>/dev/null || true
+	done
+}
+
+remove_tree() { umount_under "$1"; rm -rf --one-file-system "$1"; }
+
+rootfs_in_use() { # DIR: is a running lab booted from it?
+	local rd
+	for rd in "$RUN_ROOT"/*/; do
+		[ -f "$rd/rootfs" ] && [ "$(cat "$rd/rootfs")" = "$1" ] && pidfile_alive "$rd/uml.pid" >/dev/null && return 0
+	done
+	return 1
+}
+
+# The debootstrapped system (slow: only when the package list changes) ...
+ensure_base() {
+	local final tmp t0=$SECONDS
+	final=$CACHE_DIR/base-$(base_hash)
+	BASE=$final
+	[ -f "$final/.lab-base-ok" ] && return 0
+	tmp=$final.tmp.$$
+	BUILD_TMP=$tmp
+	log "debootstrap $SUITE minbase (about 1-2 min): $final"
+	if ! debootstrap --variant=minbase --include="$GUEST_PKGS" "$SUITE" "$tmp" "$MIRROR" \
+		> "$CACHE_DIR/debootstrap.log" 2>&1; then
+		tail -n 15 "$CACHE_DIR/debootstrap.log" >&2
+		remove_tree "$tmp"; BUILD_TMP=
+		die "debootstrap failed (log: $CACHE_DIR/debootstrap.log)"
+	fi
+	umount_under "$tmp"
+	# docs, man pages, locales, apt caches: not needed by a director
+	rm -rf "$tmp"/usr/share/doc/* "$tmp"/usr/share/man/* "$tmp"/usr/share/info/* \
+		"$tmp"/usr/share/locale/* "$tmp"/usr/share/lintian "$tmp"/var/cache/man/* \
+		"$tmp"/var/cache/apt/*.bin "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*
+	date -u +%FT%TZ > "$tmp/.lab-base-ok"
+	mv -T "$tmp" "$final"
+	BUILD_TMP=
+	log "debootstrap done in $((SECONDS - t0)) s"
+}
+
+# ... and the lab's own files and keys on a copy of it (fast: whenever lab/guest changes).
+ensure_rootfs() {
+	local hash final tmp d g t0=$SECONDS
+	hash=$(rootfs_hash)
+	final=$CACHE_DIR/rootfs-$hash
+	ROOTFS=$final
+	[ -f "$final/.lab-rootfs-ok" ] && return 0
+	exec 8> "$CACHE_DIR/.build.lock"
+	flock 8
+	[ -f "$final/.lab-rootfs-ok" ] && { exec 8>&-; return 0; }
+	for d in "$CACHE_DIR"/*.tmp.*; do
+		[ -e "$d" ] && remove_tree "$d"
+	done
+	ensure_base
+	tmp=$final.tmp.$$
+	BUILD_TMP=$tmp
+	cp -a "$BASE" "$tmp"
+	rm -f "$tmp/.lab-base-ok"
+	g=$LAB_DIR/guest
+	install -m 0755 "$g/lab-init" "$tmp/usr/local/sbin/lab-init"
+	install -m 0755 "$g/lab-setup.sh" "$tmp/usr/local/sbin/lab-setup"
+	install -m 0755 "$g/lab-shutdown" "$tmp/usr/local/sbin/lab-shutdown"
+	install -m 0755 "$g/lab-traffic" "$tmp/usr/local/bin/lab-traffic"
+	install -d -m 0755 "$tmp/usr/local/lib/lab"
+	install -m 0755 "$g/cgi-sleep" "$tmp/usr/local/lib/lab/cgi-sleep"
+	install -m 0755 "$g/traffic.pl" "$tmp/usr/local/lib/lab/traffic.pl"
+	install -m 0644 "$g/ipvsadm-rules.txt" "$tmp/usr/local/lib/lab/ipvsadm-rules.txt"
+	install -m 0644 "$g/inittab" "$tmp/etc/inittab"
+	install -m 0644 "$g/sshd_config" "$tmp/etc/ssh/sshd_config"
+	rm -f "$tmp"/etc/ssh/ssh_host_*
+	install -m 0600 "$KEY_DIR/ssh_host_ed25519_key" "$tmp/etc/ssh/ssh_host_ed25519_key"
+	install -m 0644 "$KEY_DIR/ssh_host_ed25519_key.pub" "$tmp/etc/ssh/ssh_host_ed25519_key.pub"
+	install -d -m 0755 "$tmp/etc/ssh/authorized_keys"
+	install -m 0644 "$KEY_DIR/id_ed25519.pub" "$tmp/etc/ssh/authorized_keys/root"
+	install -m 0644 "$KEY_DIR/id_ed25519.pub" "$tmp/etc/ssh/authorized_keys/lvs"
+	install -m 0755 "$g/build-rootfs.sh" "$tmp/tmp/build-rootfs.sh"
+	if ! chroot "$tmp" /bin/sh /tmp/build-rootfs.sh > "$CACHE_DIR/build-rootfs.log" 2>&1; then
+		cat "$CACHE_DIR/build-rootfs.log" >&2
+		remove_tree "$tmp"; BUILD_TMP=
+		die "customising the rootfs failed (lab/guest/build-rootfs.sh)"
+	fi
+	rm -f "$tmp/tmp/build-rootfs.sh"
+	umount_under "$tmp"
+	date -u +%FT%TZ > "$tmp/.lab-rootfs-ok"
+	mv -T "$tmp" "$final"
+	BUILD_TMP=
+	log "rootfs ready in $((SECONDS - t0)) s ($(du -sm "$final" | cut -f1) MB): $final"
+	# older versions nobody boots from any more
+	for d in "$CACHE_DIR"/rootfs-* "$CACHE_DIR"/base-*; do
+		case $d in "$final"|"$BASE"|*.tmp.*) continue ;; esac
+		[ -d "$d" ] && ! rootfs_in_use "$d" && rm -rf --one-file-system "$d"
+	done
+	exec 8>&-
+}
+
+fingerprint() { ssh-keygen -lf "$KEY_DIR/ssh_host_ed25519_key.pub" | awk '{print $2}'; }
+
+ssh_opts() {
+	SSH_OPTS=(-i "$KEY_DIR/id_ed25519" -p "$PORT"
+		-o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes
+		-o StrictHostKeyChecking=yes -o UserKnownHostsFile="$RUN_DIR/known_hosts"
+		-o GlobalKnownHostsFile=/dev/null -o UpdateHostKeys=no -o LogLevel=ERROR
+		-o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3)
+}
+
+# ---- up ----
+
+BUILD_TMP=
+UP_OK=0
+up_cleanup() {
+	local rc=$?
+	[ $UP_OK = 1 ] && return 0
+	if [ -n "$BUILD_TMP" ] && [ -d "$BUILD_TMP" ]; then
+		umount_under "$BUILD_TMP"; rm -rf --one-file-system "$BUILD_TMP"
+	fi
+	if [ -d "$RUN_DIR" ]; then
+		kill_recorded
+		ns_exists && ip netns del "$NS" 2>/dev/null || true
+		[ -f "$RUN_DIR/boot.log" ] && cp "$RUN_DIR/boot.log" "$RUN_ROOT/$NAME.failed-boot.log" 2>/dev/null
+		rm -rf "$RUN_DIR"
+	fi
+	[ $rc = 0 ] && rc=1
+	log "up failed; everything it started was stopped"
+	exit $rc
+}
+
+boot_fail() { # MESSAGE
+	log "$1"
+	if [ -f "$RUN_DIR/boot.log" ]; then
+		echo "---- last lines of the boot log ($RUN_ROOT/$NAME.failed-boot.log) ----" >&2
+		tail -n 25 "$RUN_DIR/boot.log" >&2
+		echo "----" >&2
+	fi
+	exit 1
+}
+
+cmd_up() {
+	need_root
+	local uml_pid pid t_boot t_ready fp sock remaining rc
+	if pid=$(pidfile_alive "$RUN_DIR/uml.pid"); then
+		die "lab '$NAME' is already running (pid $pid, port $(cat "$RUN_DIR/port" 2>/dev/null)); 'down --name $NAME' first"
+	fi
+	mkdir -p "$RUN_ROOT"
+	exec 9> "$RUN_ROOT/.$NAME.lock"
+	flock -n 9 || die "another 'up' or 'down' of lab '$NAME' is in progress"
+	# leftovers of a lab that died without 'down' (they may hold the port)
+	if [ -d "$RUN_DIR" ] || ns_exists; then
+		log "cleaning up a stale run of '$NAME'"
+		kill_recorded
+		if ns_exists; then ip netns del "$NS"; fi
+		rm -rf "$RUN_DIR"
+	fi
+	port_in_use "$PORT" && die "port $PORT is already in use on this host (pick another with --port)"
+
+	trap up_cleanup EXIT
+	local t_build=$SECONDS
+	ensure_host_pkgs
+	[ -x "$UML" ] || die "$UML missing after installing user-mode-linux"
+	ensure_keys
+	ensure_rootfs
+	t_build=$((SECONDS - t_build))
+
+	mkdir -p "$RUN_DIR"
+	chmod 700 "$RUN_DIR"
+	echo "$ROOTFS" > "$RUN_DIR/rootfs"
+	echo "$PORT" > "$RUN_DIR/port"
+	printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$KEY_DIR/ssh_host_ed25519_key.pub")" > "$RUN_DIR/known_hosts"
+	ssh_opts
+
+	# the lab's namespace: lo and the tap, nothing else, no routes beyond the /30
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+	ip -n "$NS" tuntap add dev tap0 mode tap
+	ip -n "$NS" addr add "$NS_ADDR" dev tap0
+	ip -n "$NS" link set tap0 up
+
+	sock=$RUN_DIR/sshd.sock
+	if [ ${#sock} -gt 100 ]; then
+		mkdir -p /run/lvslab && sock=/run/lvslab/$NAME.sock
+	fi
+	echo "$sock" > "$RUN_DIR/sock"
+	rm -f "$sock"
+
+	local t0=$SECONDS
+	date +%s > "$RUN_DIR/started_at"
+	# setsid: each process leads its own group, so 'down' finds every helper it forks.
+	ip netns exec "$NS" setsid "$UML" umid="$NS" uml_dir="$RUN_DIR" mem="$MEM" \
+		root=/dev/root rootfstype=hostfs rootflags="$ROOTFS" ro \
+		eth0=tuntap,tap0 con=null con0=null,fd:1 ssl=null init=/sbin/init lab.name="$NAME" \
+		< /dev/null > "$RUN_DIR/boot.log" 2>&1 8>&- 9>&- &
+	uml_pid=$!
+	record_pid "$RUN_DIR/uml.pid" "$uml_pid"
+
+	ip netns exec "$NS" setsid socat UNIX-LISTEN:"$sock",fork,unlink-early,mode=600,backlog=64 \
+		TCP4:"$GUEST_ADDR":22 < /dev/null > "$RUN_DIR/socat-ns.log" 2>&1 8>&- 9>&- &
+	record_pid "$RUN_DIR/socat-ns.pid" $!
+	setsid socat TCP4-LISTEN:"$PORT",bind=127.0.0.1,reuseaddr,fork,backlog=64 UNIX-CONNECT:"$sock" \
+		< /dev/null > "$RUN_DIR/socat-host.log" 2>&1 8>&- 9>&- &
+	pid=$!
+	record_pid "$RUN_DIR/socat-host.pid" "$pid"
+	for _ in $(seq 30); do
+		port_in_use "$PORT" && break
+		pidfile_alive "$RUN_DIR/socat-host.pid" >/dev/null || die "could not listen on 127.0.0.1:$PORT: $(cat "$RUN_DIR/socat-host.log")"
+		sleep 0.1
+	done
+
+	log "booting '$NAME' (UML pid $uml_pid, mem $MEM), waiting up to ${TIMEOUT}s for the lab to be ready"
+	local deadline=$((SECONDS + TIMEOUT))
+	t_boot=
+	while :; do
+		pidfile_alive "$RUN_DIR/uml.pid" >/dev/null || boot_fail "the guest exited during boot"
+		grep -q 'LAB-FAILED' "$RUN_DIR/boot.log" && boot_fail "the lab setup failed inside the guest: $(grep -m1 -a 'LAB-FAILED' "$RUN_DIR/boot.log")"
+		grep -q 'Kernel panic' "$RUN_DIR/boot.log" && boot_fail "the guest kernel panicked"
+		[ $SECONDS -ge $deadline ] && boot_fail "timeout: the lab was not ready after ${TIMEOUT}s"
+		if grep -q 'lab-init: sshd started' "$RUN_DIR/boot.log"; then
+			[ -n "$t_boot" ] || t_boot=$((SECONDS - t0))
+			remaining=$((deadline - SECONDS))
+			# one connection that waits inside the guest for the ready marker
+			rc=0
+			timeout $((remaining + 5)) ssh "${SSH_OPTS[@]}" root@127.0.0.1 \
+				"i=0; while [ ! -e /run/lab-ready ]; do [ -e /run/lab-failed ] && exit 3; i=\$((i+1)); [ \$i -gt $((remaining * 5)) ] && exit 4; sleep 0.2; done; exit 0" \
+				> /dev/null 2> "$RUN_DIR/ssh-wait.log" || rc=$?
+			case $rc in
+			0) break ;;
+			3) sleep 0.5; boot_fail "the lab setup failed inside the guest: $(grep -m1 -a 'LAB-FAILED' "$RUN_DIR/boot.log" || true)" ;;
+			4) boot_fail "timeout: the lab was not ready after ${TIMEOUT}s" ;;
+			esac
+		fi
+		sleep 0.5
+	done
+	t_ready=$((SECONDS - t0))
+
+	fp=$(fingerprint)
+	local key_abs=$KEY_DIR/id_ed25519 kh_abs=$RUN_DIR/known_hosts
+	cat > "$RUN_DIR/director.json" <<EOF
+{
+  "id": "$NAME",
+  "host": "127.0.0.1",
+  "port": $PORT,
+  "user": "root",
+  "privateKeyPath": "$key_abs",
+  "hostKeyFingerprint": "$fp",
+  "knownHostsPath": "$kh_abs"
+}
+EOF
+	cat > "$RUN_DIR/director.yaml" <<EOF
+# LVS lab director '$NAME' (written by lab/lab.sh up)
+directors:
+  - id: "$NAME"
+    host: "127.0.0.1"
+    port: $PORT
+    user: "root"
+    privateKeyPath: "$key_abs"
+    hostKeyFingerprint: "$fp"
+EOF
+	echo "$t_ready" > "$RUN_DIR/ready_seconds"
+	rm -f "$RUN_ROOT/$NAME.failed-boot.log"
+	UP_OK=1
+	trap - EXIT
+	cat <<EOF
+lab '$NAME' is ready
+  ssh:          127.0.0.1:$PORT (user root; also 'lvs' with passwordless sudo)
+  key:          $key_abs
+  fingerprint:  $fp
+  known_hosts:  $kh_abs
+  director:     $RUN_DIR/director.json (.yaml)
+  uml pid:      $uml_pid
+  build:        ${t_build}s   boot to sshd: ${t_boot:-?}s   boot to ready: ${t_ready}s
+  try:          bash lab/lab.sh ssh --name $NAME -- ipvsadm -Ln
+EOF
+}
+
+# ---- down / status / ssh ----
+
+cmd_down() {
+	need_root
+	local pid
+	if [ ! -d "$RUN_DIR" ] && ! ns_exists; then
+		echo "lab '$NAME' is not running"
+		return 0
+	fi
+	mkdir -p "$RUN_ROOT"
+	exec 9> "$RUN_ROOT/.$NAME.lock"
+	flock -w 30 9 || die "another 'up' or 'down' of lab '$NAME' is in progress"
+	if pid=$(pidfile_alive "$RUN_DIR/uml.pid"); then
+		PORT=$(cat "$RUN_DIR/port" 2>/dev/null || echo "$PORT")
+		ssh_opts
+		# a clean shutdown first; the ssh connection dies with the guest
+		timeout 5 ssh "${SSH_OPTS[@]}" -o ConnectTimeout=3 root@127.0.0.1 \
+			'busybox poweroff' > /dev/null 2>&1 || true
+		for _ in $(seq 50); do
+			pidfile_alive "$RUN_DIR/uml.pid" >/dev/null || break
+			sleep 0.2
+		done
+	fi
+	kill_recorded
+	if ns_exists; then ip netns del "$NS"; fi
+	local sock
+	sock=$(cat "$RUN_DIR/sock" 2>/dev/null || true)
+	case $sock in /run/lvslab/*) rm -f "$sock" ;; esac
+	rm -rf "$RUN_DIR"
+	echo "lab '$NAME' is down"
+}
+
+cmd_status() {
+	local pid started port
+	if pid=$(pidfile_alive "$RUN_DIR/uml.pid"); then
+		started=$(cat "$RUN_DIR/started_at" 2>/dev/null || date +%s)
+		port=$(cat "$RUN_DIR/port" 2>/dev/null || echo '?')
+		if [ -f "$RUN_DIR/director.json" ]; then
+			echo "lab '$NAME' is running: port $port, pid $pid, uptime $(( $(date +%s) - started ))s"
+			return 0
+		fi
+		echo "lab '$NAME' is starting: port $port, pid $pid, uptime $(( $(date +%s) - started ))s"
+		return 3
+	fi
+	if [ -d "$RUN_DIR" ]; then
+		echo "lab '$NAME' is not running (stale run dir $RUN_DIR: 'down --name $NAME' cleans it)"
+	else
+		echo "lab '$NAME' is not running"
+	fi
+	return 3
+}
+
+cmd_ssh() {
+	[ -f "$RUN_DIR/director.json" ] && pidfile_alive "$RUN_DIR/uml.pid" > /dev/null \
+		|| die "lab '$NAME' is not running ('up --name $NAME' first)" 3
+	PORT=$(cat "$RUN_DIR/port")
+	ssh_opts
+	exec ssh "${SSH_OPTS[@]}" "$USER_NAME@127.0.0.1" "${CMD[@]}"
+}
+
+SUBCMD=${1:-}
+[ $# -gt 0 ] && shift
+case $SUBCMD in
+up|down|status|ssh) parse_args "$@" ;;
+-h|--help|help|'') usage ;;
+*) die "unknown command '$SUBCMD' (up, down, status, ssh)" 2 ;;
+esac
+case $SUBCMD in
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+ssh) cmd_ssh ;;
+esac

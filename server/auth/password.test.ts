@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { burnPasswordCheck, generatePassword, hashPassword, parsePasswordHash, verifyPassword } from "./password";
+
+const FAST = { N: 1024, r: 8, p: 1 };
+
+describe("password hashes", () => {
+  it("stores scrypt$N$r$p$salt$hash and verifies only the right password", async () => {
+    const hash = await hashPassword("correct horse battery", FAST);
+    expect(hash).toMatch(/^scrypt\$1024\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    expect(await verifyPassword("correct horse battery", hash)).toBe(true);
+    expect(await verifyPassword("correct horse batter", hash)).toBe(false);
+    expect(await verifyPassword("", hash)).toBe(false);
+  });
+
+  it("salts every hash", async () => {
+    expect(await hashPassword("same", FAST)).not.toBe(await hashPassword("same", FAST));
+  });
+
+  it("uses the default cost when none is given", async () => {
+    expect(parsePasswordHash(await hashPassword("x"))?.params).toEqual({ N: 32768, r: 8, p: 1 });
+  });
+
+  it("never matches malformed or hostile hashes", async () => {
+    for (const bad of [
+      "",
+      "plain",
+      "scrypt$1024$8$1$c2FsdA==",
+      "scrypt$1000$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==", // N not a power of two
+      "scrypt$4294967296$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==", // absurd memory
+      "bcrypt$2b$10$abcdefghijklmnopqrstuv",
+    ]) {
+      expect(parsePasswordHash(bad)).toBeNull();
+      expect(await verifyPassword("x", bad)).toBe(false);
+    }
+  });
+
+  it("spends a real check's time on unknown users", async () => {
+    expect(await burnPasswordCheck("whatever")).toBe(false);
+  });
+
+  it("generates unambiguous passwords", () => {
+    const p = generatePassword();
+    expect(p).toMatch(/^[a-km-zA-HJ-NP-Z2-9]{24}$/);
+    expect(generatePassword()).not.toBe(p);
+  });
+});

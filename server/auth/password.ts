@@ -1,0 +1,87 @@
+/**
+ * Password hashes as stored in the config: `scrypt$N$r$p$salt$hash` (salt and hash base64).
+ * The parameters live in the string so they can be raised later without breaking old hashes.
+ */
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
+
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+/** ~32 MiB and a few tens of milliseconds per hash: slow for a guesser, fine for a login. */
+export const DEFAULT_PARAMS: ScryptParams = { N: 2 ** 15, r: 8, p: 1 };
+const KEY_LENGTH = 32;
+const SALT_LENGTH = 16;
+
+function derive(password: string, salt: Buffer, params: ScryptParams, keyLength: number): Promise<Buffer> {
+  const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 };
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize("NFC"), salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+export async function hashPassword(password: string, params: ScryptParams = DEFAULT_PARAMS): Promise<string> {
+  const salt = randomBytes(SALT_LENGTH);
+  const key = await derive(password, salt, params, KEY_LENGTH);
+  return ["scrypt", params.N, params.r, params.p, salt.toString("base64"), key.toString("base64")].join("$");
+}
+
+interface ParsedHash {
+  params: ScryptParams;
+  salt: Buffer;
+  key: Buffer;
+}
+
+const HASH_RE = /^scrypt\$(\d{1,8})\$(\d{1,3})\$(\d{1,3})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/;
+
+export function parsePasswordHash(hash: string): ParsedHash | null {
+  const m = HASH_RE.exec(hash);
+  if (!m) return null;
+  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // N must be a power of two; the bounds keep a hostile config from pinning the CPU or RAM.
+  if (N < 2 || N > 2 ** 20 || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16) return null;
+  const salt = Buffer.from(m[4] ?? "", "base64");
+  const key = Buffer.from(m[5] ?? "", "base64");
+  if (salt.length < 8 || key.length < 16) return null;
+  return { params: { N, r, p }, salt, key };
+}
+
+export function isPasswordHash(hash: string): boolean {
+  return parsePasswordHash(hash) !== null;
+}
+
+/** Constant-time comparison; a malformed hash never matches. */
+export async function verifyPassword(password: string, hash: string): Promise<boolean> {
+  const parsed = parsePasswordHash(hash);
+  if (!parsed) return false;
+  const key = await derive(password, parsed.salt, parsed.params, parsed.key.length);
+  return timingSafeEqual(key, parsed.key);
+}
+
+let dummyHash: Promise<string> | null = null;
+
+/**
+ * Spends the same time as a real check, for user names that do not exist, so the response
+ * time does not tell a guesser which names are real.
+ */
+export async function burnPasswordCheck(password: string): Promise<false> {
+  dummyHash ??= hashPassword(randomBytes(16).toString("base64"));
+  await verifyPassword(password, await dummyHash);
+  return false;
+}
+
+/** A password for generated accounts: 24 characters from an unambiguous alphabet. */
+export function generatePassword(length = 24): string {
+  const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  // Rejection sampling keeps every character equally likely.
+  const limit = 256 - (256 % alphabet.length);
+  let out = "";
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < limit && out.length < length) out += alphabet[byte % alphabet.length];
+    }
+  }
+  return out;
+}

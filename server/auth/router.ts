@@ -1,0 +1,44 @@
+/** auth.login / auth.logout / auth.me: the session cookie travels in Set-Cookie headers. */
+import "server-only";
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { ConsoleError, isConsoleError } from "@/server/errors";
+import { publicProcedure, router, viewerProcedure } from "@/server/trpc/init";
+import { clearSessionCookie, sessionCookie } from "./http";
+import { login, logout } from "./service";
+
+export const loginInput = z.strictObject({
+  name: z.string().min(1, "enter your user name").max(200),
+  password: z.string().min(1, "enter your password").max(1024),
+});
+
+export const authRouter = router({
+  login: publicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
+    if (!ctx.response) throw new ConsoleError("INTERNAL", "sign-in needs an HTTP response to set the cookie on");
+    let result;
+    try {
+      result = await login({ ...input, remoteAddress: ctx.remoteAddress });
+    } catch (e) {
+      if (isConsoleError(e) && e.details.rateLimited === true) {
+        throw new TRPCError({ code: "TOO_MANY_REQUESTS", message: e.message, cause: e });
+      }
+      throw e;
+    }
+    ctx.response.setCookie(
+      sessionCookie(result.token, { secure: ctx.response.secure, maxAgeSeconds: result.maxAgeSeconds }),
+    );
+    return { user: result.user };
+  }),
+
+  logout: viewerProcedure.mutation(({ ctx }) => {
+    if (ctx.sessionId) logout(ctx.sessionId);
+    ctx.response?.setCookie(clearSessionCookie({ secure: ctx.response.secure }));
+    return { ok: true as const };
+  }),
+
+  /** Who is signed in; null when nobody (the UI then shows the sign-in page). */
+  me: publicProcedure.query(({ ctx }) => ({
+    user: ctx.user,
+    via: ctx.user === null ? null : ctx.sessionId !== null ? ("session" as const) : ("proxy" as const),
+  })),
+});

@@ -1,0 +1,120 @@
+/**
+ * The console's own state in SQLite: the audit log, drains, trusted host keys.
+ *
+ * WAL with synchronous=FULL: a committed audit row survives a crash of the console (and of
+ * the machine), so a change that dies half-way still leaves its attempt on record.
+ * Schema changes are the `migrations` array below, applied in order by PRAGMA user_version:
+ * only ever APPEND to it, never edit an applied entry.
+ */
+import "server-only";
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { getConfig } from "@/server/config";
+
+export type Db = Database.Database;
+
+export const migrations: string[] = [
+  // 1: audit log (server/db/audit.ts)
+  `CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     started_at INTEGER NOT NULL,
+     finished_at INTEGER,
+     user TEXT NOT NULL,
+     remote_address TEXT,
+     action TEXT NOT NULL,
+     cluster_id TEXT,
+     directors TEXT NOT NULL DEFAULT '[]',
+     summary TEXT NOT NULL,
+     change TEXT NOT NULL,
+     argv TEXT NOT NULL DEFAULT '{}',
+     before TEXT NOT NULL DEFAULT '{}',
+     after TEXT,
+     result TEXT NOT NULL DEFAULT 'pending'
+       CHECK (result IN ('pending', 'ok', 'failed', 'refused', 'conflict', 'partial')),
+     error TEXT,
+     details TEXT
+   );
+   CREATE INDEX audit_cluster ON audit (cluster_id, id);
+   CREATE INDEX audit_user ON audit (user, id);`,
+  // 2: drains with the weights they replaced (server/db/drains.ts)
+  `CREATE TABLE drains (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     cluster_id TEXT NOT NULL,
+     address TEXT NOT NULL,
+     port INTEGER,
+     started_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     user TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('draining', 'drained', 'undrained', 'removed')),
+     audit_id INTEGER REFERENCES audit (id)
+   );
+   CREATE INDEX drains_cluster ON drains (cluster_id, state);
+   CREATE TABLE drain_weights (
+     drain_id INTEGER NOT NULL REFERENCES drains (id) ON DELETE CASCADE,
+     director_id TEXT NOT NULL,
+     service_key TEXT NOT NULL,
+     service TEXT NOT NULL,
+     realserver_port INTEGER NOT NULL,
+     weight INTEGER NOT NULL,
+     PRIMARY KEY (drain_id, director_id, service_key, realserver_port)
+   );`,
+  // 3: sessions (server/auth/sessions.ts): only the SHA-256 of each token is stored
+  `CREATE TABLE sessions (
+     token_hash TEXT PRIMARY KEY,
+     user TEXT NOT NULL,
+     credential TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_seen_at INTEGER NOT NULL,
+     remote_address TEXT
+   );
+   CREATE INDEX sessions_user ON sessions (user);`,
+  // 4: host keys an admin trusted through the UI (server/ssh/host-keys.ts), one per director
+  `CREATE TABLE trusted_host_keys (
+     director_id TEXT PRIMARY KEY,
+     fingerprint TEXT NOT NULL,
+     trusted_at INTEGER NOT NULL,
+     trusted_by TEXT NOT NULL
+   );`,
+];
+
+/** Opens (creating if needed) a database file and brings its schema up to date. */
+export function openDb(file: string): Db {
+  if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  migrations.slice(current).forEach((sql, i) => {
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${current + i + 1}`);
+    })();
+  });
+}
+
+const globalForDb = globalThis as unknown as { lvsConsoleDb?: Db };
+
+/** The database file: $LVS_CONSOLE_DB, else lvs-console.sqlite in the config's dataDir. */
+export function dbPath(): string {
+  return process.env.LVS_CONSOLE_DB ?? path.join(getConfig().dataDir, "lvs-console.sqlite");
+}
+
+/** The console's database, opened once per process (cached on globalThis for dev reloads). */
+export function getDb(): Db {
+  globalForDb.lvsConsoleDb ??= openDb(dbPath());
+  return globalForDb.lvsConsoleDb;
+}
+
+/** Tests: closes the cached database; the next getDb() opens dbPath() again. */
+export function closeDb(): void {
+  globalForDb.lvsConsoleDb?.close();
+  globalForDb.lvsConsoleDb = undefined;
+}

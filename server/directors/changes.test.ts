@@ -1,0 +1,168 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { closeDb } from "@/server/db";
+import { getAuditEntry, listAudit } from "@/server/db/audit";
+import { isConsoleError, type ConsoleError } from "@/server/errors";
+import type { Change } from "@/server/ipvs/planner";
+import { applyChange, previewChange } from "./changes";
+import { setDirectorIo } from "./io";
+import { FakeCluster } from "./fake-director.test-util";
+
+const web = { kind: "tcp", address: "203.0.113.10", port: 80 } as const;
+const rs1 = { address: "10.10.0.11", port: 80 };
+const alice = { name: "alice", remoteAddress: "127.0.0.1" };
+
+let dir: string;
+let cluster: FakeCluster;
+let restore: () => void;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "lvs-changes-"));
+  process.env.LVS_CONSOLE_DB = path.join(dir, "console.sqlite");
+});
+afterAll(() => {
+  closeDb();
+  delete process.env.LVS_CONSOLE_DB;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  cluster = new FakeCluster("prod", ["lvs1", "lvs2"]);
+  restore = setDirectorIo(cluster);
+});
+afterEach(() => restore());
+
+async function rejection(p: Promise<unknown>): Promise<ConsoleError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isConsoleError(e)) return e;
+    throw e;
+  }
+  throw new Error("expected a ConsoleError");
+}
+
+const drainOne: Change = { kind: "setWeight", service: web, realserver: rs1, weight: 0 };
+
+describe("previewChange", () => {
+  it("plans per director with the versions to send back and the drain warnings", async () => {
+    const preview = await previewChange("prod", drainOne);
+    expect(preview.versions).toEqual(cluster.versions());
+    expect(preview.perDirector).toHaveLength(2);
+    const [first] = preview.perDirector;
+    expect(first).toMatchObject({ directorId: "lvs1", ok: true });
+    if (!first?.ok) throw new Error("unreachable");
+    // Every attribute repeated, so -e does not reset forwarding or thresholds.
+    expect(first.steps[0]?.argv).toEqual([
+      "ipvsadm", "-e", "-t", "203.0.113.10:80", "-r", "10.10.0.11:80", "-m", "-w", "0", "-x", "100", "-y", "50",
+    ]);
+    expect(first.steps[0]?.command).toContain("'ipvsadm' '-e'");
+    expect(preview.warnings.map((w) => [w.directorId, w.code])).toEqual([
+      ["lvs1", "persistence-keeps-clients"],
+      ["lvs2", "persistence-keeps-clients"],
+    ]);
+    expect(cluster.director("lvs1").commands).toEqual([]);
+  });
+});
+
+describe("applyChange", () => {
+  it("applies on every director, verifies the read-back and audits before and after", async () => {
+    const result = await applyChange({ clusterId: "prod", change: drainOne, expectedVersions: cluster.versions(), user: alice });
+    expect(result).toMatchObject({ ok: true, result: "ok", error: null });
+    expect(result.results.map((r) => [r.directorId, r.ok, r.verified])).toEqual([
+      ["lvs1", true, true],
+      ["lvs2", true, true],
+    ]);
+    expect(result.results[0]?.version).toBe(cluster.versions().lvs1);
+    const member = cluster.director("lvs2").services[0]?.realservers[0];
+    expect(member).toMatchObject({ weight: 0, forward: "masq", upperThreshold: 100, lowerThreshold: 50 });
+
+    const entry = getAuditEntry(result.auditId);
+    expect(entry).toMatchObject({ user: "alice", remoteAddress: "127.0.0.1", clusterId: "prod", result: "ok", directors: ["lvs1", "lvs2"] });
+    expect(entry?.change).toEqual(drainOne);
+    expect(entry?.argv.lvs2?.[0]).toContain("-w");
+    // Only the affected service is kept, before and after.
+    expect(entry?.before.lvs1?.services.map((s) => s.key)).toEqual([web]);
+    expect(entry?.before.lvs1?.services[0]?.realservers[0]?.weight).toBe(1);
+    expect(entry?.after?.lvs1?.services[0]?.realservers[0]?.weight).toBe(0);
+  });
+
+  it("refuses the whole change with CONFLICT and what changed when a director moved on", async () => {
+    const seen = await previewChange("prod", drainOne);
+    // Someone edits lvs2 behind the console's back.
+    const rs3 = cluster.director("lvs2").services[1]?.realservers[2];
+    if (rs3) rs3.weight = 5;
+    const e = await rejection(applyChange({ clusterId: "prod", change: drainOne, expectedVersions: seen.versions, user: alice }));
+    expect(e.code).toBe("CONFLICT");
+    expect(e.details.changes).toEqual([
+      expect.objectContaining({ directorId: "lvs2", text: "TCP 203.0.113.10:8080: 10.10.0.13:80 weight 0 -> 5" }),
+    ]);
+    expect(cluster.director("lvs1").commands).toEqual([]);
+    expect(getAuditEntry(Number(e.details.auditId))?.result).toBe("conflict");
+  });
+
+  it("reports PARTIAL, with the exit code, stderr and kernel error, when one director fails", async () => {
+    cluster.director("lvs2").failWith = () => ({ stdout: "", stderr: "No such destination\n", exitCode: 255 });
+    const result = await applyChange({ clusterId: "prod", change: drainOne, expectedVersions: cluster.versions(), user: alice });
+    expect(result.ok).toBe(false);
+    expect(result.result).toBe("partial");
+    expect(result.error?.code).toBe("PARTIAL");
+    expect(result.error?.message).toMatch(/done on lvs1; failed on lvs2/);
+    const lvs2 = result.results.find((r) => r.directorId === "lvs2");
+    expect(lvs2?.steps[0]).toMatchObject({ exitCode: 255, stderr: "No such destination\n" });
+    expect(lvs2?.error).toMatchObject({
+      code: "COMMAND_FAILED",
+      details: { exitCode: 255, ipvs: { kind: "no-such-destination" } },
+    });
+    expect(getAuditEntry(result.auditId)).toMatchObject({ result: "partial", error: { code: "PARTIAL" } });
+  });
+
+  it("says VERIFY_FAILED, naming director and command, when the read-back is not what was meant", async () => {
+    // Like `ipvsadm -e` without -m on the real kernel: the member silently becomes Route.
+    cluster.director("lvs1").afterExec = (_argv, d) => {
+      const m = d.services[0]?.realservers[0];
+      if (m) m.forward = "route";
+    };
+    const result = await applyChange({ clusterId: "prod", change: drainOne, expectedVersions: cluster.versions(), user: alice });
+    expect(result.result).toBe("partial");
+    const lvs1 = result.results.find((r) => r.directorId === "lvs1");
+    expect(lvs1).toMatchObject({ ok: false, verified: false });
+    expect(lvs1?.error?.code).toBe("VERIFY_FAILED");
+    expect(lvs1?.error?.details).toMatchObject({ director: "lvs1", command: expect.arrayContaining(["-e", "10.10.0.11:80"]) as unknown });
+    expect(lvs1?.error?.message).toMatch(/forwarding masq -> route/);
+  });
+
+  it("refuses what the planner refuses, runs nothing, and audits the refusal", async () => {
+    const change: Change = { kind: "removeRealserver", service: web, realserver: { address: "10.10.0.99", port: 80 } };
+    const e = await rejection(applyChange({ clusterId: "prod", change, expectedVersions: cluster.versions(), user: alice }));
+    expect(e.code).toBe("REFUSED");
+    expect(e.details.reason).toBe("no-such-realserver");
+    expect(cluster.director("lvs1").commands).toEqual([]);
+    expect(getAuditEntry(Number(e.details.auditId))?.result).toBe("refused");
+  });
+
+  it("fails without running anything when a director cannot be read, and says which", async () => {
+    cluster.director("lvs2").unreachable = true;
+    const e = await rejection(applyChange({ clusterId: "prod", change: drainOne, expectedVersions: cluster.versions(), user: alice }));
+    expect(e.code).toBe("UNREACHABLE");
+    expect(e.details.directorId).toBe("lvs2");
+    expect(cluster.director("lvs1").commands).toEqual([]);
+    expect(getAuditEntry(Number(e.details.auditId))?.result).toBe("failed");
+  });
+
+  it("serializes applies on one cluster: the second sees the first's result as a conflict", async () => {
+    const versions = cluster.versions();
+    const other: Change = { kind: "setWeight", service: web, realserver: { address: "10.10.0.12", port: 80 }, weight: 3 };
+    const [a, b] = await Promise.allSettled([
+      applyChange({ clusterId: "prod", change: drainOne, expectedVersions: versions, user: alice }),
+      applyChange({ clusterId: "prod", change: other, expectedVersions: versions, user: { name: "bob" } }),
+    ]);
+    expect(a.status).toBe("fulfilled");
+    expect(b.status).toBe("rejected");
+    if (b.status === "rejected") expect((b.reason as ConsoleError).code).toBe("CONFLICT");
+    // No interleaving: lvs1 ran exactly one command.
+    expect(cluster.director("lvs1").commands).toHaveLength(1);
+    expect(listAudit({ user: "bob" }).entries[0]?.result).toBe("conflict");
+  });
+});

@@ -1,0 +1,342 @@
+/**
+ * Drains: take a realserver out of every service it serves in, on every director of a
+ * cluster, by setting its weight to 0 (every other attribute kept: the planner's drain
+ * change), and give it back (undrain) or remove it once its connections are gone.
+ *
+ * The original weights are written to SQLite before any weight changes, so an undrain
+ * after a console restart still knows what to put back.
+ */
+import "server-only";
+import { ConsoleError } from "@/server/errors";
+import { sameEndpoint, sameServiceKey, type ServiceKey } from "@/server/ipvs/model";
+import { drainTargets, type Change, type DrainSelector } from "@/server/ipvs/planner";
+import type { DirectorSnapshot } from "@/server/live/types";
+import {
+  createDrain,
+  findActiveDrain,
+  getDrain,
+  observeDrainProgress,
+  setDrainState,
+  type Drain,
+  type DrainOriginal,
+} from "@/server/db/drains";
+import {
+  applyOperation,
+  describeRealserver,
+  previewOperation,
+  type Actor,
+  type ApplyResult,
+  type ChangePreview,
+  type ClusterOperation,
+} from "./changes";
+import { directorIo } from "./io";
+import { drainWarnings } from "./preflight";
+
+function selectorOf(realserver: { address: string; port?: number | null }): DrainSelector {
+  return realserver.port === undefined || realserver.port === null
+    ? { address: realserver.address }
+    : { address: realserver.address, port: realserver.port };
+}
+
+function drainOperation(clusterId: string, realserver: DrainSelector, setExpireQuiescentTemplate: boolean): ClusterOperation {
+  const drain: Change = { kind: "drain", realserver };
+  return {
+    clusterId,
+    action: "drain.start",
+    summary: `drain ${describeRealserver(realserver)}${setExpireQuiescentTemplate ? " (expire_quiescent_template=1)" : ""}`,
+    change: { ...drain, setExpireQuiescentTemplate },
+    changesFor: () =>
+      setExpireQuiescentTemplate
+        ? [{ kind: "setSysctl", setting: { name: "expire_quiescent_template", value: 1 } }, drain]
+        : [drain],
+    // A director where the realserver serves nowhere simply has nothing to drain.
+    tolerate: ["no-such-realserver"],
+    warningsFor: (directorId, snapshot) =>
+      drainWarnings({ directorId, services: snapshot.services, sysctls: snapshot.sysctls, realserver }),
+  };
+}
+
+export function previewDrain(clusterId: string, realserver: DrainSelector): Promise<ChangePreview> {
+  return previewOperation(drainOperation(clusterId, realserver, false));
+}
+
+export interface DrainStartResult extends ApplyResult {
+  drainId: number;
+}
+
+function refuseIfDraining(clusterId: string, realserver: DrainSelector): void {
+  const active = findActiveDrain(clusterId, { address: realserver.address, port: realserver.port ?? null });
+  if (active) {
+    throw new ConsoleError(
+      "REFUSED",
+      `${describeRealserver(active.realserver)} is already being drained (drain ${active.id}, ${active.state}): undrain or remove it first`,
+      { reason: "already-draining", drainId: active.id },
+    );
+  }
+}
+
+export async function startDrain(input: {
+  clusterId: string;
+  realserver: DrainSelector;
+  expectedVersions: Record<string, string>;
+  setExpireQuiescentTemplate?: boolean;
+  user: Actor;
+}): Promise<DrainStartResult> {
+  const realserver = selectorOf(input.realserver);
+  refuseIfDraining(input.clusterId, realserver);
+  let drain: Drain | null = null;
+  const result = await applyOperation(drainOperation(input.clusterId, realserver, input.setExpireQuiescentTemplate ?? false), {
+    expectedVersions: input.expectedVersions,
+    user: input.user,
+    beforeApply: ({ auditId, planned }) => {
+      refuseIfDraining(input.clusterId, realserver);
+      const original: DrainOriginal[] = planned.flatMap(({ directorId, snapshot }) =>
+        drainTargets(snapshot.services, realserver).map((t) => ({
+          directorId,
+          service: t.service,
+          port: t.realserver.port,
+          weight: t.realserver.weight,
+        })),
+      );
+      drain = createDrain({
+        clusterId: input.clusterId,
+        realserver: { address: realserver.address, port: realserver.port ?? null },
+        user: input.user.name,
+        original,
+        auditId,
+      });
+    },
+  });
+  const recorded = drain as Drain | null;
+  if (!recorded) throw new ConsoleError("INTERNAL", "the drain ran without being recorded");
+  // Nothing took effect anywhere: the drain never started.
+  if (result.result === "failed" && result.results.every((r) => r.steps.every((s) => s.exitCode !== 0))) {
+    setDrainState(recorded.id, "undrained", { auditId: result.auditId });
+  }
+  return { ...result, drainId: recorded.id };
+}
+
+function activeDrain(drainId: number): Drain {
+  const drain = getDrain(drainId);
+  if (!drain) throw new ConsoleError("NOT_FOUND", `there is no drain ${drainId}`, { drainId });
+  if (drain.state !== "draining" && drain.state !== "drained") {
+    throw new ConsoleError("REFUSED", `drain ${drainId} is already ${drain.state}`, { reason: "drain-finished", drainId });
+  }
+  return drain;
+}
+
+/** Puts back the weights recorded when the drain started. */
+export async function undrain(input: {
+  drainId: number;
+  expectedVersions: Record<string, string>;
+  user: Actor;
+}): Promise<ApplyResult> {
+  const drain = activeDrain(input.drainId);
+  const realserver = selectorOf(drain.realserver);
+  const result = await applyOperation(
+    {
+      clusterId: drain.clusterId,
+      action: "drain.undrain",
+      summary: `undrain ${describeRealserver(drain.realserver)} (drain ${drain.id})`,
+      change: { kind: "undrain", drainId: drain.id, realserver, original: drain.original },
+      changesFor: (directorId) => {
+        const weights = drain.original
+          .filter((o) => o.directorId === directorId)
+          .map((o) => ({ service: o.service, port: o.port, weight: o.weight }));
+        return weights.length ? [{ kind: "undrain", realserver, weights }] : [];
+      },
+    },
+    { expectedVersions: input.expectedVersions, user: input.user },
+  );
+  if (result.ok) setDrainState(drain.id, "undrained", { auditId: result.auditId });
+  return result;
+}
+
+/**
+ * Removes the drained realserver from every service it serves in, on every director: an
+ * explicit step after the drain, allowed only once its connections are gone unless forced.
+ */
+export async function removeDrained(input: {
+  drainId: number;
+  expectedVersions: Record<string, string>;
+  user: Actor;
+  force?: boolean;
+}): Promise<ApplyResult> {
+  const drain = activeDrain(input.drainId);
+  const realserver = selectorOf(drain.realserver);
+  const result = await applyOperation(
+    {
+      clusterId: drain.clusterId,
+      action: "drain.remove",
+      summary: `remove drained ${describeRealserver(drain.realserver)} (drain ${drain.id})${input.force ? ", forced" : ""}`,
+      change: { kind: "removeDrained", drainId: drain.id, realserver, force: input.force ?? false },
+      changesFor: (_directorId, snapshot) =>
+        drainTargets(snapshot.services, realserver).map(
+          (t): Change => ({
+            kind: "removeRealserver",
+            service: t.service,
+            realserver: { address: t.realserver.address, port: t.realserver.port },
+          }),
+        ),
+    },
+    {
+      expectedVersions: input.expectedVersions,
+      user: input.user,
+      beforeApply: ({ planned }) => {
+        if (input.force) return;
+        const progress = drainProgress(
+          drain,
+          planned.map((p) => p.snapshot),
+        );
+        if (!progress.drained) {
+          const { active, inactive, persistent } = progress.totals;
+          throw new ConsoleError(
+            "REFUSED",
+            `${describeRealserver(drain.realserver)} still has connections (${active} active, ${inactive} inactive, ${persistent} persistence templates): wait for the drain, or force the removal`,
+            { reason: "not-drained", drainId: drain.id, totals: progress.totals },
+          );
+        }
+      },
+    },
+  );
+  if (result.ok) setDrainState(drain.id, "removed", { auditId: result.auditId });
+  return result;
+}
+
+export interface DrainProgress {
+  drainId: number;
+  /** When the newest snapshot used was taken (ms since epoch). */
+  at: number;
+  perDirector: Array<{
+    directorId: string;
+    services: Array<{
+      service: ServiceKey;
+      port: number;
+      weight: number;
+      activeConns: number;
+      inactiveConns: number;
+      persistentConns: number;
+    }>;
+  }>;
+  totals: { active: number; inactive: number; persistent: number };
+  drained: boolean;
+}
+
+/**
+ * Where the drained realserver still has connections, from live snapshots. "drained" needs
+ * the word of every director in `directorIds` (default: those with a snapshot). Pure.
+ */
+export function drainProgress(
+  drain: Drain,
+  snapshots: readonly DirectorSnapshot[],
+  directorIds: readonly string[] = snapshots.map((s) => s.directorId),
+): DrainProgress {
+  const selector = selectorOf(drain.realserver);
+  const totals = { active: 0, inactive: 0, persistent: 0 };
+  const perDirector = snapshots.map((snapshot) => ({
+    directorId: snapshot.directorId,
+    services: snapshot.services.flatMap((svc) =>
+      svc.realservers
+        .filter((rs) => rs.address === selector.address && (selector.port === undefined || rs.port === selector.port))
+        .map((rs) => {
+          const persistentConns = rs.persistentConns ?? 0;
+          totals.active += rs.activeConns;
+          totals.inactive += rs.inactiveConns;
+          totals.persistent += persistentConns;
+          return {
+            service: svc.key,
+            port: rs.port,
+            weight: rs.weight,
+            activeConns: rs.activeConns,
+            inactiveConns: rs.inactiveConns,
+            persistentConns,
+          };
+        }),
+    ),
+  }));
+  return {
+    drainId: drain.id,
+    at: snapshots.reduce((max, s) => Math.max(max, s.takenAt), 0),
+    perDirector,
+    totals,
+    drained:
+      totals.active === 0 &&
+      totals.inactive === 0 &&
+      totals.persistent === 0 &&
+      directorIds.every((id) => snapshots.some((s) => s.directorId === id)),
+  };
+}
+
+/** Was this (director, service, realserver) part of the drain? For the UI's per-row badges. */
+export function isDrained(drain: Drain, directorId: string, service: ServiceKey, realserver: { address: string; port: number }): boolean {
+  return drain.original.some(
+    (o) => o.directorId === directorId && sameServiceKey(o.service, service) && sameEndpoint({ address: drain.realserver.address, port: o.port }, realserver),
+  );
+}
+
+/** Reads every director of the drain's cluster once and records drained/draining. */
+export async function readDrainProgress(drainId: number): Promise<DrainProgress> {
+  const drain = getDrain(drainId);
+  if (!drain) throw new ConsoleError("NOT_FOUND", `there is no drain ${drainId}`, { drainId });
+  const io = directorIo();
+  const cluster = io.getCluster(drain.clusterId);
+  const reads = await Promise.allSettled(cluster.directors.map((d) => io.readSnapshot(d)));
+  const snapshots = reads.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = reads.find((r) => r.status === "rejected");
+  if (snapshots.length === 0 && failed) throw failed.reason;
+  const progress = drainProgress(
+    drain,
+    snapshots,
+    cluster.directors.map((d) => d.id),
+  );
+  if (!failed) observeDrainProgress(drain.id, progress.drained);
+  return progress;
+}
+
+/**
+ * Progress after every poll of the drain's directors by the live pollers (shared with the
+ * live views: no extra SSH traffic), until `signal` aborts. Subscribes before the first
+ * yield, so no poll is missed; an unknown drain ends the stream with NOT_FOUND.
+ */
+export async function* watchDrainProgress(drainId: number, signal?: AbortSignal): AsyncGenerator<DrainProgress> {
+  const first = getDrain(drainId);
+  if (!first) throw new ConsoleError("NOT_FOUND", `there is no drain ${drainId}`, { drainId });
+  const io = directorIo();
+  const cluster = io.getCluster(first.clusterId);
+  const latest = new Map<string, DirectorSnapshot>();
+  let fresh = false;
+  let wake: (() => void) | null = null;
+  const offs = cluster.directors.map((director) =>
+    io.watch(director, (status) => {
+      if (!status.snapshot || latest.get(director.id) === status.snapshot) return;
+      latest.set(director.id, status.snapshot);
+      fresh = true;
+      wake?.();
+    }),
+  );
+  const onAbort = () => wake?.();
+  signal?.addEventListener("abort", onAbort);
+  try {
+    while (!signal?.aborted) {
+      if (!fresh) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+        continue;
+      }
+      fresh = false;
+      const drain = getDrain(drainId) ?? first;
+      const progress = drainProgress(
+        drain,
+        [...latest.values()],
+        cluster.directors.map((d) => d.id),
+      );
+      if (latest.size === cluster.directors.length) observeDrainProgress(drain.id, progress.drained);
+      yield progress;
+    }
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    offs.forEach((off) => off());
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * What changes and drains need from the outside world: the clusters, a fresh snapshot of a
+ * director, running one argv on it, and the live poller's snapshots. One seam, so the apply
+ * logic (conflicts, partial results, verification) is unit-tested with a fake director and
+ * integration-tested with the lab.
+ */
+import "server-only";
+import type { ClusterConfig, DirectorConfig } from "@/server/config";
+import { watchDirector } from "@/server/live/registry";
+import { readSnapshot } from "@/server/live/snapshot";
+import type { DirectorStatus, DirectorSnapshot } from "@/server/live/types";
+import { getSshPool } from "@/server/ssh/pool";
+import { getCluster } from "./inventory";
+
+export interface ExecOutcome {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface DirectorIo {
+  /** Throws ConsoleError NOT_FOUND for an unknown cluster. */
+  getCluster(clusterId: string): ClusterConfig;
+  /** A fresh read, never the poller's cached one: changes decide on it. */
+  readSnapshot(director: DirectorConfig): Promise<DirectorSnapshot>;
+  /** Transport problems throw (typed ConsoleErrors); a non-zero exit is a normal outcome. */
+  exec(director: DirectorConfig, argv: string[], options: { timeoutMs: number }): Promise<ExecOutcome>;
+  /** The live poller's statuses for one director; returns the unsubscribe function. */
+  watch(director: DirectorConfig, listener: (status: DirectorStatus) => void): () => void;
+}
+
+const realIo: DirectorIo = {
+  getCluster: (clusterId) => getCluster(clusterId),
+  readSnapshot: (director) => readSnapshot(director),
+  exec: (director, argv, options) => getSshPool().exec(director, argv, options),
+  watch: (director, listener) => watchDirector(director.id, listener),
+};
+
+let current: DirectorIo = realIo;
+
+export function directorIo(): DirectorIo {
+  return current;
+}
+
+/** Tests only: swap in a fake director; returns a function that restores the real one. */
+export function setDirectorIo(io: DirectorIo): () => void {
+  current = io;
+  return () => {
+    current = realIo;
+  };
+}

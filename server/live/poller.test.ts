@@ -1,0 +1,196 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { DirectorConfig } from "@/server/config";
+import { ConsoleError } from "@/server/errors";
+import { DirectorPoller, PollerRegistry, type PollerOptions, type SnapshotReader } from "./poller";
+import type { DirectorSnapshot, DirectorStatus } from "./types";
+
+const director: DirectorConfig = {
+  id: "lab1",
+  clusterId: "lab",
+  host: "127.0.0.1",
+  port: 2222,
+  user: "root",
+  privateKeyPath: "/dev/null",
+  sudo: false,
+};
+
+/** A fake director: counts reads, answers after `latencyMs`, fails while `down` is set. */
+function fakeReader(latencyMs = 100) {
+  const state = { reads: 0, down: false as false | string };
+  const read: SnapshotReader = (d, { signal }) =>
+    new Promise<DirectorSnapshot>((resolve, reject) => {
+      state.reads++;
+      const timer = setTimeout(() => {
+        if (state.down) reject(new ConsoleError("UNREACHABLE", state.down, { directorId: d.id }));
+        else
+          resolve({
+            directorId: d.id,
+            clusterId: d.clusterId,
+            version: "v1",
+            takenAt: Date.now(),
+            services: [],
+            sysctls: {},
+            ipvsadm: null,
+            timeouts: null,
+            connectionCount: state.reads,
+          });
+      }, latencyMs);
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(signal.reason as Error);
+      });
+    });
+  return { state, read };
+}
+
+function options(read: SnapshotReader, extra: Partial<PollerOptions> = {}): PollerOptions {
+  return { intervalMs: 2000, retry: { baseMs: 2000, maxMs: 30_000 }, read, ...extra };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_000_000 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("DirectorPoller", () => {
+  it("polls once per interval however many subscribers watch (fan-out)", async () => {
+    const one = fakeReader();
+    const single = new DirectorPoller(director, options(one.read));
+    const seenBySingle: DirectorStatus[] = [];
+    const offSingle = single.subscribe((s) => seenBySingle.push(s));
+
+    const many = fakeReader();
+    const shared = new DirectorPoller(director, options(many.read));
+    const seen = Array.from({ length: 50 }, () => [] as DirectorStatus[]);
+    const offs = seen.map((list) => shared.subscribe((s) => list.push(s)));
+
+    await vi.advanceTimersByTimeAsync(10_050);
+    expect(one.state.reads).toBe(6); // at 0, 2, 4, 6, 8, 10 s
+    expect(many.state.reads).toBe(one.state.reads);
+    expect(seen.every((list) => list.length === seenBySingle.length)).toBe(true);
+    // every subscriber gets the very same status object: no per-subscriber work at all
+    expect(seen[0]?.[2]).toBe(seen[49]?.[2]);
+    offSingle();
+    offs.forEach((off) => off());
+  });
+
+  it("starts with the first subscriber and stops after the last leaves", async () => {
+    const fake = fakeReader();
+    const poller = new DirectorPoller(director, options(fake.read));
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(fake.state.reads).toBe(0);
+    const a = poller.subscribe(() => undefined);
+    const b = poller.subscribe(() => undefined);
+    await vi.advanceTimersByTimeAsync(4100);
+    expect(fake.state.reads).toBe(3);
+    a();
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(fake.state.reads).toBe(4);
+    b();
+    expect(poller.running).toBe(false);
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(fake.state.reads).toBe(4);
+  });
+
+  it("marks the director unreachable, keeps the last snapshot, backs off 2, 4, 8 s and recovers by itself", async () => {
+    const fake = fakeReader();
+    const poller = new DirectorPoller(director, options(fake.read));
+    const seen: DirectorStatus[] = [];
+    const off = poller.subscribe((s) => seen.push(s));
+    await vi.advanceTimersByTimeAsync(150);
+    expect(seen.at(-1)?.reachability).toBe("live");
+    const good = seen.at(-1)?.snapshot;
+
+    fake.state.down = "connect ECONNREFUSED";
+    const readsBefore = fake.state.reads;
+    const at: number[] = [];
+    const offAt = poller.subscribe(() => at.push(Date.now()));
+    await vi.advanceTimersByTimeAsync(2000 + 2000 + 4000 + 8000 + 500);
+    const failed = seen.filter((s) => s.reachability === "unreachable");
+    expect(failed.length).toBe(fake.state.reads - readsBefore);
+    expect(failed[0]).toMatchObject({
+      reachability: "unreachable",
+      error: { code: "UNREACHABLE", message: "connect ECONNREFUSED" },
+      snapshot: good,
+      lastSuccessAt: good?.takenAt,
+    });
+    // gaps between the failed attempts: 2 s, 4 s, 8 s (+ the 100 ms each read takes)
+    const gaps = at.slice(1).map((t, i) => t - (at[i] ?? 0));
+    expect(gaps.slice(0, 3)).toEqual([2100, 4100, 8100]);
+    expect(failed[1]?.nextRetryAt).toBe((at[1] ?? 0) + 4000);
+
+    fake.state.down = false;
+    await vi.advanceTimersByTimeAsync(16_100);
+    expect(seen.at(-1)).toMatchObject({ reachability: "live", error: null, nextRetryAt: null });
+    expect(seen.at(-1)?.snapshot).not.toBe(good);
+    off();
+    offAt();
+  });
+
+  it("caps the retry interval at 30 s", async () => {
+    const fake = fakeReader(50);
+    fake.state.down = "down";
+    const poller = new DirectorPoller(director, options(fake.read));
+    const at: number[] = [];
+    const off = poller.subscribe(() => at.push(Date.now()));
+    await vi.advanceTimersByTimeAsync(200_000);
+    const gaps = at.slice(1).map((t, i) => t - (at[i] ?? 0));
+    // each gap is the backoff plus the 50 ms the failing read takes
+    expect(gaps.slice(0, 6)).toEqual([2050, 4050, 8050, 16_050, 30_050, 30_050]);
+    off();
+  });
+
+  it("ignores a poll that finishes after everyone left", async () => {
+    const fake = fakeReader(500);
+    const poller = new DirectorPoller(director, options(fake.read));
+    const seen: DirectorStatus[] = [];
+    const off = poller.subscribe((s) => seen.push(s));
+    await vi.advanceTimersByTimeAsync(100);
+    off();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(seen).toEqual([]);
+    expect(poller.current().reachability).toBe("connecting");
+  });
+
+  it("answers a one-off status with a poll of its own when nobody watches, sharing concurrent calls", async () => {
+    const fake = fakeReader();
+    const poller = new DirectorPoller(director, options(fake.read));
+    const a = poller.pollOnce();
+    const b = poller.pollOnce();
+    await vi.advanceTimersByTimeAsync(150);
+    expect((await a).reachability).toBe("live");
+    expect(await b).toBe(await a);
+    expect(fake.state.reads).toBe(1);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(fake.state.reads).toBe(1);
+  });
+
+  it("passes the previous snapshot to the reader, for rates", async () => {
+    const previous: Array<DirectorSnapshot | null> = [];
+    const fake = fakeReader(10);
+    const poller = new DirectorPoller(
+      director,
+      options((d, o) => {
+        previous.push(o.previous);
+        return fake.read(d, o);
+      }),
+    );
+    const off = poller.subscribe(() => undefined);
+    await vi.advanceTimersByTimeAsync(2100);
+    expect(previous[0]).toBeNull();
+    expect(previous[1]?.connectionCount).toBe(1);
+    off();
+  });
+});
+
+describe("PollerRegistry", () => {
+  it("keeps one poller per director id", () => {
+    const fake = fakeReader();
+    const registry = new PollerRegistry(() => options(fake.read));
+    expect(registry.poller(director)).toBe(registry.poller(director));
+    expect(registry.find("lab1")).toBe(registry.poller(director));
+    expect(registry.find("other")).toBeUndefined();
+  });
+});

@@ -1,0 +1,201 @@
+/**
+ * One poller per watched director, shared by every subscriber: 50 browser tabs on the same
+ * director cost the same SSH work as one. A poller starts with its first subscriber and
+ * stops when the last one leaves. A failed poll marks the director unreachable (keeping the
+ * last good snapshot, so the UI can say "stale since") and is retried after 2 s, 4 s, ...
+ * 30 s; the first good poll after that makes it live again.
+ *
+ * The scheduling is pure (the snapshot reader is injected), so it is unit-tested with a
+ * fake reader and fake timers.
+ */
+import type { DirectorConfig } from "@/server/config";
+import { ConsoleError } from "@/server/errors";
+import { backoffDelay, type BackoffPolicy } from "@/server/ssh/backoff";
+import type { DirectorSnapshot, DirectorStatus } from "./types";
+
+export type SnapshotReader = (
+  director: DirectorConfig,
+  options: { signal: AbortSignal; previous: DirectorSnapshot | null },
+) => Promise<DirectorSnapshot>;
+
+export interface PollerOptions {
+  intervalMs: number;
+  retry: BackoffPolicy;
+  read: SnapshotReader;
+  /** Called after every good poll (e.g. to remember the rules behind a version). */
+  onSnapshot?: (snapshot: DirectorSnapshot) => void;
+}
+
+export const DEFAULT_RETRY: BackoffPolicy = { baseMs: 2000, maxMs: 30_000 };
+
+export type StatusListener = (status: DirectorStatus) => void;
+
+function errorOf(e: unknown): NonNullable<DirectorStatus["error"]> {
+  if (e instanceof ConsoleError) return e.toJSON();
+  return { code: "INTERNAL", message: e instanceof Error ? e.message : String(e), details: {} };
+}
+
+export class DirectorPoller {
+  private listeners = new Set<StatusListener>();
+  private status: DirectorStatus;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private inFlight: AbortController | null = null;
+  /** Bumped on every start and stop: a poll that finishes after a stop is ignored. */
+  private generation = 0;
+  private failures = 0;
+  private oneOff: Promise<DirectorStatus> | null = null;
+  /** Completed polls (good or failed), for tests and the tracked id. */
+  polls = 0;
+
+  constructor(
+    readonly director: DirectorConfig,
+    private readonly options: PollerOptions,
+  ) {
+    this.status = {
+      directorId: director.id,
+      clusterId: director.clusterId,
+      reachability: "connecting",
+      snapshot: null,
+      error: null,
+      lastSuccessAt: null,
+      nextRetryAt: null,
+    };
+  }
+
+  get running(): boolean {
+    return this.listeners.size > 0;
+  }
+
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+
+  current(): DirectorStatus {
+    return this.status;
+  }
+
+  /** Subscribes; the first subscriber starts the polling. Returns the unsubscribe function. */
+  subscribe(listener: StatusListener): () => void {
+    this.listeners.add(listener);
+    if (this.listeners.size === 1) this.start();
+    return () => {
+      if (!this.listeners.delete(listener)) return;
+      if (this.listeners.size === 0) this.stop();
+    };
+  }
+
+  /** The status after one poll: the running poller's next result, or a poll of its own. */
+  async pollOnce(): Promise<DirectorStatus> {
+    if (this.running) {
+      if (this.polls > 0) return this.status;
+      return new Promise((resolve) => {
+        const off = this.subscribe((status) => {
+          off();
+          resolve(status);
+        });
+      });
+    }
+    this.oneOff ??= this.poll(new AbortController(), this.generation).finally(() => {
+      this.oneOff = null;
+    });
+    return this.oneOff;
+  }
+
+  private start(): void {
+    this.generation++;
+    this.failures = 0;
+    this.schedule(0);
+  }
+
+  private stop(): void {
+    this.generation++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.inFlight?.abort(new ConsoleError("TIMEOUT", "nobody watches this director any more", { cancelled: true }));
+    this.inFlight = null;
+  }
+
+  private schedule(delayMs: number): void {
+    const generation = this.generation;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (generation !== this.generation) return;
+      const controller = new AbortController();
+      this.inFlight = controller;
+      const startedAt = Date.now();
+      void this.poll(controller, generation).then((status) => {
+        if (generation !== this.generation) return;
+        this.inFlight = null;
+        if (status.reachability === "live") {
+          // Intervals run start to start; a poll slower than the interval is followed at once.
+          this.schedule(Math.max(0, this.options.intervalMs - (Date.now() - startedAt)));
+        } else {
+          this.schedule(Math.max(0, (status.nextRetryAt ?? Date.now()) - Date.now()));
+        }
+      });
+    }, delayMs);
+    // Never keep the process alive just to poll.
+    if (typeof this.timer === "object" && "unref" in this.timer) this.timer.unref();
+  }
+
+  /** One poll; updates the status and tells the subscribers, unless a stop came first. */
+  private async poll(controller: AbortController, generation: number): Promise<DirectorStatus> {
+    let next: DirectorStatus;
+    try {
+      const snapshot = await this.options.read(this.director, { signal: controller.signal, previous: this.status.snapshot });
+      this.failures = 0;
+      next = {
+        ...this.status,
+        reachability: "live",
+        snapshot,
+        error: null,
+        lastSuccessAt: snapshot.takenAt,
+        nextRetryAt: null,
+      };
+      this.options.onSnapshot?.(snapshot);
+    } catch (e) {
+      if (generation !== this.generation) return this.status;
+      this.failures++;
+      const retryIn = backoffDelay(this.failures, this.options.retry);
+      next = {
+        ...this.status,
+        reachability: "unreachable",
+        error: errorOf(e),
+        nextRetryAt: Date.now() + retryIn,
+      };
+    }
+    if (generation !== this.generation) return next;
+    this.polls++;
+    this.status = next;
+    for (const listener of [...this.listeners]) listener(next);
+    return next;
+  }
+}
+
+/** The pollers of one process, one per director id. */
+export class PollerRegistry {
+  private pollers = new Map<string, DirectorPoller>();
+
+  constructor(private readonly options: () => PollerOptions) {}
+
+  poller(director: DirectorConfig): DirectorPoller {
+    let poller = this.pollers.get(director.id);
+    if (!poller || poller.director !== director) {
+      // A reloaded config brings new director objects; keep a running poller until it stops.
+      if (poller?.running) return poller;
+      poller = new DirectorPoller(director, this.options());
+      this.pollers.set(director.id, poller);
+    }
+    return poller;
+  }
+
+  /** The poller of a director, if one exists (running or not). */
+  find(directorId: string): DirectorPoller | undefined {
+    return this.pollers.get(directorId);
+  }
+
+  /** Subscribes to a director's statuses; returns the unsubscribe function. */
+  watch(director: DirectorConfig, listener: StatusListener): () => void {
+    return this.poller(director).subscribe(listener);
+  }
+}

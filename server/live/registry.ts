@@ -1,0 +1,69 @@
+/**
+ * The process's pollers (cached on globalThis so dev reloads do not start a second set),
+ * wired to the real snapshot reader, and the fleet view built from them.
+ */
+import "server-only";
+import { getConfig } from "@/server/config";
+import { allDirectors, getDirector } from "@/server/directors/inventory";
+import { rememberSnapshot } from "@/server/directors/versions";
+import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
+import { readSnapshot } from "./snapshot";
+import type { DirectorStatus, FleetStatus } from "./types";
+
+const globalForPollers = globalThis as typeof globalThis & { __lvsConsolePollers?: PollerRegistry };
+
+export function getPollers(): PollerRegistry {
+  globalForPollers.__lvsConsolePollers ??= new PollerRegistry(() => ({
+    intervalMs: getConfig().pollIntervalMs,
+    retry: DEFAULT_RETRY,
+    read: (director, { signal, previous }) => readSnapshot(director, { signal, previous }),
+    onSnapshot: rememberSnapshot,
+  }));
+  return globalForPollers.__lvsConsolePollers;
+}
+
+/** Subscribes to one director (NOT_FOUND for an unknown id); returns the unsubscribe function. */
+export function watchDirector(directorId: string, listener: StatusListener): () => void {
+  return getPollers().watch(getDirector(directorId), listener);
+}
+
+/** The current status of a director, polling it once if nobody watches it. */
+export function directorStatus(directorId: string): Promise<DirectorStatus> {
+  return getPollers().poller(getDirector(directorId)).pollOnce();
+}
+
+/** Whether the directors of a cluster that answered hold different rules. */
+export function rulesDiffer(statuses: DirectorStatus[]): boolean {
+  const versions = new Set(statuses.flatMap((s) => (s.snapshot ? [s.snapshot.version] : [])));
+  return versions.size > 1;
+}
+
+export function fleetStatus(): FleetStatus {
+  const pollers = getPollers();
+  return {
+    at: Date.now(),
+    clusters: getConfig().clusters.map((cluster) => {
+      const directors = cluster.directors.map((d) => pollers.poller(d).current());
+      return { id: cluster.id, name: cluster.name, directors, rulesDiffer: rulesDiffer(directors) };
+    }),
+  };
+}
+
+/**
+ * Watches every director; calls `listener` with the fleet after any director's status
+ * changes (statuses arriving within 50 ms of each other are sent as one update).
+ */
+export function watchFleet(listener: (fleet: FleetStatus) => void): () => void {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const changed = () => {
+    timer ??= setTimeout(() => {
+      timer = null;
+      listener(fleetStatus());
+    }, 50);
+  };
+  const offs = allDirectors().map((d) => getPollers().watch(d, changed));
+  return () => {
+    if (timer) clearTimeout(timer);
+    offs.forEach((off) => off());
+  };
+}

@@ -1,0 +1,298 @@
+/**
+ * One poll of a director is ONE remote command: a fixed sh script printing sections between
+ * markers. Every process start on a small director costs 40-70 ms, so the script starts as
+ * few as it can:
+ * - /proc/net/ip_vs (forward methods) and the net.ipv4.vs sysctls are read with the
+ *   shell's own `read`, no process;
+ * - ipvsadm three times: --persistent-conn (rules, weights, active/inactive/persistent
+ *   connections), --thresholds, --exact --stats (counters; rates come from the deltas
+ *   between polls, not from a --rate call);
+ * - ipvsadm -Ln --tun-info only when a tunnel member exists (/proc shows "Tunnel"): -Sn
+ *   and the plain listing lack the tunnel type an edit must repeat;
+ * - ipvsadm --version and --timeout only when $1 = 1 (the first poll of a connection).
+ * The connection count is the sum of the per-realserver counts (active, inactive and
+ * persistence templates), not a read of the whole connection table.
+ *
+ * Pure: the script text, and the parser of its output.
+ */
+import { createHash } from "node:crypto";
+import { ConsoleError } from "@/server/errors";
+import {
+  formatEndpoint,
+  formatServiceKey,
+  sameEndpoint,
+  type Counters,
+  type IpvsTimeouts,
+  type IpvsadmVersion,
+  type Rates,
+  type ServiceKey,
+  type ServiceState,
+} from "@/server/ipvs/model";
+import {
+  mergeListings,
+  parseList,
+  parseProcServices,
+  parseStats,
+  parseSysctls,
+  parseTimeouts,
+  parseVersion,
+  type ProcService,
+  type ServiceListing,
+} from "@/server/ipvs/parse";
+import type { DirectorSnapshot } from "./types";
+
+const MARK = "@@lvs-console:9c1f@@";
+
+export const SNAPSHOT_SCRIPT = `m='${MARK}'
+s() { printf '%s %s\\n' "$m" "$1"; }
+e() { printf '%s exit %s\\n' "$m" "$1"; }
+tun=0
+s proc
+{ while IFS= read -r l; do printf '%s\\n' "$l"; case $l in *Tunnel*) tun=1 ;; esac; done < /proc/net/ip_vs; } 2>&1
+e $?
+s persistent; ipvsadm -Ln --persistent-conn 2>&1; e $?
+s thresholds; ipvsadm -Ln --thresholds 2>&1; e $?
+s stats; ipvsadm -Ln --exact --stats 2>&1; e $?
+if [ "$tun" = 1 ]; then s tuninfo; ipvsadm -Ln --tun-info 2>&1; e $?; fi
+s sysctls
+for f in /proc/sys/net/ipv4/vs/*; do if read -r v < "$f"; then printf '%s:%s\\n' "$f" "$v"; fi; done 2>/dev/null
+e 0
+if [ "$1" = 1 ]; then
+s version; ipvsadm --version 2>&1; e $?
+s timeout; ipvsadm -L --timeout 2>&1; e $?
+fi
+`;
+
+export type SectionName = "proc" | "persistent" | "thresholds" | "stats" | "tuninfo" | "sysctls" | "version" | "timeout";
+
+const COMMANDS: Record<SectionName, string[]> = {
+  proc: ["cat", "/proc/net/ip_vs"],
+  persistent: ["ipvsadm", "-Ln", "--persistent-conn"],
+  thresholds: ["ipvsadm", "-Ln", "--thresholds"],
+  stats: ["ipvsadm", "-Ln", "--exact", "--stats"],
+  tuninfo: ["ipvsadm", "-Ln", "--tun-info"],
+  sysctls: ["read", "/proc/sys/net/ipv4/vs/*"],
+  version: ["ipvsadm", "--version"],
+  timeout: ["ipvsadm", "-L", "--timeout"],
+};
+
+export interface Section {
+  text: string;
+  exitCode: number | null;
+}
+
+/** Splits the script's output into its sections; a section without its exit line was cut short. */
+export function splitSections(stdout: string): Map<string, Section> {
+  const sections = new Map<string, Section>();
+  let current: { name: string; lines: string[] } | null = null;
+  for (const line of stdout.split("\n")) {
+    if (line.startsWith(`${MARK} `)) {
+      const rest = line.slice(MARK.length + 1);
+      const exit = /^exit (\d+)$/.exec(rest);
+      if (exit && current) {
+        sections.set(current.name, { text: current.lines.join("\n"), exitCode: Number(exit[1]) });
+        current = null;
+      } else if (!exit) {
+        current = { name: rest, lines: [] };
+      }
+      continue;
+    }
+    current?.lines.push(line);
+  }
+  if (current) sections.set(current.name, { text: current.lines.join("\n"), exitCode: null });
+  return sections;
+}
+
+function section(sections: Map<string, Section>, name: SectionName, directorId: string): string {
+  const found = sections.get(name);
+  if (!found) {
+    throw new ConsoleError("PARSE_ERROR", `the poll of ${directorId} printed no ${name} section`, {
+      source: "snapshot",
+      directorId,
+      section: name,
+    });
+  }
+  if (found.exitCode !== 0) {
+    const message = found.text.trim().split("\n")[0] ?? "";
+    throw new ConsoleError(
+      "COMMAND_FAILED",
+      `${COMMANDS[name].join(" ")} failed on ${directorId}${found.exitCode === null ? " (cut short)" : ` with exit code ${found.exitCode}`}${message ? `: ${message}` : ""}`,
+      { directorId, argv: COMMANDS[name], exitCode: found.exitCode, stderr: found.text.slice(0, 4000) },
+    );
+  }
+  return found.text;
+}
+
+function sameKeyLoosely(a: ServiceKey, b: ServiceKey): boolean {
+  // /proc/net/ip_vs does not say which family a firewall mark service is for.
+  if (a.kind === "fwm" || b.kind === "fwm") return a.kind === "fwm" && b.kind === "fwm" && a.mark === b.mark;
+  return a.kind === b.kind && a.address === b.address && a.port === b.port;
+}
+
+function mergeError(message: string, details: Record<string, unknown>): ConsoleError {
+  return new ConsoleError("PARSE_ERROR", `merging listings: ${message}`, { source: "merge", ...details });
+}
+
+/**
+ * The main listing mergeListings needs (forward and weight per realserver), built from the
+ * --persistent-conn listing plus the forward methods of /proc/net/ip_vs.
+ */
+export function listWithForward(persistent: ServiceListing, proc: ProcService[]): ServiceListing {
+  for (const p of proc) {
+    if (!persistent.services.some((s) => sameKeyLoosely(s.key, p.key))) {
+      throw mergeError(`service ${formatServiceKey(p.key)} is in /proc/net/ip_vs only`, { service: formatServiceKey(p.key), view: "proc" });
+    }
+  }
+  return {
+    ...persistent,
+    variant: "plain",
+    services: persistent.services.map((service) => {
+      const p = proc.find((ps) => sameKeyLoosely(ps.key, service.key));
+      if (!p) {
+        throw mergeError(`service ${formatServiceKey(service.key)} is missing from /proc/net/ip_vs`, { service: formatServiceKey(service.key), view: "proc" });
+      }
+      if (p.realservers.length !== service.realservers.length) {
+        throw mergeError(`the realservers of ${formatServiceKey(service.key)} changed between reads`, { service: formatServiceKey(service.key), view: "proc" });
+      }
+      return {
+        ...service,
+        realservers: service.realservers.map((rs) => {
+          const pr = p.realservers.find((r) => sameEndpoint(r, rs));
+          if (!pr) {
+            throw mergeError(`realserver ${formatEndpoint(rs)} of ${formatServiceKey(service.key)} is missing from /proc/net/ip_vs`, {
+              service: formatServiceKey(service.key),
+              realserver: formatEndpoint(rs),
+              view: "proc",
+            });
+          }
+          return { ...rs, forward: pr.forward, persistentConns: null };
+        }),
+      };
+    }),
+  };
+}
+
+/** Serialises with sorted object keys, so the hash does not depend on property order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+type RuleFields = Pick<ServiceState, "key" | "scheduler" | "persistence" | "ops" | "schedFlags" | "pe"> & {
+  realservers: ReadonlyArray<Pick<ServiceState["realservers"][number], "address" | "port" | "forward" | "weight" | "upperThreshold" | "lowerThreshold" | "tunnel">>;
+};
+
+/**
+ * The version of a director's rules: SHA-256 over the services and realservers with every
+ * attribute an edit can change, in a canonical order, without counters or connections.
+ */
+export function rulesVersion(services: readonly RuleFields[]): string {
+  const normalised = services
+    .map((s) => ({
+      key: s.key,
+      scheduler: s.scheduler,
+      persistence: s.persistence,
+      ops: s.ops,
+      schedFlags: [...s.schedFlags].sort(),
+      pe: s.pe,
+      realservers: s.realservers
+        .map((r) => ({
+          address: r.address,
+          port: r.port,
+          forward: r.forward,
+          weight: r.weight,
+          upperThreshold: r.upperThreshold,
+          lowerThreshold: r.lowerThreshold,
+          tunnel: r.tunnel,
+        }))
+        .sort((a, b) => compareText(formatEndpoint(a), formatEndpoint(b))),
+    }))
+    .sort((a, b) => compareText(formatServiceKey(a.key), formatServiceKey(b.key)));
+  return createHash("sha256").update(canonicalJson(normalised)).digest("hex");
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function rate(now: Counters, before: Counters, seconds: number): Rates | null {
+  const d = (a: bigint, b: bigint) => (a >= b ? Number(a - b) / seconds : null);
+  const cps = d(now.conns, before.conns);
+  const inPps = d(now.inPackets, before.inPackets);
+  const outPps = d(now.outPackets, before.outPackets);
+  const inBps = d(now.inBytes, before.inBytes);
+  const outBps = d(now.outBytes, before.outBytes);
+  // A counter that went down means the service or realserver was re-created: no rate.
+  if (cps === null || inPps === null || outPps === null || inBps === null || outBps === null) return null;
+  return { cps, inPps, outPps, inBps, outBps };
+}
+
+/** Per-second rates from the counter deltas since the previous poll (null on the first). */
+export function withRates(services: ServiceState[], takenAt: number, previous: Pick<DirectorSnapshot, "services" | "takenAt"> | null): ServiceState[] {
+  const seconds = previous ? (takenAt - previous.takenAt) / 1000 : 0;
+  if (!previous || seconds <= 0) return services;
+  return services.map((service) => {
+    const before = previous.services.find((p) => sameKeyStrict(p.key, service.key));
+    if (!before) return service;
+    return {
+      ...service,
+      rates: service.counters && before.counters ? rate(service.counters, before.counters, seconds) : null,
+      realservers: service.realservers.map((rs) => {
+        const prev = before.realservers.find((p) => sameEndpoint(p, rs));
+        return { ...rs, rates: rs.counters && prev?.counters ? rate(rs.counters, prev.counters, seconds) : null };
+      }),
+    };
+  });
+}
+
+function sameKeyStrict(a: ServiceKey, b: ServiceKey): boolean {
+  return formatServiceKey(a) === formatServiceKey(b);
+}
+
+export interface SnapshotContext {
+  directorId: string;
+  clusterId: string;
+  takenAt: number;
+  /** The previous poll of the same director, for rates. */
+  previous: Pick<DirectorSnapshot, "services" | "takenAt"> | null;
+  /** ipvsadm version and timeouts from an earlier poll, when this one did not read them. */
+  cached: { ipvsadm: IpvsadmVersion | null; timeouts: IpvsTimeouts | null } | null;
+}
+
+/** Turns the script's output into a snapshot. Throws PARSE_ERROR or COMMAND_FAILED. */
+export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSnapshot {
+  const sections = splitSections(stdout);
+  const id = ctx.directorId;
+  const proc = parseProcServices(section(sections, "proc", id));
+  const persistent = parseList(section(sections, "persistent", id));
+  const thresholds = parseList(section(sections, "thresholds", id));
+  const stats = parseStats(section(sections, "stats", id));
+  const list = sections.has("tuninfo") ? parseList(section(sections, "tuninfo", id)) : listWithForward(persistent, proc);
+  const merged = mergeListings({ list, persistent, thresholds, stats });
+  const services = withRates(merged, ctx.takenAt, ctx.previous);
+  const sysctlText = section(sections, "sysctls", id);
+  const sysctls = sysctlText.trim() === "" ? {} : parseSysctls(sysctlText);
+  const ipvsadm = sections.has("version") ? parseVersion(section(sections, "version", id)) : (ctx.cached?.ipvsadm ?? null);
+  const timeouts = sections.has("timeout") ? parseTimeouts(section(sections, "timeout", id)) : (ctx.cached?.timeouts ?? null);
+  let connectionCount = 0;
+  for (const s of services) {
+    for (const r of s.realservers) connectionCount += r.activeConns + r.inactiveConns + (r.persistentConns ?? 0);
+  }
+  return {
+    directorId: id,
+    clusterId: ctx.clusterId,
+    version: rulesVersion(services),
+    takenAt: ctx.takenAt,
+    services,
+    sysctls,
+    ipvsadm,
+    timeouts,
+    connectionCount,
+  };
+}

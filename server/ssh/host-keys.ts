@@ -1,0 +1,135 @@
+/**
+ * Strict host keys. A director's key must match, in this order: the fingerprint pinned in
+ * lvs-console.yaml, else its known_hosts file, else a key an admin trusted through the UI
+ * (SQLite). An unknown key is a typed HOST_KEY_UNKNOWN the UI turns into an explicit
+ * "trust this key" step; a key that differs from the expected one is HOST_KEY_CHANGED and
+ * is never accepted silently.
+ */
+import "server-only";
+import { readFileSync } from "node:fs";
+import { ConsoleError } from "@/server/errors";
+import { getDb, type Db } from "@/server/db";
+import { fingerprintOf, keyTypeOf } from "./fingerprint";
+import { checkKnownHosts, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from "./known-hosts";
+
+export type HostKeyPolicy = "pinned" | "known_hosts" | "trusted" | "none";
+
+export interface TrustedHostKey {
+  directorId: string;
+  fingerprint: string;
+  trustedAt: number;
+  trustedBy: string;
+}
+
+/** Where trusted keys live; the pool takes one so unit tests need no database. */
+export interface TrustStore {
+  get(directorId: string): TrustedHostKey | null;
+}
+
+interface TrustedRow {
+  director_id: string;
+  fingerprint: string;
+  trusted_at: number;
+  trusted_by: string;
+}
+
+export function getTrustedHostKey(directorId: string, db: Db = getDb()): TrustedHostKey | null {
+  const row = db
+    .prepare("SELECT director_id, fingerprint, trusted_at, trusted_by FROM trusted_host_keys WHERE director_id = ?")
+    .get(directorId) as TrustedRow | undefined;
+  return row
+    ? { directorId: row.director_id, fingerprint: row.fingerprint, trustedAt: row.trusted_at, trustedBy: row.trusted_by }
+    : null;
+}
+
+/** Records (or replaces) the key an admin accepted for a director. */
+export function saveTrustedHostKey(directorId: string, fingerprint: string, user: string, db: Db = getDb()): TrustedHostKey {
+  const trustedAt = Date.now();
+  db.prepare(
+    `INSERT INTO trusted_host_keys (director_id, fingerprint, trusted_at, trusted_by) VALUES (?, ?, ?, ?)
+     ON CONFLICT (director_id) DO UPDATE SET fingerprint = excluded.fingerprint,
+       trusted_at = excluded.trusted_at, trusted_by = excluded.trusted_by`,
+  ).run(directorId, fingerprint, trustedAt, user);
+  return { directorId, fingerprint, trustedAt, trustedBy: user };
+}
+
+export const sqliteTrustStore: TrustStore = { get: (directorId) => getTrustedHostKey(directorId) };
+
+/** What to check a presented key against (a director, or the jump host in front of it). */
+export interface HostKeyTarget {
+  directorId: string;
+  /** "jumpHost" when this is the bastion in front of the director. */
+  role: "director" | "jumpHost";
+  host: string;
+  port: number;
+  hostKeyFingerprint?: string | undefined;
+  knownHostsPath?: string | undefined;
+}
+
+export function configuredPolicy(target: Pick<HostKeyTarget, "hostKeyFingerprint" | "knownHostsPath">): HostKeyPolicy {
+  if (target.hostKeyFingerprint !== undefined) return "pinned";
+  if (target.knownHostsPath !== undefined) return "known_hosts";
+  return "none";
+}
+
+function readKnownHosts(path: string): KnownHostEntry[] {
+  try {
+    return parseKnownHosts(readFileSync(path, "utf8"));
+  } catch (e) {
+    const code = e instanceof Error && "code" in e ? String(e.code) : "error";
+    throw new ConsoleError("HOST_KEY_UNKNOWN", `cannot read the known_hosts file ${path} (${code})`, { path });
+  }
+}
+
+/** Key types to offer first in the handshake, so a host known by its RSA key is not asked for ed25519. */
+export function preferredKeyTypes(target: HostKeyTarget): string[] {
+  if (target.knownHostsPath === undefined || target.hostKeyFingerprint !== undefined) return [];
+  try {
+    return knownKeyTypes(readKnownHosts(target.knownHostsPath), target.host, target.port);
+  } catch {
+    return [];
+  }
+}
+
+/** null when the key is acceptable; the error to refuse the connection with otherwise. */
+export function verifyHostKey(target: HostKeyTarget, rawKey: Buffer, trust: TrustStore): ConsoleError | null {
+  const actual = fingerprintOf(rawKey);
+  const keyType = keyTypeOf(rawKey);
+  const who = target.role === "jumpHost" ? `the jump host ${target.host}:${target.port} of ${target.directorId}` : `director ${target.directorId}`;
+  const changed = (expected: string | string[], source: string) =>
+    new ConsoleError(
+      "HOST_KEY_CHANGED",
+      `the host key of ${who} is ${actual}, but ${source} expects ${Array.isArray(expected) ? expected.join(" or ") : expected}: refusing to connect (someone may be intercepting the connection, or the key was replaced)`,
+      { directorId: target.directorId, role: target.role, expected, actual, keyType, source },
+    );
+
+  if (target.hostKeyFingerprint !== undefined) {
+    return target.hostKeyFingerprint === actual ? null : changed(target.hostKeyFingerprint, "the pinned fingerprint in lvs-console.yaml");
+  }
+  if (target.knownHostsPath !== undefined) {
+    const verdict = checkKnownHosts(readKnownHosts(target.knownHostsPath), target.host, target.port, rawKey);
+    if (verdict.kind === "match") return null;
+    if (verdict.kind === "revoked") {
+      return new ConsoleError("HOST_KEY_CHANGED", `the host key of ${who} (${actual}) is marked @revoked in ${target.knownHostsPath}`, {
+        directorId: target.directorId,
+        role: target.role,
+        expected: null,
+        actual,
+        keyType,
+        source: target.knownHostsPath,
+      });
+    }
+    if (verdict.kind === "mismatch") return changed(verdict.expected, target.knownHostsPath);
+  }
+  if (target.role === "director") {
+    const trusted = trust.get(target.directorId);
+    if (trusted) {
+      return trusted.fingerprint === actual ? null : changed(trusted.fingerprint, `the key ${trusted.trustedBy} trusted`);
+    }
+  }
+  return new ConsoleError(
+    "HOST_KEY_UNKNOWN",
+    `the host key of ${who} is not known: ${keyType} ${actual}. Compare it with "ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub" on the host before trusting it`,
+    { directorId: target.directorId, role: target.role, fingerprint: actual, keyType },
+  );
+}

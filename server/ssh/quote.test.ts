@@ -1,0 +1,117 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { ConsoleError } from "@/server/errors";
+import { commandLine, shellQuote } from "./quote";
+import { runUnder, wordsAfterShell } from "./shell-harness.test-util";
+
+const dir = mkdtempSync(path.join(tmpdir(), "lvs-quote-"));
+const MARKER = path.join(dir, "MARKER");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("shellQuote", () => {
+  it("single-quotes every word, including plain ones", () => {
+    expect(shellQuote(["ipvsadm", "-Ln"])).toBe("'ipvsadm' '-Ln'");
+    expect(shellQuote([""])).toBe("''");
+  });
+
+  it("writes a single quote as '\\''", () => {
+    expect(shellQuote(["it's"])).toBe(`'it'\\''s'`);
+    expect(wordsAfterShell(shellQuote(["it's", "'", "''"]), dir)).toEqual(["it's", "'", "''"]);
+  });
+
+  it("refuses a NUL byte with a VALIDATION error", () => {
+    expect(() => shellQuote(["ipvsadm", "a\0b"])).toThrow(ConsoleError);
+    try {
+      shellQuote(["ipvsadm", "a\0b"]);
+    } catch (e) {
+      expect(e).toMatchObject({ code: "VALIDATION", details: { index: 1 } });
+    }
+  });
+
+  it("refuses an empty argv", () => {
+    expect(() => shellQuote([])).toThrow(/empty argv/);
+  });
+});
+
+describe("commandLine", () => {
+  it("sets LC_ALL=C through env(1)", () => {
+    expect(commandLine(["ipvsadm", "-Sn"])).toBe("'env' 'LC_ALL=C' 'ipvsadm' '-Sn'");
+  });
+
+  it("puts sudo -n -- in front, and env inside it (sudo resets the environment)", () => {
+    expect(wordsAfterShell(commandLine(["ipvsadm", "-Ln"], { sudo: true }), dir)).toEqual([
+      "sudo",
+      "-n",
+      "--",
+      "env",
+      "LC_ALL=C",
+      "ipvsadm",
+      "-Ln",
+    ]);
+  });
+
+  it("keeps LC_ALL=C even when the caller passes another LC_ALL", () => {
+    expect(
+      wordsAfterShell(commandLine(["locale"], { env: { LC_ALL: "de_DE.UTF-8", TZ: "UTC" } }), dir),
+    ).toEqual(["env", "LC_ALL=C", "TZ=UTC", "locale"]);
+  });
+
+  it("really runs the command with LC_ALL=C", () => {
+    expect(runUnder([""], commandLine(["sh", "-c", 'printf %s "$LC_ALL"']), dir)).toBe("C");
+  });
+
+  it("refuses a program name env(1) would misread, and bad variable names", () => {
+    expect(() => commandLine(["A=B", "x"])).toThrow(ConsoleError);
+    expect(() => commandLine(["-i", "x"])).toThrow(ConsoleError);
+    expect(() => commandLine([])).toThrow(ConsoleError);
+    expect(() => commandLine(["ipvsadm"], { env: { "A;touch x": "1" } })).toThrow(
+      /environment variable name/,
+    );
+  });
+});
+
+describe("shellQuote properties", () => {
+  const word = fc.string({ unit: "binary", maxLength: 40 }).filter((s) => !s.includes("\0"));
+  const hostileFragment = fc.constantFrom(
+    `$(touch ${MARKER})`,
+    `\`touch ${MARKER}\``,
+    `;touch ${MARKER}`,
+    `&& touch ${MARKER}`,
+    `| touch ${MARKER}`,
+    `\ntouch ${MARKER}\n`,
+    `'; touch ${MARKER}; '`,
+    `"; touch ${MARKER}; "`,
+    `> ${MARKER}`,
+    "'\\''",
+    "\\",
+    "$IFS",
+    "*",
+    "~",
+    "--",
+  );
+  const hostileWord = fc
+    .array(fc.oneof(word, hostileFragment), { maxLength: 4 })
+    .map((parts) => parts.join(""));
+
+  it("round-trips any argv of full-unicode words through /bin/sh", () => {
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 6 }), (argv) => {
+        expect(wordsAfterShell(shellQuote(argv), dir)).toEqual(argv);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("never lets a word run a command, whatever it holds", () => {
+    fc.assert(
+      fc.property(fc.array(hostileWord, { minLength: 1, maxLength: 5 }), (argv) => {
+        expect(wordsAfterShell(shellQuote(argv), dir)).toEqual(argv);
+        expect(existsSync(MARKER)).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

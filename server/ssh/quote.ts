@@ -1,0 +1,73 @@
+/**
+ * The one place where an argv becomes a command line for the remote POSIX shell.
+ *
+ * Commands stay argv arrays everywhere else; ssh2's exec takes a single string that the
+ * remote user's shell parses, so every word is single-quoted here and nowhere else.
+ * Pure: no ssh2 import, so the injection tests can run it under a local /bin/sh.
+ */
+import { ConsoleError } from "@/server/errors";
+
+/**
+ * Single-quotes every word: inside '...' the shell gives no character a meaning, and a
+ * quote inside a word becomes '\'' (close, escaped quote, reopen).
+ */
+export function shellQuote(argv: readonly string[]): string {
+  if (argv.length === 0) {
+    throw new ConsoleError("INTERNAL", "cannot build a command line from an empty argv");
+  }
+  return argv
+    .map((word, index) => {
+      if (word.includes("\0")) {
+        // A NUL ends a C string: the remote shell would silently cut the word short.
+        throw new ConsoleError(
+          "VALIDATION",
+          `argument ${index} contains a NUL byte, which no shell can pass`,
+          {
+            argv: argv.map((w) => w.replaceAll("\0", "\\0").slice(0, 200)),
+            index,
+          },
+        );
+      }
+      return `'${word.replaceAll("'", `'\\''`)}'`;
+    })
+    .join(" ");
+}
+
+export interface CommandLineOptions {
+  /** Variables set through env(1) for the command; LC_ALL=C is always set, so output parses. */
+  env?: Readonly<Record<string, string>>;
+  /** Run through `sudo -n`: never prompt for a password (there is no terminal to answer it). */
+  sudo?: boolean;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `[sudo -n --] env LC_ALL=C NAME=VALUE... argv...`, quoted by shellQuote.
+ * env(1) goes inside sudo because sudo resets the environment.
+ */
+export function commandLine(argv: readonly string[], options: CommandLineOptions = {}): string {
+  const program = argv[0];
+  if (program === undefined) {
+    throw new ConsoleError("INTERNAL", "cannot build a command line from an empty argv");
+  }
+  // env(1) would read a first word with "=" as one more assignment, or a leading "-" as its option.
+  if (program.includes("=") || program.startsWith("-") || program === "") {
+    throw new ConsoleError(
+      "INTERNAL",
+      `${JSON.stringify(program.slice(0, 64))} is not a program name`,
+    );
+  }
+  const env: Record<string, string> = { ...options.env, LC_ALL: "C" };
+  const assignments = Object.entries(env).map(([name, value]) => {
+    if (!ENV_NAME.test(name)) {
+      throw new ConsoleError(
+        "INTERNAL",
+        `${JSON.stringify(name.slice(0, 64))} is not an environment variable name`,
+      );
+    }
+    return `${name}=${value}`;
+  });
+  const prefix = options.sudo ? ["sudo", "-n", "--"] : [];
+  return shellQuote([...prefix, "env", ...assignments, ...argv]);
+}

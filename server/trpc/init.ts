@@ -1,0 +1,113 @@
+/**
+ * tRPC initialisation: context, then the instance, then the procedures every router uses.
+ * Routers never touch the HTTP request; they get a narrowed ctx from the procedures below.
+ */
+import "server-only";
+import { initTRPC, TRPCError } from "@trpc/server";
+import superjson from "superjson";
+import { ZodError } from "zod";
+import { ConsoleError, type ConsoleErrorCode } from "@/server/errors";
+
+export type Role = "viewer" | "operator" | "admin";
+
+export interface SessionUser {
+  name: string;
+  role: Role;
+}
+
+export interface Context {
+  /** The signed-in user, or null when anonymous. */
+  user: SessionUser | null;
+  /** Where the request came from, for the audit log. */
+  remoteAddress: string | null;
+  /** The session behind `user` (SHA-256 of its token); null when anonymous or signed in by the proxy. */
+  sessionId: string | null;
+  /** Over HTTP only (null for createCaller): adds Set-Cookie to the response. */
+  response: { setCookie(cookie: string): void; secure: boolean } | null;
+}
+
+export function createContext(init: Partial<Context> = {}): Context {
+  return {
+    user: init.user ?? null,
+    remoteAddress: init.remoteAddress ?? null,
+    sessionId: init.sessionId ?? null,
+    response: init.response ?? null,
+  };
+}
+
+const TRPC_CODE: Partial<Record<ConsoleErrorCode, TRPCError["code"]>> = {
+  VALIDATION: "BAD_REQUEST",
+  REFUSED: "UNPROCESSABLE_CONTENT",
+  NOT_FOUND: "NOT_FOUND",
+  CONFLICT: "CONFLICT",
+  UNAUTHORIZED: "UNAUTHORIZED",
+  FORBIDDEN: "FORBIDDEN",
+  TIMEOUT: "TIMEOUT",
+};
+
+/** Wraps a ConsoleError so the formatter can hand its code and details to the browser. */
+export function toTRPCError(e: ConsoleError): TRPCError {
+  return new TRPCError({
+    code: TRPC_CODE[e.code] ?? "INTERNAL_SERVER_ERROR",
+    message: e.message,
+    cause: e,
+  });
+}
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    return {
+      ...shape,
+      data: {
+        ...shape.data,
+        // Field errors for forms (zod), and the console's own code for dialogs.
+        zodError: cause instanceof ZodError ? cause.flatten() : null,
+        console:
+          cause instanceof ConsoleError
+            ? { code: cause.code, message: cause.message, details: cause.details }
+            : null,
+      },
+    };
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const middleware = t.middleware;
+
+/** Turns ConsoleErrors thrown by services into TRPCErrors with the right HTTP class. */
+const consoleErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof ConsoleError) {
+    const e = result.error.cause;
+    const mapped = TRPC_CODE[e.code];
+    if (mapped && mapped !== result.error.code) {
+      return { ...result, error: toTRPCError(e) };
+    }
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(consoleErrors);
+
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
+
+function requireRole(min: Role) {
+  return t.middleware(({ ctx, next }) => {
+    if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first" });
+    if (RANK[ctx.user.role] < RANK[min]) {
+      throw new TRPCError({ code: "FORBIDDEN", message: `this needs the ${min} role` });
+    }
+    // Narrow ctx so a protected procedure cannot forget the user.
+    return next({ ctx: { ...ctx, user: ctx.user } });
+  });
+}
+
+/** Reads: any signed-in user. */
+export const viewerProcedure = publicProcedure.use(requireRole("viewer"));
+/** Changes and drains. */
+export const operatorProcedure = publicProcedure.use(requireRole("operator"));
+/** Trusting host keys, managing users. */
+export const adminProcedure = publicProcedure.use(requireRole("admin"));

@@ -1,0 +1,28 @@
+import "server-only";
+import { authRouter } from "@/server/auth/router";
+import { router, publicProcedure } from "./init";
+import { auditRouter } from "./routers/audit";
+import { changesRouter } from "./routers/changes";
+import { drainsRouter } from "./routers/drains";
+import { connectionsRouter } from "./routers/connections";
+import { hostKeysRouter } from "./routers/hostKeys";
+import { inventoryRouter } from "./routers/inventory";
+import { liveRouter } from "./routers/live";
+
+/**
+ * The root router. Each domain has its own router file under ./routers; add one line here
+ * per router.
+ */
+export const appRouter = router({
+  health: publicProcedure.query(() => ({ ok: true as const, at: Date.now() })),
+  auth: authRouter,
+  changes: changesRouter,
+  drains: drainsRouter,
+  audit: auditRouter,
+  inventory: inventoryRouter,
+  live: liveRouter,
+  connections: connectionsRouter,
+  hostKeys: hostKeysRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,27 @@
+import "server-only";
+import { z } from "zod";
+import { changeSchema } from "@/server/ipvs/planner";
+import { applyChange, previewChange } from "@/server/directors/changes";
+import { operatorProcedure, router, viewerProcedure } from "../init";
+
+const clusterIdSchema = z.string().min(1).max(64);
+/** directorId -> the version hash the operator saw (from a preview or the live view). */
+export const expectedVersionsSchema = z.record(z.string().max(64), z.string().max(128));
+
+export const changesRouter = router({
+  preview: viewerProcedure
+    .input(z.object({ clusterId: clusterIdSchema, change: changeSchema }))
+    .query(({ input }) => previewChange(input.clusterId, input.change)),
+
+  // "apply" is a reserved word of tRPC routers (the client proxy is a function): hence "commit".
+  commit: operatorProcedure
+    .input(z.object({ clusterId: clusterIdSchema, change: changeSchema, expectedVersions: expectedVersionsSchema }))
+    .mutation(({ ctx, input }) =>
+      applyChange({
+        clusterId: input.clusterId,
+        change: input.change,
+        expectedVersions: input.expectedVersions,
+        user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress },
+      }),
+    ),
+});

@@ -1,0 +1,57 @@
+import "server-only";
+import { tracked } from "@trpc/server";
+import { z } from "zod";
+import { drainSelectorSchema } from "@/server/ipvs/planner";
+import { getDrain, listDrains } from "@/server/db/drains";
+import { ConsoleError } from "@/server/errors";
+import { previewDrain, removeDrained, startDrain, undrain, watchDrainProgress } from "@/server/directors/drain";
+import { operatorProcedure, router, viewerProcedure } from "../init";
+import { expectedVersionsSchema } from "./changes";
+
+const clusterIdSchema = z.string().min(1).max(64);
+const drainIdSchema = z.number().int().positive();
+
+export const drainsRouter = router({
+  preview: viewerProcedure
+    .input(z.object({ clusterId: clusterIdSchema, realserver: drainSelectorSchema }))
+    .query(({ input }) => previewDrain(input.clusterId, input.realserver)),
+
+  start: operatorProcedure
+    .input(
+      z.object({
+        clusterId: clusterIdSchema,
+        realserver: drainSelectorSchema,
+        expectedVersions: expectedVersionsSchema,
+        setExpireQuiescentTemplate: z.boolean().optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) =>
+      startDrain({ ...input, user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress } }),
+    ),
+
+  undrain: operatorProcedure
+    .input(z.object({ drainId: drainIdSchema, expectedVersions: expectedVersionsSchema }))
+    .mutation(({ ctx, input }) => undrain({ ...input, user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress } })),
+
+  remove: operatorProcedure
+    .input(z.object({ drainId: drainIdSchema, expectedVersions: expectedVersionsSchema, force: z.boolean().optional() }))
+    .mutation(({ ctx, input }) =>
+      removeDrained({ ...input, user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress } }),
+    ),
+
+  list: viewerProcedure
+    .input(z.object({ clusterId: clusterIdSchema.optional(), active: z.boolean().optional() }).optional())
+    .query(({ input }) => listDrains(input ?? {})),
+
+  get: viewerProcedure.input(z.object({ drainId: drainIdSchema })).query(({ input }) => {
+    const drain = getDrain(input.drainId);
+    if (!drain) throw new ConsoleError("NOT_FOUND", `there is no drain ${input.drainId}`, { drainId: input.drainId });
+    return drain;
+  }),
+
+  progress: viewerProcedure.input(z.object({ drainId: drainIdSchema })).subscription(async function* ({ input, signal }) {
+    for await (const progress of watchDrainProgress(input.drainId, signal)) {
+      yield tracked(String(progress.at), progress);
+    }
+  }),
+});
