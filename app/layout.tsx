@@ -7,6 +7,7 @@ import { ThemeToggle, themeBootScript } from "@/components/theme-toggle";
 import { TRPCReactProvider } from "@/components/trpc-provider";
 import { Toaster } from "@/components/ui/toast";
 import { NavLink } from "@/components/nav-link";
+import { UserMenu } from "@/components/user-menu";
 
 export const metadata: Metadata = {
   title: { default: "LVS Console", template: "%s · LVS Console" },
@@ -35,6 +36,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
                   <NavLink href="/audit">Audit</NavLink>
                 </nav>
                 <div className="ml-auto flex items-center gap-2">
+                  <UserMenu />
                   <ThemeToggle />
                 </div>
               </div>

@@ -15,7 +15,7 @@ test("connection table filters on the director and counts per state", async ({ p
   await screenshot(page, "connections");
 
   await page.getByLabel("Client (address or prefix)").fill("203.0.113.102");
-  await page.getByLabel("State").fill("ESTABLISHED");
+  await page.getByLabel("State", { exact: true }).selectOption("ESTABLISHED");
   await expect(page.getByTestId("conn-matched")).toHaveText("3", { timeout: 30_000 });
   const rows = page.locator("[data-conn-row]");
   await expect(rows).toHaveCount(3);

@@ -11,7 +11,7 @@ test("fleet overview shows the lab director live and the offline one unreachable
 
   const offline = page.locator('tr[data-director="offline-1"]');
   await expect(offline).toHaveAttribute("data-reachability", "unreachable", { timeout: 60_000 });
-  await expect(offline.getByText("unreachable")).toBeVisible();
+  await expect(offline.getByText("unreachable", { exact: true })).toBeVisible();
   await expect(page.locator('section[data-cluster="offline"]').getByText("1 unreachable")).toBeVisible();
 
   // A few pushes so the sparklines have a line to draw.

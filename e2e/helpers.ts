@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { expect, type Page } from "@playwright/test";
+import { expect, type Locator, type Page } from "@playwright/test";
 import { labExec, repoRoot } from "../lab/harness";
 
 export const LAB = "lab";
@@ -39,4 +39,11 @@ export async function openDirector(page: Page, id = LAB): Promise<void> {
 
 export function realserverRow(page: Page, service: string, realserver: string) {
   return page.locator(`tr[data-service="${service}"][data-realserver="${realserver}"]`);
+}
+
+/** The plan's commands as shown (exact, shell-quoted), with the quotes dropped for matching. */
+export async function planCommands(dialog: Locator): Promise<string> {
+  const first = dialog.getByTestId("plan-command").first();
+  await expect(first).toBeVisible({ timeout: 30_000 });
+  return (await dialog.getByTestId("plan-command").allTextContents()).map((c) => c.replace(/'/g, "")).join("\n");
 }

@@ -130,7 +130,7 @@ proc_tree() {
 
 # stop the recorded processes of RUN_DIR and everything they started
 kill_recorded() {
-	local roots=() f pid tree p i
+	local roots=() f pid tree p
 	for f in "$RUN_DIR"/*.pid; do
 		[ -e "$f" ] || continue
 		if pid=$(pidfile_alive "$f"); then

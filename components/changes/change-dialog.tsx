@@ -39,10 +39,10 @@ export function ChangeDialog({
       onApply={async ({ versions, fixes }) => {
         // Fixes are sysctls: they do not touch the rules' version, so they go first with the same versions.
         for (const setting of fixes) {
-          const r = await client.changes.apply.mutate({ clusterId, change: { kind: "setSysctl", setting }, expectedVersions: versions });
+          const r = await client.changes.commit.mutate({ clusterId, change: { kind: "setSysctl", setting }, expectedVersions: versions });
           if (!r.ok) return { ok: false, results: r.results };
         }
-        const r = await client.changes.apply.mutate({ clusterId, change, expectedVersions: versions });
+        const r = await client.changes.commit.mutate({ clusterId, change, expectedVersions: versions });
         return { ok: r.ok, results: r.results };
       }}
       onApplied={(outcome) => {

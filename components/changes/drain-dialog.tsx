@@ -37,7 +37,7 @@ export function DrainDialog({
       onApply={async ({ versions, fixes }) => {
         const setExpireQuiescentTemplate = fixes.some((f) => f.name === "expire_quiescent_template" && f.value === 1);
         for (const setting of fixes.filter((f) => f.name !== "expire_quiescent_template")) {
-          const r = await client.changes.apply.mutate({ clusterId, change: { kind: "setSysctl", setting }, expectedVersions: versions });
+          const r = await client.changes.commit.mutate({ clusterId, change: { kind: "setSysctl", setting }, expectedVersions: versions });
           if (!r.ok) return { ok: false, results: r.results };
         }
         const r = await client.drains.start.mutate({ clusterId, realserver, expectedVersions: versions, setExpireQuiescentTemplate });

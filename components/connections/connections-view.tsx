@@ -10,7 +10,9 @@ import { useTRPC } from "@/components/trpc";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
-import { Checkbox, Field, Input } from "@/components/ui/input";
+import { Field, Input, Select } from "@/components/ui/input";
+import { CONNECTION_STATES, connectionFilterSchema } from "@/server/live/connections-query";
+import { fieldErrors } from "@/components/changes/form-utils";
 import { cn } from "@/components/cn";
 
 export const PAGE_SIZE = 200;
@@ -24,6 +26,8 @@ interface Filter {
   service?: string;
   templates?: boolean;
 }
+
+type Kind = "all" | "connections" | "templates";
 
 function useDebounced<T>(value: T, ms: number): T {
   const [v, setV] = useState(value);
@@ -41,22 +45,31 @@ const COLS = "grid grid-cols-[56px_112px_64px_minmax(150px,1fr)_minmax(150px,1fr
  * pages under the viewport, so 100k entries scroll like 100.
  */
 export function ConnectionsView({ directorId }: { directorId: string }) {
-  "use no memo";
   const trpc = useTRPC();
   const [state, setState] = useState("");
   const [client, setClient] = useState("");
   const [realserver, setRealserver] = useState("");
   const [service, setService] = useState("");
-  const [templates, setTemplates] = useState(true);
+  const [kind, setKind] = useState<Kind>("all");
   const [paused, setPaused] = useState(false);
   const filterNow: Filter = {
     state: state || undefined,
     client: client.trim() || undefined,
     realserver: realserver.trim() || undefined,
     service: service.trim() || undefined,
-    templates,
+    templates: kind === "all" ? undefined : kind === "templates",
   };
-  const filter = useDebounced(filterNow, 250);
+  // The router's own schema, as you type: a filter it would refuse is never sent.
+  const check = connectionFilterSchema.safeParse(filterNow);
+  const errors = fieldErrors(check.error);
+  const [lastValid, setLastValid] = useState<Filter>({});
+  const validKey = JSON.stringify(filterNow);
+  const [lastValidKey, setLastValidKey] = useState("{}");
+  if (check.success && validKey !== lastValidKey) {
+    setLastValidKey(validKey);
+    setLastValid(filterNow);
+  }
+  const filter = useDebounced(lastValid, 250);
   const filterKey = JSON.stringify(filter);
 
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -127,25 +140,39 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
       </div>
 
       <form className="flex flex-wrap items-end gap-3" role="search" aria-label="Filter connections" onSubmit={(e) => e.preventDefault()}>
-        <Field label="Client (address or prefix)" className="w-52">
+        <Field label="Client (address or prefix)" className="w-52" error={errors.client}>
           {(p) => <Input {...p} name="client" value={client} onChange={(e) => setClient(e.target.value)} placeholder="10.0.0." />}
         </Field>
-        <Field label="Realserver (addr or addr:port)" className="w-52">
+        <Field label="Realserver (addr or addr:port)" className="w-52" error={errors.realserver}>
           {(p) => <Input {...p} name="realserver" value={realserver} onChange={(e) => setRealserver(e.target.value)} placeholder="10.10.0.11:80" />}
         </Field>
-        <Field label="Service" className="w-56">
+        <Field label="Service" className="w-56" error={errors.service}>
           {(p) => <Input {...p} name="service" value={service} onChange={(e) => setService(e.target.value)} placeholder="TCP 203.0.113.10:80" />}
         </Field>
-        <Field label="State" className="w-36">
-          {(p) => <Input {...p} name="state" value={state} onChange={(e) => setState(e.target.value.toUpperCase())} placeholder="ESTABLISHED" />}
+        <Field label="State" className="w-40">
+          {(p) => (
+            <Select {...p} name="state" value={state} onChange={(e) => setState(e.target.value)}>
+              <option value="">any</option>
+              {CONNECTION_STATES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </Select>
+          )}
         </Field>
-        <label className="mb-5 flex items-center gap-1.5 text-xs">
-          <Checkbox checked={templates} onChange={(e) => setTemplates(e.currentTarget.checked)} />
-          include persistence templates
-        </label>
+        <Field label="Entries" className="w-56">
+          {(p) => (
+            <Select {...p} name="kind" value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
+              <option value="all">connections + templates</option>
+              <option value="connections">connections only</option>
+              <option value="templates">persistence templates only</option>
+            </Select>
+          )}
+        </Field>
       </form>
 
-      <div className="flex flex-wrap gap-1" aria-label="Entries per state">
+      <div role="group" className="flex min-h-6 flex-wrap gap-1" aria-label="Entries per state">
         {counts.map(([s, n]) => (
           <Button key={s} size="xs" variant={state === s ? "default" : "outline"} aria-pressed={state === s} onClick={() => setState(state === s ? "" : s)} data-state-count={s}>
             {s} <span className="num">{formatCount(n)}</span>

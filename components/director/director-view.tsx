@@ -123,8 +123,8 @@ export function DirectorView({ directorId }: { directorId: string }) {
                 </TableHead>
                 <TableHead className="w-52">Virtual service</TableHead>
                 <TableHead className="w-14">Sched</TableHead>
-                <TableHead className="w-24">Persistence</TableHead>
-                <TableHead className="w-28">Flags</TableHead>
+                <TableHead className="w-36">Persistence</TableHead>
+                <TableHead className="w-44">Flags</TableHead>
                 <TableHead className="w-24 text-right">Conns</TableHead>
                 <TableHead className="w-28 text-right">InBytes</TableHead>
                 <TableHead className="w-28 text-right">OutBytes</TableHead>
@@ -168,12 +168,12 @@ export function DirectorView({ directorId }: { directorId: string }) {
                       </TableCell>
                       <TableCell className="font-mono">{name}</TableCell>
                       <TableCell>{s.scheduler}</TableCell>
-                      <TableCell>
+                      <TableCell className="whitespace-nowrap">
                         {s.persistence
                           ? `${s.persistence.timeout} s${s.persistence.netmask !== null ? ` /${String(s.persistence.netmask)}` : ""}`
                           : "—"}
                       </TableCell>
-                      <TableCell className="text-muted-foreground">{flagsOf(s) || "—"}</TableCell>
+                      <TableCell className="truncate whitespace-nowrap text-muted-foreground" title={flagsOf(s)}>{flagsOf(s) || "—"}</TableCell>
                       <TableCell className="num" title={s.counters ? `in ${formatCount(s.counters.inPackets)} pkts, out ${formatCount(s.counters.outPackets)} pkts` : undefined}>
                         {formatCount(s.counters?.conns)}
                       </TableCell>
@@ -282,7 +282,7 @@ function RealserverTable({
     return <p className="py-1 text-xs text-muted-foreground">No realservers: clients of this service are refused.</p>;
   }
   return (
-    <table className="w-full text-xs" aria-label={`Realservers of ${name}`}>
+    <table className="w-full table-fixed text-xs" aria-label={`Realservers of ${name}`}>
       <thead className="text-muted-foreground">
         <tr>
           <th scope="col" className="w-40 px-2 py-0.5 text-left font-medium">Realserver</th>
@@ -294,7 +294,7 @@ function RealserverTable({
           <th scope="col" className="w-20 px-2 text-right font-medium">PersistConn</th>
           <th scope="col" className="w-24 px-2 text-right font-medium">Thresh x / y</th>
           <th scope="col" className="w-20 px-2 text-right font-medium">Conns</th>
-          <th scope="col" className="px-2 text-right font-medium">Actions</th>
+          <th scope="col" className="w-44 px-2 text-right font-medium">Actions</th>
         </tr>
       </thead>
       <tbody>

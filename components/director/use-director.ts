@@ -21,7 +21,7 @@ export function useDirectorLive(directorId: string): {
   const sub = useSubscription(
     trpc.live.director.subscriptionOptions({ directorId }, { onData: () => setLastDataAt(receivedAt()) }),
   );
-  const status = sub.data as DirectorStatus | undefined;
+  const status: DirectorStatus | undefined = sub.data?.data;
   let state = liveStateOf({ status: sub.status, hasData: status !== undefined, lastDataAt, now });
   let since = lastDataAt;
   // The stream is fine but the director is not: the numbers are the last good poll's.

@@ -46,7 +46,7 @@ export function DrainView({ drainId }: { drainId: number }) {
       {
         enabled: active,
         onData: (d) => {
-          const p = d as unknown as DrainProgress;
+          const p = d.data;
           setLastDataAt(receivedAt());
           setPoints((xs) => (xs.length && xs[xs.length - 1]?.at === p.at ? xs : [...xs, p].slice(-MAX_POINTS)));
         },

@@ -23,11 +23,11 @@ export function useFleetLive(onSnapshot?: (s: DirectorSnapshot | null) => void):
     trpc.live.fleet.subscriptionOptions(undefined, {
       onData: (data) => {
         setLastDataAt(receivedAt());
-        if (onSnapshot) for (const c of (data as FleetStatus).clusters) for (const d of c.directors) onSnapshot(d.snapshot);
+        if (onSnapshot) for (const c of data.clusters) for (const d of c.directors) onSnapshot(d.snapshot);
       },
     }),
   );
-  const fleet = sub.data as FleetStatus | undefined;
+  const fleet: FleetStatus | undefined = sub.data;
   const state = liveStateOf({ status: sub.status, hasData: fleet !== undefined, lastDataAt, now });
   return { fleet, state, since: lastDataAt, error: sub.error?.message ?? null, reset: sub.reset };
 }

@@ -20,7 +20,8 @@ export const authRouter = router({
       result = await login({ ...input, remoteAddress: ctx.remoteAddress });
     } catch (e) {
       if (isConsoleError(e) && e.details.rateLimited === true) {
-        throw new TRPCError({ code: "TOO_MANY_REQUESTS", message: e.message, cause: e });
+        // No ConsoleError cause: the error middleware would map it back to UNAUTHORIZED.
+        throw new TRPCError({ code: "TOO_MANY_REQUESTS", message: e.message });
       }
       throw e;
     }

@@ -30,7 +30,23 @@ const weightChange: AttemptInput = {
   summary: "setWeight TCP 203.0.113.10:80 10.10.0.11:80 -> 0",
   change: { kind: "setWeight", weight: 0 },
   argv: {
-    lvs1: [["ipvsadm", "-e", "-t", "203.0.113.10:80", "-r", "10.10.0.11:80", "-m", "-w", "0", "-x", "0", "-y", "0"]],
+    lvs1: [
+      [
+        "ipvsadm",
+        "-e",
+        "-t",
+        "203.0.113.10:80",
+        "-r",
+        "10.10.0.11:80",
+        "-m",
+        "-w",
+        "0",
+        "-x",
+        "0",
+        "-y",
+        "0",
+      ],
+    ],
   },
   before: { lvs1: { version: "v1", services: [] } },
 };

@@ -213,7 +213,8 @@ function toEntry(row: AuditRow): AuditEntry {
     change: JSON.parse(row.change) as unknown,
     argv: JSON.parse(row.argv) as Record<string, string[][]>,
     before: JSON.parse(row.before) as Record<string, DirectorRulesRecord>,
-    after: row.after === null ? null : (JSON.parse(row.after) as Record<string, DirectorRulesRecord>),
+    after:
+      row.after === null ? null : (JSON.parse(row.after) as Record<string, DirectorRulesRecord>),
     result: row.result,
     error: row.error === null ? null : (JSON.parse(row.error) as AuditError),
     details: row.details === null ? null : (JSON.parse(row.details) as unknown),

@@ -4,7 +4,14 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDb, type Db } from "./index";
 import { recordAttempt } from "./audit";
-import { createDrain, findActiveDrain, getDrain, listDrains, observeDrainProgress, setDrainState } from "./drains";
+import {
+  createDrain,
+  findActiveDrain,
+  getDrain,
+  listDrains,
+  observeDrainProgress,
+  setDrainState,
+} from "./drains";
 
 let dir: string;
 let file: string;
@@ -75,7 +82,14 @@ describe("drain bookkeeping", () => {
     expect(getDrain(drain.id, db)?.state).toBe("draining");
 
     const auditId = recordAttempt(
-      { user: "alice", action: "drain.undrain", clusterId: "prod", directors: ["lvs1"], summary: "undrain", change: {} },
+      {
+        user: "alice",
+        action: "drain.undrain",
+        clusterId: "prod",
+        directors: ["lvs1"],
+        summary: "undrain",
+        change: {},
+      },
       db,
     );
     setDrainState(drain.id, "undrained", { auditId }, db);
@@ -89,11 +103,18 @@ describe("drain bookkeeping", () => {
     setDrainState(first.id, "removed", {}, db);
     const second = drainRs1();
     const other = createDrain(
-      { clusterId: "lab", realserver: { address: "10.10.0.12", port: null }, user: "bob", original: [] },
+      {
+        clusterId: "lab",
+        realserver: { address: "10.10.0.12", port: null },
+        user: "bob",
+        original: [],
+      },
       db,
     );
     expect(listDrains({}, db).map((d) => d.id)).toEqual([other.id, second.id, first.id]);
-    expect(listDrains({ clusterId: "prod", active: true }, db).map((d) => d.id)).toEqual([second.id]);
+    expect(listDrains({ clusterId: "prod", active: true }, db).map((d) => d.id)).toEqual([
+      second.id,
+    ]);
     expect(listDrains({ active: false }, db).map((d) => d.id)).toEqual([first.id]);
     expect(getDrain(other.id, db)?.realserver).toEqual({ address: "10.10.0.12", port: null });
   });

@@ -85,7 +85,14 @@ export function createDrain(input: NewDrain, db: Db = getDb()): Drain {
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
     for (const o of input.original) {
-      insert.run(drainId, o.directorId, formatServiceKey(o.service), JSON.stringify(o.service), o.port, o.weight);
+      insert.run(
+        drainId,
+        o.directorId,
+        formatServiceKey(o.service),
+        JSON.stringify(o.service),
+        o.port,
+        o.weight,
+      );
     }
     return drainId;
   })();
@@ -99,7 +106,10 @@ export function getDrain(id: number, db: Db = getDb()): Drain | null {
   return row ? toDrain(row, db) : null;
 }
 
-export function listDrains(filter: { clusterId?: string; active?: boolean } = {}, db: Db = getDb()): Drain[] {
+export function listDrains(
+  filter: { clusterId?: string; active?: boolean } = {},
+  db: Db = getDb(),
+): Drain[] {
   const where: string[] = [];
   const params: string[] = [];
   if (filter.clusterId !== undefined) {

@@ -55,7 +55,19 @@ describe("previewChange", () => {
     if (!first?.ok) throw new Error("unreachable");
     // Every attribute repeated, so -e does not reset forwarding or thresholds.
     expect(first.steps[0]?.argv).toEqual([
-      "ipvsadm", "-e", "-t", "203.0.113.10:80", "-r", "10.10.0.11:80", "-m", "-w", "0", "-x", "100", "-y", "50",
+      "ipvsadm",
+      "-e",
+      "-t",
+      "203.0.113.10:80",
+      "-r",
+      "10.10.0.11:80",
+      "-m",
+      "-w",
+      "0",
+      "-x",
+      "100",
+      "-y",
+      "50",
     ]);
     expect(first.steps[0]?.command).toContain("'ipvsadm' '-e'");
     expect(preview.warnings.map((w) => [w.directorId, w.code])).toEqual([
@@ -68,7 +80,12 @@ describe("previewChange", () => {
 
 describe("applyChange", () => {
   it("applies on every director, verifies the read-back and audits before and after", async () => {
-    const result = await applyChange({ clusterId: "prod", change: drainOne, expectedVersions: cluster.versions(), user: alice });
+    const result = await applyChange({
+      clusterId: "prod",
+      change: drainOne,
+      expectedVersions: cluster.versions(),
+      user: alice,
+    });
     expect(result).toMatchObject({ ok: true, result: "ok", error: null });
     expect(result.results.map((r) => [r.directorId, r.ok, r.verified])).toEqual([
       ["lvs1", true, true],
@@ -76,10 +93,21 @@ describe("applyChange", () => {
     ]);
     expect(result.results[0]?.version).toBe(cluster.versions().lvs1);
     const member = cluster.director("lvs2").services[0]?.realservers[0];
-    expect(member).toMatchObject({ weight: 0, forward: "masq", upperThreshold: 100, lowerThreshold: 50 });
+    expect(member).toMatchObject({
+      weight: 0,
+      forward: "masq",
+      upperThreshold: 100,
+      lowerThreshold: 50,
+    });
 
     const entry = getAuditEntry(result.auditId);
-    expect(entry).toMatchObject({ user: "alice", remoteAddress: "127.0.0.1", clusterId: "prod", result: "ok", directors: ["lvs1", "lvs2"] });
+    expect(entry).toMatchObject({
+      user: "alice",
+      remoteAddress: "127.0.0.1",
+      clusterId: "prod",
+      result: "ok",
+      directors: ["lvs1", "lvs2"],
+    });
     expect(entry?.change).toEqual(drainOne);
     expect(entry?.argv.lvs2?.[0]).toContain("-w");
     // Only the affected service is kept, before and after.
@@ -93,18 +121,37 @@ describe("applyChange", () => {
     // Someone edits lvs2 behind the console's back.
     const rs3 = cluster.director("lvs2").services[1]?.realservers[2];
     if (rs3) rs3.weight = 5;
-    const e = await rejection(applyChange({ clusterId: "prod", change: drainOne, expectedVersions: seen.versions, user: alice }));
+    const e = await rejection(
+      applyChange({
+        clusterId: "prod",
+        change: drainOne,
+        expectedVersions: seen.versions,
+        user: alice,
+      }),
+    );
     expect(e.code).toBe("CONFLICT");
     expect(e.details.changes).toEqual([
-      expect.objectContaining({ directorId: "lvs2", text: "TCP 203.0.113.10:8080: 10.10.0.13:80 weight 0 -> 5" }),
+      expect.objectContaining({
+        directorId: "lvs2",
+        text: "TCP 203.0.113.10:8080: 10.10.0.13:80 weight 0 -> 5",
+      }),
     ]);
     expect(cluster.director("lvs1").commands).toEqual([]);
     expect(getAuditEntry(Number(e.details.auditId))?.result).toBe("conflict");
   });
 
   it("reports PARTIAL, with the exit code, stderr and kernel error, when one director fails", async () => {
-    cluster.director("lvs2").failWith = () => ({ stdout: "", stderr: "No such destination\n", exitCode: 255 });
-    const result = await applyChange({ clusterId: "prod", change: drainOne, expectedVersions: cluster.versions(), user: alice });
+    cluster.director("lvs2").failWith = () => ({
+      stdout: "",
+      stderr: "No such destination\n",
+      exitCode: 255,
+    });
+    const result = await applyChange({
+      clusterId: "prod",
+      change: drainOne,
+      expectedVersions: cluster.versions(),
+      user: alice,
+    });
     expect(result.ok).toBe(false);
     expect(result.result).toBe("partial");
     expect(result.error?.code).toBe("PARTIAL");
@@ -115,7 +162,37 @@ describe("applyChange", () => {
       code: "COMMAND_FAILED",
       details: { exitCode: 255, ipvs: { kind: "no-such-destination" } },
     });
-    expect(getAuditEntry(result.auditId)).toMatchObject({ result: "partial", error: { code: "PARTIAL" } });
+    expect(getAuditEntry(result.auditId)).toMatchObject({
+      result: "partial",
+      error: { code: "PARTIAL" },
+    });
+  });
+
+  it("is failed, not partial, when the only director with something to do fails", async () => {
+    const member = cluster.director("lvs2").services[0]?.realservers[0];
+    if (member) member.weight = 0;
+    cluster.director("lvs1").failWith = () => ({
+      stdout: "",
+      stderr: "No such destination\n",
+      exitCode: 255,
+    });
+    const preview = await previewChange("prod", drainOne);
+    expect(preview.perDirector.map((p) => (p.ok ? "ok" : p.reason))).toEqual([
+      "ok",
+      "would-change-nothing",
+    ]);
+    const result = await applyChange({
+      clusterId: "prod",
+      change: drainOne,
+      expectedVersions: preview.versions,
+      user: alice,
+    });
+    expect(result).toMatchObject({
+      ok: false,
+      result: "failed",
+      error: { code: "COMMAND_FAILED" },
+    });
+    expect(cluster.director("lvs2").commands).toEqual([]);
   });
 
   it("says VERIFY_FAILED, naming director and command, when the read-back is not what was meant", async () => {
@@ -124,18 +201,32 @@ describe("applyChange", () => {
       const m = d.services[0]?.realservers[0];
       if (m) m.forward = "route";
     };
-    const result = await applyChange({ clusterId: "prod", change: drainOne, expectedVersions: cluster.versions(), user: alice });
+    const result = await applyChange({
+      clusterId: "prod",
+      change: drainOne,
+      expectedVersions: cluster.versions(),
+      user: alice,
+    });
     expect(result.result).toBe("partial");
     const lvs1 = result.results.find((r) => r.directorId === "lvs1");
     expect(lvs1).toMatchObject({ ok: false, verified: false });
     expect(lvs1?.error?.code).toBe("VERIFY_FAILED");
-    expect(lvs1?.error?.details).toMatchObject({ director: "lvs1", command: expect.arrayContaining(["-e", "10.10.0.11:80"]) as unknown });
+    expect(lvs1?.error?.details).toMatchObject({
+      director: "lvs1",
+      command: expect.arrayContaining(["-e", "10.10.0.11:80"]) as unknown,
+    });
     expect(lvs1?.error?.message).toMatch(/forwarding masq -> route/);
   });
 
   it("refuses what the planner refuses, runs nothing, and audits the refusal", async () => {
-    const change: Change = { kind: "removeRealserver", service: web, realserver: { address: "10.10.0.99", port: 80 } };
-    const e = await rejection(applyChange({ clusterId: "prod", change, expectedVersions: cluster.versions(), user: alice }));
+    const change: Change = {
+      kind: "removeRealserver",
+      service: web,
+      realserver: { address: "10.10.0.99", port: 80 },
+    };
+    const e = await rejection(
+      applyChange({ clusterId: "prod", change, expectedVersions: cluster.versions(), user: alice }),
+    );
     expect(e.code).toBe("REFUSED");
     expect(e.details.reason).toBe("no-such-realserver");
     expect(cluster.director("lvs1").commands).toEqual([]);
@@ -144,7 +235,14 @@ describe("applyChange", () => {
 
   it("fails without running anything when a director cannot be read, and says which", async () => {
     cluster.director("lvs2").unreachable = true;
-    const e = await rejection(applyChange({ clusterId: "prod", change: drainOne, expectedVersions: cluster.versions(), user: alice }));
+    const e = await rejection(
+      applyChange({
+        clusterId: "prod",
+        change: drainOne,
+        expectedVersions: cluster.versions(),
+        user: alice,
+      }),
+    );
     expect(e.code).toBe("UNREACHABLE");
     expect(e.details.directorId).toBe("lvs2");
     expect(cluster.director("lvs1").commands).toEqual([]);
@@ -153,10 +251,20 @@ describe("applyChange", () => {
 
   it("serializes applies on one cluster: the second sees the first's result as a conflict", async () => {
     const versions = cluster.versions();
-    const other: Change = { kind: "setWeight", service: web, realserver: { address: "10.10.0.12", port: 80 }, weight: 3 };
+    const other: Change = {
+      kind: "setWeight",
+      service: web,
+      realserver: { address: "10.10.0.12", port: 80 },
+      weight: 3,
+    };
     const [a, b] = await Promise.allSettled([
       applyChange({ clusterId: "prod", change: drainOne, expectedVersions: versions, user: alice }),
-      applyChange({ clusterId: "prod", change: other, expectedVersions: versions, user: { name: "bob" } }),
+      applyChange({
+        clusterId: "prod",
+        change: other,
+        expectedVersions: versions,
+        user: { name: "bob" },
+      }),
     ]);
     expect(a.status).toBe("fulfilled");
     expect(b.status).toBe("rejected");

@@ -26,7 +26,13 @@ import {
 } from "@/server/ipvs/model";
 import { plan, type Change, type PlanStep, type RefusalReason } from "@/server/ipvs/planner";
 import type { DirectorSnapshot } from "@/server/live/types";
-import { finishAttempt, recordAttempt, type AuditError, type AuditResult, type DirectorRulesRecord } from "@/server/db/audit";
+import {
+  finishAttempt,
+  recordAttempt,
+  type AuditError,
+  type AuditResult,
+  type DirectorRulesRecord,
+} from "@/server/db/audit";
 import { commandLine } from "@/server/ssh/quote";
 import { diffRules, rulesOf, type RuleChange, type ServiceWithRealservers } from "./diff";
 import { intendedRules } from "./intent";
@@ -51,7 +57,13 @@ export interface PreviewStep {
 
 export type DirectorPreview =
   | { directorId: string; ok: true; steps: PreviewStep[] }
-  | { directorId: string; ok: false; reason: RefusalReason; message: string; fields?: Record<string, string> };
+  | {
+      directorId: string;
+      ok: false;
+      reason: RefusalReason;
+      message: string;
+      fields?: Record<string, string>;
+    };
 
 export interface ChangePreview {
   /** The versions the plan was made against: send them back as expectedVersions. */
@@ -150,7 +162,9 @@ export function summarizeChange(change: Change): string {
 }
 
 export function describeRealserver(r: { address: string; port?: number | null }): string {
-  return r.port === undefined || r.port === null ? r.address : formatEndpoint({ address: r.address, port: r.port });
+  return r.port === undefined || r.port === null
+    ? r.address
+    : formatEndpoint({ address: r.address, port: r.port });
 }
 
 // ---- reading and planning ----
@@ -163,7 +177,12 @@ async function readCluster(cluster: ClusterConfig): Promise<DirectorSnapshot[]> 
         return await io.readSnapshot(director);
       } catch (e) {
         const err = errorJson(e);
-        throw new ConsoleError(err.code, `${director.id}: ${err.message}`, { ...err.details, directorId: director.id }, { cause: e });
+        throw new ConsoleError(
+          err.code,
+          `${director.id}: ${err.message}`,
+          { ...err.details, directorId: director.id },
+          { cause: e },
+        );
       }
     }),
   );
@@ -171,7 +190,11 @@ async function readCluster(cluster: ClusterConfig): Promise<DirectorSnapshot[]> 
   return snapshots;
 }
 
-function planDirector(op: ClusterOperation, director: DirectorConfig, snapshot: DirectorSnapshot): PlannedDirector {
+function planDirector(
+  op: ClusterOperation,
+  director: DirectorConfig,
+  snapshot: DirectorSnapshot,
+): PlannedDirector {
   const tolerated = new Set<RefusalReason>(["would-change-nothing", ...(op.tolerate ?? [])]);
   let services = rulesOf(snapshot.services);
   const sysctls: IpvsSysctls = { ...snapshot.sysctls };
@@ -181,12 +204,24 @@ function planDirector(op: ClusterOperation, director: DirectorConfig, snapshot: 
   for (const change of op.changesFor(director.id, snapshot)) {
     const p = plan(services, change, { sysctls });
     if (!p.ok) {
-      const refusal = { reason: p.reason, message: p.message, ...(p.fields ? { fields: p.fields } : {}) };
+      const refusal = {
+        reason: p.reason,
+        message: p.message,
+        ...(p.fields ? { fields: p.fields } : {}),
+      };
       if (tolerated.has(p.reason)) {
         firstTolerated ??= refusal;
         continue;
       }
-      return { director, snapshot, steps: [], intended: services, intendedSysctls, refusal, tolerated: false };
+      return {
+        director,
+        snapshot,
+        steps: [],
+        intended: services,
+        intendedSysctls,
+        refusal,
+        tolerated: false,
+      };
     }
     steps.push(...p.steps);
     services = intendedRules(services, change);
@@ -203,7 +238,10 @@ function planDirector(op: ClusterOperation, director: DirectorConfig, snapshot: 
     intendedSysctls,
     refusal:
       steps.length === 0
-        ? (firstTolerated ?? { reason: "would-change-nothing", message: "nothing to change on this director" })
+        ? (firstTolerated ?? {
+            reason: "would-change-nothing",
+            message: "nothing to change on this director",
+          })
         : null,
     tolerated: true,
   };
@@ -230,11 +268,15 @@ function previewOf(p: PlannedDirector): DirectorPreview {
  */
 function blockingRefusal(planned: PlannedDirector[]): ConsoleError | null {
   const target =
-    planned.find((p) => p.refusal && !p.tolerated) ?? (planned.every((p) => p.steps.length === 0) ? planned[0] : undefined);
+    planned.find((p) => p.refusal && !p.tolerated) ??
+    (planned.every((p) => p.steps.length === 0) ? planned[0] : undefined);
   if (!target?.refusal) return null;
   const { reason, message, fields } = target.refusal;
   if (reason === "invalid") {
-    return new ConsoleError("VALIDATION", message, { fields: fields ?? {}, directorId: target.director.id });
+    return new ConsoleError("VALIDATION", message, {
+      fields: fields ?? {},
+      directorId: target.director.id,
+    });
   }
   return new ConsoleError("REFUSED", `${target.director.id}: ${message}`, {
     reason,
@@ -243,7 +285,11 @@ function blockingRefusal(planned: PlannedDirector[]): ConsoleError | null {
   });
 }
 
-function planCluster(op: ClusterOperation, cluster: ClusterConfig, snapshots: DirectorSnapshot[]): PlannedDirector[] {
+function planCluster(
+  op: ClusterOperation,
+  cluster: ClusterConfig,
+  snapshots: DirectorSnapshot[],
+): PlannedDirector[] {
   return cluster.directors.map((director, i) => {
     const snapshot = snapshots[i];
     if (!snapshot) throw new ConsoleError("INTERNAL", `no snapshot of ${director.id}`);
@@ -258,14 +304,19 @@ export async function previewOperation(op: ClusterOperation): Promise<ChangePrev
   return {
     versions: Object.fromEntries(snapshots.map((s) => [s.directorId, s.version])),
     perDirector: planned.map(previewOf),
-    warnings: op.warningsFor ? snapshots.flatMap((s) => op.warningsFor?.(s.directorId, s) ?? []) : [],
+    warnings: op.warningsFor
+      ? snapshots.flatMap((s) => op.warningsFor?.(s.directorId, s) ?? [])
+      : [],
   };
 }
 
 // ---- applying ----
 
 const globalForLocks = globalThis as unknown as { lvsClusterLocks?: Map<string, Promise<unknown>> };
-const locks: Map<string, Promise<unknown>> = (globalForLocks.lvsClusterLocks ??= new Map<string, Promise<unknown>>());
+const locks: Map<string, Promise<unknown>> = (globalForLocks.lvsClusterLocks ??= new Map<
+  string,
+  Promise<unknown>
+>());
 
 /** Runs `fn` after every earlier apply on the same cluster has finished. */
 async function withClusterLock<T>(clusterId: string, fn: () => Promise<T>): Promise<T> {
@@ -316,10 +367,16 @@ export interface ApplyOptions {
    * Runs after the audit row is written and before the first command (inside the cluster
    * lock). Throwing aborts the operation, recorded as refused (a REFUSED error) or failed.
    */
-  beforeApply?: (context: { auditId: number; planned: ReadonlyArray<{ directorId: string; snapshot: DirectorSnapshot }> }) => void;
+  beforeApply?: (context: {
+    auditId: number;
+    planned: ReadonlyArray<{ directorId: string; snapshot: DirectorSnapshot }>;
+  }) => void;
 }
 
-export async function applyOperation(op: ClusterOperation, options: ApplyOptions): Promise<ApplyResult> {
+export async function applyOperation(
+  op: ClusterOperation,
+  options: ApplyOptions,
+): Promise<ApplyResult> {
   const io = directorIo();
   const cluster = io.getCluster(op.clusterId);
   const directorIds = cluster.directors.map((d) => d.id);
@@ -346,7 +403,13 @@ export async function applyOperation(op: ClusterOperation, options: ApplyOptions
       Object.fromEntries(
         snapshots.map((s) => [
           s.directorId,
-          affectedRecord(rulesOf(s.services), keysByDirector.get(s.directorId) ?? [], s.version, s.sysctls, names),
+          affectedRecord(
+            rulesOf(s.services),
+            keysByDirector.get(s.directorId) ?? [],
+            s.version,
+            s.sysctls,
+            names,
+          ),
         ]),
       );
 
@@ -357,12 +420,17 @@ export async function applyOperation(op: ClusterOperation, options: ApplyOptions
       const error = new ConsoleError(
         "CONFLICT",
         `the rules changed since you looked: ${conflicts
-          .map((c) => `${c.directorId}${c.changes.length ? ` (${c.changes.map((ch) => ch.text).join("; ")})` : ""}`)
+          .map(
+            (c) =>
+              `${c.directorId}${c.changes.length ? ` (${c.changes.map((ch) => ch.text).join("; ")})` : ""}`,
+          )
           .join(", ")}`,
         {
           auditId,
           directors: conflicts,
-          changes: conflicts.flatMap((c) => c.changes.map((ch) => ({ ...ch, directorId: c.directorId }))),
+          changes: conflicts.flatMap((c) =>
+            c.changes.map((ch) => ({ ...ch, directorId: c.directorId })),
+          ),
         },
       );
       finishAttempt(auditId, { result: "conflict", error: errorJson(error) });
@@ -372,25 +440,38 @@ export async function applyOperation(op: ClusterOperation, options: ApplyOptions
     const planned = planCluster(op, cluster, snapshots);
     const keysByDirector = new Map(planned.map((p) => [p.director.id, affectedKeys(p)]));
     const sysctlNames = [...new Set(planned.flatMap((p) => Object.keys(p.intendedSysctls)))];
-    const argv = Object.fromEntries(planned.map((p) => [p.director.id, p.steps.map((s) => s.argv)]));
+    const argv = Object.fromEntries(
+      planned.map((p) => [p.director.id, p.steps.map((s) => s.argv)]),
+    );
 
     const refusal = blockingRefusal(planned);
     if (refusal) {
-      const auditId = recordAttempt({ ...attempt, argv, before: before(keysByDirector, sysctlNames) });
+      const auditId = recordAttempt({
+        ...attempt,
+        argv,
+        before: before(keysByDirector, sysctlNames),
+      });
       const error = withAuditId(refusal, auditId);
       finishAttempt(auditId, { result: "refused", error: errorJson(error) });
       throw error;
     }
 
     // Written before anything runs: a crash from here on leaves a "pending" attempt.
-    const auditId = recordAttempt({ ...attempt, argv, before: before(keysByDirector, sysctlNames) });
+    const auditId = recordAttempt({
+      ...attempt,
+      argv,
+      before: before(keysByDirector, sysctlNames),
+    });
     try {
       options.beforeApply?.({
         auditId,
         planned: planned.map((p) => ({ directorId: p.director.id, snapshot: p.snapshot })),
       });
     } catch (e) {
-      finishAttempt(auditId, { result: isConsoleError(e, "REFUSED") ? "refused" : "failed", error: errorJson(e) });
+      finishAttempt(auditId, {
+        result: isConsoleError(e, "REFUSED") ? "refused" : "failed",
+        error: errorJson(e),
+      });
       throw withAuditId(e, auditId);
     }
 
@@ -401,7 +482,16 @@ export async function applyOperation(op: ClusterOperation, options: ApplyOptions
         .filter((o) => o.snapshot !== null)
         .map((o) => {
           const s = o.snapshot as DirectorSnapshot;
-          return [s.directorId, affectedRecord(rulesOf(s.services), keysByDirector.get(s.directorId) ?? [], s.version, s.sysctls, sysctlNames)];
+          return [
+            s.directorId,
+            affectedRecord(
+              rulesOf(s.services),
+              keysByDirector.get(s.directorId) ?? [],
+              s.version,
+              s.sysctls,
+              sysctlNames,
+            ),
+          ];
         }),
     );
 
@@ -426,7 +516,10 @@ interface Conflict {
   known: boolean;
 }
 
-function findConflicts(snapshots: DirectorSnapshot[], expected: Record<string, string>): Conflict[] {
+function findConflicts(
+  snapshots: DirectorSnapshot[],
+  expected: Record<string, string>,
+): Conflict[] {
   const conflicts: Conflict[] = [];
   for (const s of snapshots) {
     const version = expected[s.directorId];
@@ -459,7 +552,12 @@ async function runDirector(p: PlannedDirector): Promise<DirectorOutcome> {
   for (const step of p.steps) {
     try {
       const out = await io.exec(p.director, step.argv, { timeoutMs: STEP_TIMEOUT_MS });
-      steps.push({ argv: step.argv, description: step.description, exitCode: out.exitCode, stderr: out.stderr });
+      steps.push({
+        argv: step.argv,
+        description: step.description,
+        exitCode: out.exitCode,
+        stderr: out.stderr,
+      });
       if (out.exitCode !== 0) {
         const ipvs = classifyIpvsadmFailure(out.exitCode, out.stderr);
         error = {
@@ -480,7 +578,11 @@ async function runDirector(p: PlannedDirector): Promise<DirectorOutcome> {
     } catch (e) {
       steps.push({ argv: step.argv, description: step.description, exitCode: null, stderr: "" });
       const err = errorJson(e);
-      error = { ...err, message: `${p.director.id}: ${err.message}`, details: { ...err.details, directorId: p.director.id, argv: step.argv } };
+      error = {
+        ...err,
+        message: `${p.director.id}: ${err.message}`,
+        details: { ...err.details, directorId: p.director.id, argv: step.argv },
+      };
       break;
     }
   }
@@ -538,8 +640,8 @@ function verify(p: PlannedDirector, snapshot: DirectorSnapshot): ErrorJson | nul
 
   const first = differences[0];
   const step = first
-    ? p.steps.find((s) => mentions(s.argv, first)) ?? p.steps[p.steps.length - 1]
-    : p.steps.find((s) => s.argv[0] === "sysctl") ?? p.steps[p.steps.length - 1];
+    ? (p.steps.find((s) => mentions(s.argv, first)) ?? p.steps[p.steps.length - 1])
+    : (p.steps.find((s) => s.argv[0] === "sysctl") ?? p.steps[p.steps.length - 1]);
   const command = step?.argv ?? [];
   const texts = [...differences.map((d) => d.text), ...sysctlDifferences.map((d) => d.text)];
   return {
@@ -559,16 +661,27 @@ function mentions(argv: readonly string[], change: RuleChange): boolean {
   const service =
     change.service.kind === "fwm" ? String(change.service.mark) : formatEndpoint(change.service);
   if (!argv.includes(service)) return false;
-  if (change.kind === "serviceAdded" || change.kind === "serviceRemoved" || change.kind === "serviceEdited") return true;
+  if (
+    change.kind === "serviceAdded" ||
+    change.kind === "serviceRemoved" ||
+    change.kind === "serviceEdited"
+  )
+    return true;
   return argv.includes(formatEndpoint(change.realserver));
 }
 
-function overall(outcomes: DirectorOutcome[]): { result: AuditResult & ApplyResult["result"]; error: AuditError | null } {
+function overall(outcomes: DirectorOutcome[]): {
+  result: AuditResult & ApplyResult["result"];
+  error: AuditError | null;
+} {
   const failed = outcomes.filter((o) => !o.result.ok);
   if (failed.length === 0) return { result: "ok", error: null };
-  const landed = outcomes.filter((o) => o.result.ok || o.changedSomething);
+  // A director with nothing to do is "ok" but changed nothing: it does not make a change partial.
+  const landed = outcomes.filter((o) => o.changedSomething);
   if (landed.length > 0) {
-    const okIds = outcomes.filter((o) => o.result.ok).map((o) => o.result.directorId);
+    const okIds = outcomes
+      .filter((o) => o.result.ok && o.changedSomething)
+      .map((o) => o.result.directorId);
     const failedIds = failed.map((o) => o.result.directorId);
     return {
       result: "partial",
@@ -607,10 +720,20 @@ function changeOperation(clusterId: string, change: Change): ClusterOperation {
 }
 
 /** A weight set to 0 is a drain of one service: the same warnings apply. */
-function changeWarnings(directorId: string, snapshot: DirectorSnapshot, change: Change): PreflightWarning[] {
+function changeWarnings(
+  directorId: string,
+  snapshot: DirectorSnapshot,
+  change: Change,
+): PreflightWarning[] {
   const services = rulesOf(snapshot.services);
   if (change.kind === "setWeight" && change.weight === 0) {
-    return drainWarnings({ directorId, services, sysctls: snapshot.sysctls, realserver: change.realserver, only: change.service });
+    return drainWarnings({
+      directorId,
+      services,
+      sysctls: snapshot.sysctls,
+      realserver: change.realserver,
+      only: change.service,
+    });
   }
   if (change.kind === "editRealserver" && change.realserver.weight === 0) {
     return drainWarnings({
@@ -622,7 +745,12 @@ function changeWarnings(directorId: string, snapshot: DirectorSnapshot, change: 
     });
   }
   if (change.kind === "drain") {
-    return drainWarnings({ directorId, services, sysctls: snapshot.sysctls, realserver: change.realserver });
+    return drainWarnings({
+      directorId,
+      services,
+      sysctls: snapshot.sysctls,
+      realserver: change.realserver,
+    });
   }
   return [];
 }

@@ -3,10 +3,22 @@ import { diffRules, rulesOf, type ServiceWithRealservers } from "./diff";
 import type { RealserverRule } from "@/server/ipvs/model";
 
 function rs(address: string, weight: number, extra: Partial<RealserverRule> = {}): RealserverRule {
-  return { address, port: 80, forward: "masq", weight, upperThreshold: 0, lowerThreshold: 0, tunnel: null, ...extra };
+  return {
+    address,
+    port: 80,
+    forward: "masq",
+    weight,
+    upperThreshold: 0,
+    lowerThreshold: 0,
+    tunnel: null,
+    ...extra,
+  };
 }
 
-function web(realservers: RealserverRule[], extra: Partial<ServiceWithRealservers> = {}): ServiceWithRealservers {
+function web(
+  realservers: RealserverRule[],
+  extra: Partial<ServiceWithRealservers> = {},
+): ServiceWithRealservers {
   return {
     key: { kind: "tcp", address: "203.0.113.10", port: 80 },
     scheduler: "rr",
@@ -98,7 +110,10 @@ describe("diffRules", () => {
   });
 
   it("tells a fwmark service from a TCP service on the same numbers", () => {
-    const fwm: ServiceWithRealservers = { ...web([rs("10.10.0.11", 1)]), key: { kind: "fwm", mark: 1, family: "inet" } };
+    const fwm: ServiceWithRealservers = {
+      ...web([rs("10.10.0.11", 1)]),
+      key: { kind: "fwm", mark: 1, family: "inet" },
+    };
     expect(diffRules([fwm], [fwm, web([])]).map((c) => c.kind)).toEqual(["serviceAdded"]);
   });
 });

@@ -23,7 +23,14 @@ export type RealserverField = "forward" | "weight" | "upperThreshold" | "lowerTh
 export type RuleChange =
   | { kind: "serviceAdded"; service: ServiceKey; text: string }
   | { kind: "serviceRemoved"; service: ServiceKey; text: string }
-  | { kind: "serviceEdited"; service: ServiceKey; field: ServiceField; from: string; to: string; text: string }
+  | {
+      kind: "serviceEdited";
+      service: ServiceKey;
+      field: ServiceField;
+      from: string;
+      to: string;
+      text: string;
+    }
   | { kind: "realserverAdded"; service: ServiceKey; realserver: Endpoint; text: string }
   | { kind: "realserverRemoved"; service: ServiceKey; realserver: Endpoint; text: string }
   | {
@@ -90,7 +97,11 @@ export function diffRules(
     const prev = before.find((s) => sameServiceKey(s.key, next.key));
     const name = formatServiceKey(next.key);
     if (!prev) {
-      changes.push({ kind: "serviceAdded", service: next.key, text: `service ${describeService(next)} added` });
+      changes.push({
+        kind: "serviceAdded",
+        service: next.key,
+        text: `service ${describeService(next)} added`,
+      });
       for (const r of next.realservers) {
         changes.push({
           kind: "realserverAdded",
@@ -119,7 +130,11 @@ export function diffRules(
   }
   for (const prev of before) {
     if (!after.some((s) => sameServiceKey(s.key, prev.key))) {
-      changes.push({ kind: "serviceRemoved", service: prev.key, text: `service ${describeService(prev)} removed` });
+      changes.push({
+        kind: "serviceRemoved",
+        service: prev.key,
+        text: `service ${describeService(prev)} removed`,
+      });
     }
   }
   return changes;

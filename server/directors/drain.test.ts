@@ -8,7 +8,14 @@ import { getDrain, listDrains } from "@/server/db/drains";
 import { isConsoleError, type ConsoleError } from "@/server/errors";
 import { setDirectorIo } from "./io";
 import { FakeCluster } from "./fake-director.test-util";
-import { previewDrain, readDrainProgress, removeDrained, startDrain, undrain, watchDrainProgress } from "./drain";
+import {
+  previewDrain,
+  readDrainProgress,
+  removeDrained,
+  startDrain,
+  undrain,
+  watchDrainProgress,
+} from "./drain";
 
 const alice = { name: "alice" };
 let dir: string;
@@ -27,7 +34,10 @@ afterAll(() => {
 beforeEach(() => {
   // A fresh database per test: drains of 10.10.0.11 must not see each other.
   closeDb();
-  process.env.LVS_CONSOLE_DB = path.join(dir, `console-${Math.random().toString(36).slice(2)}.sqlite`);
+  process.env.LVS_CONSOLE_DB = path.join(
+    dir,
+    `console-${Math.random().toString(36).slice(2)}.sqlite`,
+  );
   cluster = new FakeCluster("prod", ["lvs1", "lvs2"]);
   restore = setDirectorIo(cluster);
 });
@@ -44,14 +54,21 @@ async function rejection(p: Promise<unknown>): Promise<ConsoleError> {
 }
 
 function weights(directorId: string): number[] {
-  return cluster.director(directorId).services.flatMap((s) => s.realservers.filter((r) => r.address === "10.10.0.11").map((r) => r.weight));
+  return cluster
+    .director(directorId)
+    .services.flatMap((s) =>
+      s.realservers.filter((r) => r.address === "10.10.0.11").map((r) => r.weight),
+    );
 }
 
 describe("drains", () => {
   it("previews the weight-0 steps on every director, with the persistence warning", async () => {
     const preview = await previewDrain("prod", { address: "10.10.0.11", port: 80 });
     expect(preview.perDirector.map((p) => (p.ok ? p.steps.length : p.reason))).toEqual([2, 2]);
-    expect(preview.warnings.map((w) => w.code)).toEqual(["persistence-keeps-clients", "persistence-keeps-clients"]);
+    expect(preview.warnings.map((w) => w.code)).toEqual([
+      "persistence-keeps-clients",
+      "persistence-keeps-clients",
+    ]);
   });
 
   it("records the original weights before the first command, then sets 0 everywhere", async () => {
@@ -70,23 +87,56 @@ describe("drains", () => {
     expect(started.ok).toBe(true);
     expect(recordedAtFirstCommand).toBe(4);
     // The sysctl first, then the weights; thresholds kept.
-    expect(cluster.director("lvs1").commands[0]).toEqual(["sysctl", "-w", "net.ipv4.vs.expire_quiescent_template=1"]);
+    expect(cluster.director("lvs1").commands[0]).toEqual([
+      "sysctl",
+      "-w",
+      "net.ipv4.vs.expire_quiescent_template=1",
+    ]);
     expect(cluster.director("lvs2").sysctls.expire_quiescent_template).toEqual([1]);
     expect(weights("lvs1")).toEqual([0, 0]);
-    expect(cluster.director("lvs1").services[0]?.realservers[0]).toMatchObject({ forward: "masq", upperThreshold: 100, lowerThreshold: 50 });
+    expect(cluster.director("lvs1").services[0]?.realservers[0]).toMatchObject({
+      forward: "masq",
+      upperThreshold: 100,
+      lowerThreshold: 50,
+    });
 
     const drain = getDrain(started.drainId);
     expect(drain?.state).toBe("draining");
     expect(drain?.original).toEqual([
-      { directorId: "lvs1", service: { kind: "tcp", address: "203.0.113.10", port: 80 }, port: 80, weight: 1 },
-      { directorId: "lvs1", service: { kind: "tcp", address: "203.0.113.10", port: 8080 }, port: 80, weight: 3 },
-      { directorId: "lvs2", service: { kind: "tcp", address: "203.0.113.10", port: 80 }, port: 80, weight: 1 },
-      { directorId: "lvs2", service: { kind: "tcp", address: "203.0.113.10", port: 8080 }, port: 80, weight: 3 },
+      {
+        directorId: "lvs1",
+        service: { kind: "tcp", address: "203.0.113.10", port: 80 },
+        port: 80,
+        weight: 1,
+      },
+      {
+        directorId: "lvs1",
+        service: { kind: "tcp", address: "203.0.113.10", port: 8080 },
+        port: 80,
+        weight: 3,
+      },
+      {
+        directorId: "lvs2",
+        service: { kind: "tcp", address: "203.0.113.10", port: 80 },
+        port: 80,
+        weight: 1,
+      },
+      {
+        directorId: "lvs2",
+        service: { kind: "tcp", address: "203.0.113.10", port: 8080 },
+        port: 80,
+        weight: 3,
+      },
     ]);
     expect(getAuditEntry(started.auditId)).toMatchObject({ action: "drain.start", result: "ok" });
 
     const again = await rejection(
-      startDrain({ clusterId: "prod", realserver: { address: "10.10.0.11" }, expectedVersions: cluster.versions(), user: alice }),
+      startDrain({
+        clusterId: "prod",
+        realserver: { address: "10.10.0.11" },
+        expectedVersions: cluster.versions(),
+        user: alice,
+      }),
     );
     expect(again.details.reason).toBe("already-draining");
   });
@@ -98,13 +148,23 @@ describe("drains", () => {
       expectedVersions: cluster.versions(),
       user: alice,
     });
-    const result = await undrain({ drainId: started.drainId, expectedVersions: cluster.versions(), user: alice });
+    const result = await undrain({
+      drainId: started.drainId,
+      expectedVersions: cluster.versions(),
+      user: alice,
+    });
     expect(result.ok).toBe(true);
     expect(weights("lvs1")).toEqual([1, 3]);
     expect(weights("lvs2")).toEqual([1, 3]);
-    expect(cluster.director("lvs2").services[0]?.realservers[0]).toMatchObject({ forward: "masq", upperThreshold: 100, lowerThreshold: 50 });
+    expect(cluster.director("lvs2").services[0]?.realservers[0]).toMatchObject({
+      forward: "masq",
+      upperThreshold: 100,
+      lowerThreshold: 50,
+    });
     expect(getDrain(started.drainId)?.state).toBe("undrained");
-    const twice = await rejection(undrain({ drainId: started.drainId, expectedVersions: cluster.versions(), user: alice }));
+    const twice = await rejection(
+      undrain({ drainId: started.drainId, expectedVersions: cluster.versions(), user: alice }),
+    );
     expect(twice.code).toBe("REFUSED");
   });
 
@@ -120,9 +180,19 @@ describe("drains", () => {
     const progress = await readDrainProgress(started.drainId);
     expect(progress.totals).toEqual({ active: 3, inactive: 10, persistent: 3 });
     expect(progress.drained).toBe(false);
-    expect(progress.perDirector[0]?.services[0]).toMatchObject({ weight: 0, activeConns: 3, persistentConns: 3 });
+    expect(progress.perDirector[0]?.services[0]).toMatchObject({
+      weight: 0,
+      activeConns: 3,
+      persistentConns: 3,
+    });
 
-    const early = await rejection(removeDrained({ drainId: started.drainId, expectedVersions: cluster.versions(), user: alice }));
+    const early = await rejection(
+      removeDrained({
+        drainId: started.drainId,
+        expectedVersions: cluster.versions(),
+        user: alice,
+      }),
+    );
     expect(early).toMatchObject({ code: "REFUSED", details: { reason: "not-drained" } });
     expect(getAuditEntry(Number(early.details.auditId))?.result).toBe("refused");
     expect(weights("lvs1")).toEqual([0, 0]);
@@ -133,7 +203,11 @@ describe("drains", () => {
     expect((await readDrainProgress(started.drainId)).drained).toBe(true);
     expect(getDrain(started.drainId)?.state).toBe("drained");
 
-    const removed = await removeDrained({ drainId: started.drainId, expectedVersions: cluster.versions(), user: alice });
+    const removed = await removeDrained({
+      drainId: started.drainId,
+      expectedVersions: cluster.versions(),
+      user: alice,
+    });
     expect(removed.ok).toBe(true);
     expect(weights("lvs1")).toEqual([]);
     expect(weights("lvs2")).toEqual([]);
@@ -143,21 +217,39 @@ describe("drains", () => {
   it("removes a realserver that still has connections when forced", async () => {
     const rs1 = cluster.director("lvs2").services[0]?.realservers[0];
     if (rs1) rs1.activeConns = 2;
-    const started = await startDrain({ clusterId: "prod", realserver: { address: "10.10.0.11" }, expectedVersions: cluster.versions(), user: alice });
-    const removed = await removeDrained({ drainId: started.drainId, expectedVersions: cluster.versions(), user: alice, force: true });
+    const started = await startDrain({
+      clusterId: "prod",
+      realserver: { address: "10.10.0.11" },
+      expectedVersions: cluster.versions(),
+      user: alice,
+    });
+    const removed = await removeDrained({
+      drainId: started.drainId,
+      expectedVersions: cluster.versions(),
+      user: alice,
+      force: true,
+    });
     expect(removed.ok).toBe(true);
     expect(weights("lvs2")).toEqual([]);
   });
 
   it("streams progress from the live polls until drained, and stops when aborted", async () => {
     const member = () => cluster.director("lvs2").services[0]?.realservers[0];
-    const started = await startDrain({ clusterId: "prod", realserver: { address: "10.10.0.11", port: 80 }, expectedVersions: cluster.versions(), user: alice });
+    const started = await startDrain({
+      clusterId: "prod",
+      realserver: { address: "10.10.0.11", port: 80 },
+      expectedVersions: cluster.versions(),
+      user: alice,
+    });
     const m = member();
     if (m) Object.assign(m, { activeConns: 1, inactiveConns: 2, persistentConns: 1 });
     const abort = new AbortController();
     const seen: Array<{ total: number; drained: boolean }> = [];
     for await (const p of watchDrainProgress(started.drainId, abort.signal)) {
-      seen.push({ total: p.totals.active + p.totals.inactive + p.totals.persistent, drained: p.drained });
+      seen.push({
+        total: p.totals.active + p.totals.inactive + p.totals.persistent,
+        drained: p.drained,
+      });
       // The connections end once both directors have been seen with them.
       if (seen.at(-1)?.total === 4) {
         const now = member();

@@ -11,6 +11,7 @@ import { ConsoleError } from "@/server/errors";
 import { sameEndpoint, sameServiceKey, type ServiceKey } from "@/server/ipvs/model";
 import { drainTargets, type Change, type DrainSelector } from "@/server/ipvs/planner";
 import type { DirectorSnapshot } from "@/server/live/types";
+import { finishAttempt, recordAttempt } from "@/server/db/audit";
 import {
   createDrain,
   findActiveDrain,
@@ -38,7 +39,11 @@ function selectorOf(realserver: { address: string; port?: number | null }): Drai
     : { address: realserver.address, port: realserver.port };
 }
 
-function drainOperation(clusterId: string, realserver: DrainSelector, setExpireQuiescentTemplate: boolean): ClusterOperation {
+function drainOperation(
+  clusterId: string,
+  realserver: DrainSelector,
+  setExpireQuiescentTemplate: boolean,
+): ClusterOperation {
   const drain: Change = { kind: "drain", realserver };
   return {
     clusterId,
@@ -52,7 +57,12 @@ function drainOperation(clusterId: string, realserver: DrainSelector, setExpireQ
     // A director where the realserver serves nowhere simply has nothing to drain.
     tolerate: ["no-such-realserver"],
     warningsFor: (directorId, snapshot) =>
-      drainWarnings({ directorId, services: snapshot.services, sysctls: snapshot.sysctls, realserver }),
+      drainWarnings({
+        directorId,
+        services: snapshot.services,
+        sysctls: snapshot.sysctls,
+        realserver,
+      }),
   };
 }
 
@@ -64,15 +74,17 @@ export interface DrainStartResult extends ApplyResult {
   drainId: number;
 }
 
-function refuseIfDraining(clusterId: string, realserver: DrainSelector): void {
-  const active = findActiveDrain(clusterId, { address: realserver.address, port: realserver.port ?? null });
-  if (active) {
-    throw new ConsoleError(
-      "REFUSED",
-      `${describeRealserver(active.realserver)} is already being drained (drain ${active.id}, ${active.state}): undrain or remove it first`,
-      { reason: "already-draining", drainId: active.id },
-    );
-  }
+function alreadyDraining(clusterId: string, realserver: DrainSelector): ConsoleError | null {
+  const active = findActiveDrain(clusterId, {
+    address: realserver.address,
+    port: realserver.port ?? null,
+  });
+  if (!active) return null;
+  return new ConsoleError(
+    "REFUSED",
+    `${describeRealserver(active.realserver)} is already being drained (drain ${active.id}, ${active.state}): undrain or remove it first`,
+    { reason: "already-draining", drainId: active.id },
+  );
 }
 
 export async function startDrain(input: {
@@ -83,13 +95,36 @@ export async function startDrain(input: {
   user: Actor;
 }): Promise<DrainStartResult> {
   const realserver = selectorOf(input.realserver);
-  refuseIfDraining(input.clusterId, realserver);
+  const operation = drainOperation(
+    input.clusterId,
+    realserver,
+    input.setExpireQuiescentTemplate ?? false,
+  );
+  const refusal = alreadyDraining(input.clusterId, realserver);
+  if (refusal) {
+    const auditId = recordAttempt({
+      user: input.user.name,
+      remoteAddress: input.user.remoteAddress ?? null,
+      action: operation.action,
+      clusterId: input.clusterId,
+      directors: directorIo()
+        .getCluster(input.clusterId)
+        .directors.map((d) => d.id),
+      summary: operation.summary,
+      change: operation.change,
+    });
+    const error = new ConsoleError(refusal.code, refusal.message, { ...refusal.details, auditId });
+    finishAttempt(auditId, { result: "refused", error: error.toJSON() });
+    throw error;
+  }
   let drain: Drain | null = null;
-  const result = await applyOperation(drainOperation(input.clusterId, realserver, input.setExpireQuiescentTemplate ?? false), {
+  const result = await applyOperation(operation, {
     expectedVersions: input.expectedVersions,
     user: input.user,
     beforeApply: ({ auditId, planned }) => {
-      refuseIfDraining(input.clusterId, realserver);
+      // Checked again inside the cluster lock: two drains of one realserver may race to here.
+      const raced = alreadyDraining(input.clusterId, realserver);
+      if (raced) throw raced;
       const original: DrainOriginal[] = planned.flatMap(({ directorId, snapshot }) =>
         drainTargets(snapshot.services, realserver).map((t) => ({
           directorId,
@@ -110,7 +145,10 @@ export async function startDrain(input: {
   const recorded = drain as Drain | null;
   if (!recorded) throw new ConsoleError("INTERNAL", "the drain ran without being recorded");
   // Nothing took effect anywhere: the drain never started.
-  if (result.result === "failed" && result.results.every((r) => r.steps.every((s) => s.exitCode !== 0))) {
+  if (
+    result.result === "failed" &&
+    result.results.every((r) => r.steps.every((s) => s.exitCode !== 0))
+  ) {
     setDrainState(recorded.id, "undrained", { auditId: result.auditId });
   }
   return { ...result, drainId: recorded.id };
@@ -120,7 +158,10 @@ function activeDrain(drainId: number): Drain {
   const drain = getDrain(drainId);
   if (!drain) throw new ConsoleError("NOT_FOUND", `there is no drain ${drainId}`, { drainId });
   if (drain.state !== "draining" && drain.state !== "drained") {
-    throw new ConsoleError("REFUSED", `drain ${drainId} is already ${drain.state}`, { reason: "drain-finished", drainId });
+    throw new ConsoleError("REFUSED", `drain ${drainId} is already ${drain.state}`, {
+      reason: "drain-finished",
+      drainId,
+    });
   }
   return drain;
 }
@@ -171,13 +212,11 @@ export async function removeDrained(input: {
       summary: `remove drained ${describeRealserver(drain.realserver)} (drain ${drain.id})${input.force ? ", forced" : ""}`,
       change: { kind: "removeDrained", drainId: drain.id, realserver, force: input.force ?? false },
       changesFor: (_directorId, snapshot) =>
-        drainTargets(snapshot.services, realserver).map(
-          (t): Change => ({
-            kind: "removeRealserver",
-            service: t.service,
-            realserver: { address: t.realserver.address, port: t.realserver.port },
-          }),
-        ),
+        drainTargets(snapshot.services, realserver).map((t): Change => ({
+          kind: "removeRealserver",
+          service: t.service,
+          realserver: { address: t.realserver.address, port: t.realserver.port },
+        })),
     },
     {
       expectedVersions: input.expectedVersions,
@@ -237,7 +276,11 @@ export function drainProgress(
     directorId: snapshot.directorId,
     services: snapshot.services.flatMap((svc) =>
       svc.realservers
-        .filter((rs) => rs.address === selector.address && (selector.port === undefined || rs.port === selector.port))
+        .filter(
+          (rs) =>
+            rs.address === selector.address &&
+            (selector.port === undefined || rs.port === selector.port),
+        )
         .map((rs) => {
           const persistentConns = rs.persistentConns ?? 0;
           totals.active += rs.activeConns;
@@ -268,9 +311,17 @@ export function drainProgress(
 }
 
 /** Was this (director, service, realserver) part of the drain? For the UI's per-row badges. */
-export function isDrained(drain: Drain, directorId: string, service: ServiceKey, realserver: { address: string; port: number }): boolean {
+export function isDrained(
+  drain: Drain,
+  directorId: string,
+  service: ServiceKey,
+  realserver: { address: string; port: number },
+): boolean {
   return drain.original.some(
-    (o) => o.directorId === directorId && sameServiceKey(o.service, service) && sameEndpoint({ address: drain.realserver.address, port: o.port }, realserver),
+    (o) =>
+      o.directorId === directorId &&
+      sameServiceKey(o.service, service) &&
+      sameEndpoint({ address: drain.realserver.address, port: o.port }, realserver),
   );
 }
 
@@ -298,7 +349,10 @@ export async function readDrainProgress(drainId: number): Promise<DrainProgress>
  * live views: no extra SSH traffic), until `signal` aborts. Subscribes before the first
  * yield, so no poll is missed; an unknown drain ends the stream with NOT_FOUND.
  */
-export async function* watchDrainProgress(drainId: number, signal?: AbortSignal): AsyncGenerator<DrainProgress> {
+export async function* watchDrainProgress(
+  drainId: number,
+  signal?: AbortSignal,
+): AsyncGenerator<DrainProgress> {
   const first = getDrain(drainId);
   if (!first) throw new ConsoleError("NOT_FOUND", `there is no drain ${drainId}`, { drainId });
   const io = directorIo();
@@ -332,7 +386,8 @@ export async function* watchDrainProgress(drainId: number, signal?: AbortSignal)
         [...latest.values()],
         cluster.directors.map((d) => d.id),
       );
-      if (latest.size === cluster.directors.length) observeDrainProgress(drain.id, progress.drained);
+      if (latest.size === cluster.directors.length)
+        observeDrainProgress(drain.id, progress.drained);
       yield progress;
     }
   } finally {

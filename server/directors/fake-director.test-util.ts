@@ -42,7 +42,12 @@ export function directorConfig(id: string, clusterId: string): DirectorConfig {
   };
 }
 
-export function member(address: string, port: number, weight: number, extra: Partial<RealserverState> = {}): RealserverState {
+export function member(
+  address: string,
+  port: number,
+  weight: number,
+  extra: Partial<RealserverState> = {},
+): RealserverState {
   return {
     address,
     port,
@@ -87,13 +92,20 @@ export function labServices(): ServiceState[] {
       pe: null,
       counters: null,
       rates: null,
-      realservers: [member("10.10.0.11", 80, 3), member("10.10.0.12", 80, 2), member("10.10.0.13", 80, 0)],
+      realservers: [
+        member("10.10.0.11", 80, 3),
+        member("10.10.0.12", 80, 2),
+        member("10.10.0.13", 80, 0),
+      ],
     },
   ];
 }
 
 export function versionOf(services: ServiceState[]): string {
-  return createHash("sha256").update(JSON.stringify(rulesOf(services))).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(JSON.stringify(rulesOf(services)))
+    .digest("hex")
+    .slice(0, 16);
 }
 
 export class FakeCluster implements DirectorIo {
@@ -121,7 +133,11 @@ export class FakeCluster implements DirectorIo {
 
   getCluster(clusterId: string): ClusterConfig {
     if (clusterId !== this.id) throw new ConsoleError("NOT_FOUND", `no cluster ${clusterId}`);
-    return { id: this.id, name: this.id, directors: [...this.directors.values()].map((d) => d.config) };
+    return {
+      id: this.id,
+      name: this.id,
+      directors: [...this.directors.values()].map((d) => d.config),
+    };
   }
 
   snapshotOf(id: string): DirectorSnapshot {
@@ -140,12 +156,15 @@ export class FakeCluster implements DirectorIo {
   }
 
   versions(): Record<string, string> {
-    return Object.fromEntries([...this.directors.keys()].map((id) => [id, versionOf(this.director(id).services)]));
+    return Object.fromEntries(
+      [...this.directors.keys()].map((id) => [id, versionOf(this.director(id).services)]),
+    );
   }
 
   readSnapshot(director: DirectorConfig): Promise<DirectorSnapshot> {
     const d = this.director(director.id);
-    if (d.unreachable) return Promise.reject(new ConsoleError("UNREACHABLE", `${director.id} is unreachable`));
+    if (d.unreachable)
+      return Promise.reject(new ConsoleError("UNREACHABLE", `${director.id} is unreachable`));
     return Promise.resolve(this.snapshotOf(director.id));
   }
 
@@ -168,7 +187,8 @@ export class FakeCluster implements DirectorIo {
 
   exec(director: DirectorConfig, argv: string[]): Promise<ExecOutcome> {
     const d = this.director(director.id);
-    if (d.unreachable) return Promise.reject(new ConsoleError("UNREACHABLE", `${director.id} is unreachable`));
+    if (d.unreachable)
+      return Promise.reject(new ConsoleError("UNREACHABLE", `${director.id} is unreachable`));
     d.commands.push(argv);
     const failure = d.failWith?.(argv);
     if (failure) return Promise.resolve(failure);
@@ -179,7 +199,11 @@ export class FakeCluster implements DirectorIo {
 }
 
 const ok: ExecOutcome = { stdout: "", stderr: "", exitCode: 0 };
-const refused = (stderr: string): ExecOutcome => ({ stdout: "", stderr: `${stderr}\n`, exitCode: 255 });
+const refused = (stderr: string): ExecOutcome => ({
+  stdout: "",
+  stderr: `${stderr}\n`,
+  exitCode: 255,
+});
 
 function parseService(argv: string[], i: number): ServiceKey {
   const flag = argv[i];
@@ -204,7 +228,11 @@ function run(d: FakeDirector, argv: string[]): ExecOutcome {
   const key = parseService(argv, 2);
   const svc = d.services.find((s) => sameServiceKey(s.key, key));
   const [address = "", port = "0"] = (option(argv, "-r") ?? "").split(":");
-  const forward: ForwardMethod = argv.includes("-m") ? "masq" : argv.includes("-i") ? "tunnel" : "route";
+  const forward: ForwardMethod = argv.includes("-m")
+    ? "masq"
+    : argv.includes("-i")
+      ? "tunnel"
+      : "route";
   const rule = {
     address,
     port: Number(port),
@@ -224,14 +252,17 @@ function run(d: FakeDirector, argv: string[]): ExecOutcome {
     }
     case "-a": {
       if (!svc) return refused("Service not defined");
-      if (svc.realservers.some((r) => r.address === address && r.port === rule.port)) return refused("Destination already exists");
+      if (svc.realservers.some((r) => r.address === address && r.port === rule.port))
+        return refused("Destination already exists");
       svc.realservers.push(member(address, rule.port, rule.weight, rule));
       return ok;
     }
     case "-d": {
       if (!svc) return refused("Service not defined");
       const before = svc.realservers.length;
-      svc.realservers = svc.realservers.filter((r) => !(r.address === address && r.port === rule.port));
+      svc.realservers = svc.realservers.filter(
+        (r) => !(r.address === address && r.port === rule.port),
+      );
       return before === svc.realservers.length ? refused("No such destination") : ok;
     }
     default:

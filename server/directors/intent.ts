@@ -40,14 +40,19 @@ export function intendedRules(
     case "removeRealserver":
       return rules.map((svc) =>
         sameServiceKey(svc.key, change.service)
-          ? { ...svc, realservers: svc.realservers.filter((rs) => !sameEndpoint(rs, change.realserver)) }
+          ? {
+              ...svc,
+              realservers: svc.realservers.filter((rs) => !sameEndpoint(rs, change.realserver)),
+            }
           : svc,
       );
     case "addService":
       return [...rules, { ...change.service, realservers: change.realservers }];
     case "editService":
       return rules.map((svc) =>
-        sameServiceKey(svc.key, change.service.key) ? { ...change.service, realservers: svc.realservers } : svc,
+        sameServiceKey(svc.key, change.service.key)
+          ? { ...change.service, realservers: svc.realservers }
+          : svc,
       );
     case "deleteService":
       return rules.filter((svc) => !sameServiceKey(svc.key, change.service));
@@ -67,7 +72,10 @@ export function intendedRules(
         ...svc,
         realservers: svc.realservers.map((rs) => {
           const recorded = change.weights.find(
-            (w) => sameServiceKey(w.service, svc.key) && rs.address === change.realserver.address && rs.port === w.port,
+            (w) =>
+              sameServiceKey(w.service, svc.key) &&
+              rs.address === change.realserver.address &&
+              rs.port === w.port,
           );
           return recorded ? { ...rs, weight: recorded.weight } : rs;
         }),

@@ -24,7 +24,11 @@ export interface DirectorIo {
   /** A fresh read, never the poller's cached one: changes decide on it. */
   readSnapshot(director: DirectorConfig): Promise<DirectorSnapshot>;
   /** Transport problems throw (typed ConsoleErrors); a non-zero exit is a normal outcome. */
-  exec(director: DirectorConfig, argv: string[], options: { timeoutMs: number }): Promise<ExecOutcome>;
+  exec(
+    director: DirectorConfig,
+    argv: string[],
+    options: { timeoutMs: number },
+  ): Promise<ExecOutcome>;
   /** The live poller's statuses for one director; returns the unsubscribe function. */
   watch(director: DirectorConfig, listener: (status: DirectorStatus) => void): () => void;
 }

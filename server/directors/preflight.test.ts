@@ -5,7 +5,8 @@ import type { IpvsSysctls } from "@/server/ipvs/model";
 import type { ServiceWithRealservers } from "./diff";
 import { drainWarnings } from "./preflight";
 
-const fixture = (name: string) => readFileSync(new URL(`../ipvs/__fixtures__/${name}`, import.meta.url), "utf8");
+const fixture = (name: string) =>
+  readFileSync(new URL(`../ipvs/__fixtures__/${name}`, import.meta.url), "utf8");
 
 /** The captured lab director: rules from `ipvsadm -Ln`, sysctls from /proc/sys/net/ipv4/vs. */
 function labState(): { services: ServiceWithRealservers[]; sysctls: IpvsSysctls } {
@@ -32,7 +33,12 @@ function labState(): { services: ServiceWithRealservers[]; sysctls: IpvsSysctls 
 describe("drain preflight warnings", () => {
   it("warns that pinned clients keep coming on the persistent service, with the sysctl fix", () => {
     const { services, sysctls } = labState();
-    const warnings = drainWarnings({ directorId: "lab", services, sysctls, realserver: { address: "10.10.0.11", port: 80 } });
+    const warnings = drainWarnings({
+      directorId: "lab",
+      services,
+      sysctls,
+      realserver: { address: "10.10.0.11", port: 80 },
+    });
     // rs1:80 serves TCP :80 (rr, persistent 300), :8080 (wrr) and FWM 1 (mh with mh-fallback).
     expect(warnings).toEqual([
       {
@@ -48,12 +54,24 @@ describe("drain preflight warnings", () => {
   it("says nothing about persistence once expire_quiescent_template is 1", () => {
     const { services, sysctls } = labState();
     sysctls.expire_quiescent_template = [1];
-    expect(drainWarnings({ directorId: "lab", services, sysctls, realserver: { address: "10.10.0.11", port: 80 } })).toEqual([]);
+    expect(
+      drainWarnings({
+        directorId: "lab",
+        services,
+        sysctls,
+        realserver: { address: "10.10.0.11", port: 80 },
+      }),
+    ).toEqual([]);
   });
 
   it("warns about UDP flows that never end, suggesting removal with expire_nodest_conn", () => {
     const { services, sysctls } = labState();
-    const warnings = drainWarnings({ directorId: "lab", services, sysctls, realserver: { address: "10.10.0.11" } });
+    const warnings = drainWarnings({
+      directorId: "lab",
+      services,
+      sysctls,
+      realserver: { address: "10.10.0.11" },
+    });
     const udp = warnings.find((w) => w.code === "udp-never-drains");
     expect(udp).toMatchObject({
       service: { kind: "udp", address: "203.0.113.10", port: 53 },
@@ -61,13 +79,21 @@ describe("drain preflight warnings", () => {
     });
     expect(udp?.message).toMatch(/remove 10\.10\.0\.11:53/);
     // sh with sh-fallback and mh with mh-fallback (UDP :53, FWM 1) are fine.
-    expect(warnings.map((w) => w.code).sort()).toEqual(["persistence-keeps-clients", "udp-never-drains"]);
+    expect(warnings.map((w) => w.code).sort()).toEqual([
+      "persistence-keeps-clients",
+      "udp-never-drains",
+    ]);
   });
 
   it("warns about sh and mh services without their fallback flag", () => {
     const { services, sysctls } = labState();
     const stripped = services.map((svc) => ({ ...svc, schedFlags: [] }));
-    const warnings = drainWarnings({ directorId: "lab", services: stripped, sysctls, realserver: { address: "10.10.0.11" } });
+    const warnings = drainWarnings({
+      directorId: "lab",
+      services: stripped,
+      sysctls,
+      realserver: { address: "10.10.0.11" },
+    });
     const hashed = warnings.filter((w) => w.code === "hash-without-fallback");
     expect(hashed.map((w) => w.service)).toEqual([
       { kind: "udp", address: "203.0.113.10", port: 53 },
@@ -90,6 +116,13 @@ describe("drain preflight warnings", () => {
 
   it("finds nothing to warn about for an address that serves nowhere", () => {
     const { services, sysctls } = labState();
-    expect(drainWarnings({ directorId: "lab", services, sysctls, realserver: { address: "10.10.0.99" } })).toEqual([]);
+    expect(
+      drainWarnings({
+        directorId: "lab",
+        services,
+        sysctls,
+        realserver: { address: "10.10.0.99" },
+      }),
+    ).toEqual([]);
   });
 });

@@ -12,11 +12,18 @@ const PER_DIRECTOR = 32;
 const globalForVersions = globalThis as unknown as {
   lvsRuleVersions?: Map<string, Map<string, ServiceWithRealservers[]>>;
 };
-const byDirector: Map<string, Map<string, ServiceWithRealservers[]>> = (globalForVersions.lvsRuleVersions ??=
-  new Map<string, Map<string, ServiceWithRealservers[]>>());
+const byDirector: Map<
+  string,
+  Map<string, ServiceWithRealservers[]>
+> = (globalForVersions.lvsRuleVersions ??= new Map<
+  string,
+  Map<string, ServiceWithRealservers[]>
+>());
 
 /** Remembers a snapshot's rules under its version (cheap; call on every poll). */
-export function rememberSnapshot(snapshot: Pick<DirectorSnapshot, "directorId" | "version" | "services">): void {
+export function rememberSnapshot(
+  snapshot: Pick<DirectorSnapshot, "directorId" | "version" | "services">,
+): void {
   let versions = byDirector.get(snapshot.directorId);
   if (!versions) {
     versions = new Map<string, ServiceWithRealservers[]>();
@@ -37,6 +44,9 @@ export function rememberSnapshot(snapshot: Pick<DirectorSnapshot, "directorId" |
   }
 }
 
-export function rulesAtVersion(directorId: string, version: string): ServiceWithRealservers[] | null {
+export function rulesAtVersion(
+  directorId: string,
+  version: string,
+): ServiceWithRealservers[] | null {
   return byDirector.get(directorId)?.get(version) ?? null;
 }

@@ -24,19 +24,38 @@ function thresholdsFixture(): string {
     .join("\n");
 }
 
+/** --tun-info output made from the plain listing of the same capture. */
+function tunInfoFixture(): string {
+  return fixture("ipvsadm-Ln.txt")
+    .split("\n")
+    .map((line) => {
+      if (line.startsWith("  -> RemoteAddress:Port")) return "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn";
+      const m = /^ {2}-> (\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(line);
+      if (!m) return line;
+      return `  -> ${m[1]} ${m[2]} ${m[2] === "Tunnel" ? "ipip" : "n/a"} ${m[3]} ${m[4]} ${m[5]}`;
+    })
+    .join("\n");
+}
+
+/** The grep section: every line prefixed with its file, as `grep -H ''` prints it. */
+function filesSection(proc = fixture("proc-net-ip_vs.txt")): string {
+  const procLines = proc.replace(/\n$/, "").split("\n").map((l) => `/proc/net/ip_vs:${l}`);
+  return [...procLines, ...fixture("sysctl-net-ipv4-vs.txt").replace(/\n$/, "").split("\n")].join("\n");
+}
+
 function sections(parts: Record<string, string>, exitCodes: Record<string, number> = {}): string {
   return Object.entries(parts)
     .map(([name, text]) => `${MARK} ${name}\n${text.replace(/\n$/, "")}\n${MARK} exit ${exitCodes[name] ?? 0}\n`)
     .join("");
 }
 
-function pollOutput(full: boolean): string {
+function pollOutput(full: boolean, options: { tunInfo?: boolean; proc?: string } = {}): string {
   return sections({
-    proc: fixture("proc-net-ip_vs.txt"),
+    files: filesSection(options.proc),
     persistent: fixture("ipvsadm-Ln--persistent-conn.txt"),
     thresholds: thresholdsFixture(),
     stats: fixture("ipvsadm-Ln--exact--stats.txt"),
-    sysctls: fixture("sysctl-net-ipv4-vs.txt"),
+    ...(options.tunInfo === false ? {} : { tuninfo: tunInfoFixture() }),
     ...(full ? { version: fixture("ipvsadm--version.txt"), timeout: fixture("ipvsadm-L--timeout.txt") } : {}),
   });
 }
@@ -57,10 +76,10 @@ describe("parseSnapshot", () => {
     ]);
     const https = snapshot.services[2];
     expect(https?.persistence).toEqual({ timeout: 120, netmask: "255.255.255.0" });
-    expect(https?.realservers.map((r) => [r.address, r.forward, r.weight, r.upperThreshold, r.lowerThreshold])).toEqual([
-      ["10.10.0.13", "masq", 2, 100, 50],
-      ["10.10.0.14", "route", 1, 0, 0],
-      ["10.10.0.15", "tunnel", 1, 0, 0],
+    expect(https?.realservers.map((r) => [r.address, r.forward, r.weight, r.upperThreshold, r.lowerThreshold, r.tunnel?.type])).toEqual([
+      ["10.10.0.13", "masq", 2, 100, 50, undefined],
+      ["10.10.0.14", "route", 1, 0, 0, undefined],
+      ["10.10.0.15", "tunnel", 1, 0, 0, "ipip"],
     ]);
     const web = snapshot.services[0];
     expect(web?.counters?.conns).toBe(43n);
@@ -85,10 +104,29 @@ describe("parseSnapshot", () => {
     expect(parseSnapshot(pollOutput(false), ctx).ipvsadm).toBeNull();
   });
 
+  it("takes forward methods from /proc/net/ip_vs when it skipped --tun-info", () => {
+    const proc = fixture("proc-net-ip_vs.txt").replace("Tunnel ", "Route  ");
+    const snapshot = parseSnapshot(pollOutput(true, { tunInfo: false, proc }), ctx);
+    const https = snapshot.services[2];
+    expect(https?.realservers.map((r) => r.forward)).toEqual(["masq", "route", "route"]);
+    expect(snapshot.services[0]?.realservers.map((r) => r.forward)).toEqual(["masq", "masq", "masq"]);
+    expect(snapshot.sysctls.sync_threshold).toEqual([3, 50]);
+  });
+
+  it("asks to read again with --tun-info when a tunnel member appeared", () => {
+    try {
+      parseSnapshot(pollOutput(true, { tunInfo: false }), ctx);
+      expect.unreachable();
+    } catch (e) {
+      expect(isConsoleError(e, "PARSE_ERROR")).toBe(true);
+      if (isConsoleError(e)) expect(e.details).toMatchObject({ source: "merge", reason: "tunnel-info" });
+    }
+  });
+
   it("reports a failed ipvsadm as COMMAND_FAILED with its output", () => {
     const output = sections(
       {
-        proc: fixture("proc-net-ip_vs.txt"),
+        files: "",
         persistent: "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?",
       },
       { persistent: 2 },
@@ -105,7 +143,8 @@ describe("parseSnapshot", () => {
   });
 
   it("refuses views that disagree (a change between two reads)", () => {
-    const output = pollOutput(true).replace("  -> 0A0A000D:007B      Masq    1      0          0         \n", "");
+    const proc = fixture("proc-net-ip_vs.txt").replace("  -> 0A0A000D:0050      Masq    1      4          13        \n", "");
+    const output = pollOutput(true, { tunInfo: false, proc: proc.replace("Tunnel ", "Route  ") });
     try {
       parseSnapshot(output, ctx);
       expect.unreachable();
@@ -169,21 +208,24 @@ describe("withRates", () => {
 
 describe("SNAPSHOT_SCRIPT", () => {
   it("runs under a POSIX sh, starting ipvsadm only for what it needs", () => {
-    // A fake ipvsadm that logs its argv; /proc is the host's, which has no IPVS: the proc
-    // section fails, and the rest still runs and prints its markers.
+    // A fake ipvsadm that logs its argv. The host has no IPVS: grep finds no /proc/net/ip_vs
+    // and says nothing, and the rest still runs and prints its markers.
     const dir = mkdtempSync(join(tmpdir(), "lvs-script-"));
     mkdirSync(join(dir, "bin"));
     const log = join(dir, "calls");
     writeFileSync(join(dir, "bin", "ipvsadm"), `#!/bin/sh\necho "$*" >> '${log}'\necho "ipvsadm $*"\n`);
     chmodSync(join(dir, "bin", "ipvsadm"), 0o755);
     const env = { ...process.env, PATH: `${join(dir, "bin")}:/usr/bin:/bin`, LC_ALL: "C" };
-    const run = (full: string) => execFileSync("/bin/sh", ["-c", SNAPSHOT_SCRIPT, "sh", full], { env, encoding: "utf8" });
-    const out0 = run("0");
-    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual(["-Ln --persistent-conn", "-Ln --thresholds", "-Ln --exact --stats"]);
-    expect([...splitSections(out0).keys()]).toEqual(["proc", "persistent", "thresholds", "stats", "sysctls"]);
-    writeFileSync(log, "");
-    const out1 = run("1");
-    expect(readFileSync(log, "utf8").trim().split("\n")).toHaveLength(5);
-    expect([...splitSections(out1).keys()]).toEqual(["proc", "persistent", "thresholds", "stats", "sysctls", "version", "timeout"]);
+    const run = (full: string, tunnels: string) => {
+      writeFileSync(log, "");
+      const out = execFileSync("/bin/sh", ["-c", SNAPSHOT_SCRIPT, "sh", full, tunnels], { env, encoding: "utf8" });
+      return { calls: readFileSync(log, "utf8").trim().split("\n"), sections: [...splitSections(out).keys()] };
+    };
+    expect(run("0", "0")).toEqual({
+      calls: ["-Ln --persistent-conn", "-Ln --thresholds", "-Ln --exact --stats"],
+      sections: ["files", "persistent", "thresholds", "stats"],
+    });
+    expect(run("0", "1").calls).toEqual(["-Ln --persistent-conn", "-Ln --thresholds", "-Ln --exact --stats", "-Ln --tun-info"]);
+    expect(run("1", "1").sections).toEqual(["files", "persistent", "thresholds", "stats", "tuninfo", "version", "timeout"]);
   });
 });

@@ -1,14 +1,16 @@
 /**
  * One poll of a director is ONE remote command: a fixed sh script printing sections between
- * markers. Every process start on a small director costs 40-70 ms, so the script starts as
- * few as it can:
- * - /proc/net/ip_vs (forward methods) and the net.ipv4.vs sysctls are read with the
- *   shell's own `read`, no process;
+ * markers. Every process start on a small director costs 40-70 ms (and so does a dash
+ * `while read` loop over a 30-line file: dash reads one byte per system call, and it
+ * cannot read sysctls at all, as the kernel answers a read at a non-zero offset of an
+ * integer sysctl with end-of-file), so the script starts as few processes as it can:
+ * - one grep prints /proc/net/ip_vs (forward methods) and every net.ipv4.vs sysctl;
  * - ipvsadm three times: --persistent-conn (rules, weights, active/inactive/persistent
  *   connections), --thresholds, --exact --stats (counters; rates come from the deltas
  *   between polls, not from a --rate call);
- * - ipvsadm -Ln --tun-info only when a tunnel member exists (/proc shows "Tunnel"): -Sn
- *   and the plain listing lack the tunnel type an edit must repeat;
+ * - ipvsadm -Ln --tun-info only when $2 = 1: when the director has tunnel members (-Sn and
+ *   the other listings lack the tunnel type an edit must repeat). The caller asks for it
+ *   on the first poll and whenever the previous poll saw a tunnel member;
  * - ipvsadm --version and --timeout only when $1 = 1 (the first poll of a connection).
  * The connection count is the sum of the per-realserver counts (active, inactive and
  * persistence templates), not a read of the whole connection table.
@@ -46,32 +48,25 @@ const MARK = "@@lvs-console:9c1f@@";
 export const SNAPSHOT_SCRIPT = `m='${MARK}'
 s() { printf '%s %s\\n' "$m" "$1"; }
 e() { printf '%s exit %s\\n' "$m" "$1"; }
-tun=0
-s proc
-{ while IFS= read -r l; do printf '%s\\n' "$l"; case $l in *Tunnel*) tun=1 ;; esac; done < /proc/net/ip_vs; } 2>&1
-e $?
+s files; grep -H '' /proc/net/ip_vs /proc/sys/net/ipv4/vs/* 2>/dev/null; e 0
 s persistent; ipvsadm -Ln --persistent-conn 2>&1; e $?
 s thresholds; ipvsadm -Ln --thresholds 2>&1; e $?
 s stats; ipvsadm -Ln --exact --stats 2>&1; e $?
-if [ "$tun" = 1 ]; then s tuninfo; ipvsadm -Ln --tun-info 2>&1; e $?; fi
-s sysctls
-for f in /proc/sys/net/ipv4/vs/*; do if read -r v < "$f"; then printf '%s:%s\\n' "$f" "$v"; fi; done 2>/dev/null
-e 0
+if [ "$2" = 1 ]; then s tuninfo; ipvsadm -Ln --tun-info 2>&1; e $?; fi
 if [ "$1" = 1 ]; then
 s version; ipvsadm --version 2>&1; e $?
 s timeout; ipvsadm -L --timeout 2>&1; e $?
 fi
 `;
 
-export type SectionName = "proc" | "persistent" | "thresholds" | "stats" | "tuninfo" | "sysctls" | "version" | "timeout";
+export type SectionName = "files" | "persistent" | "thresholds" | "stats" | "tuninfo" | "version" | "timeout";
 
 const COMMANDS: Record<SectionName, string[]> = {
-  proc: ["cat", "/proc/net/ip_vs"],
+  files: ["grep", "-H", "", "/proc/net/ip_vs", "/proc/sys/net/ipv4/vs/*"],
   persistent: ["ipvsadm", "-Ln", "--persistent-conn"],
   thresholds: ["ipvsadm", "-Ln", "--thresholds"],
   stats: ["ipvsadm", "-Ln", "--exact", "--stats"],
   tuninfo: ["ipvsadm", "-Ln", "--tun-info"],
-  sysctls: ["read", "/proc/sys/net/ipv4/vs/*"],
   version: ["ipvsadm", "--version"],
   timeout: ["ipvsadm", "-L", "--timeout"],
 };
@@ -265,19 +260,46 @@ export interface SnapshotContext {
   cached: { ipvsadm: IpvsadmVersion | null; timeouts: IpvsTimeouts | null } | null;
 }
 
+const PROC_PREFIX = "/proc/net/ip_vs:";
+const SYSCTL_PREFIX = "/proc/sys/net/ipv4/vs/";
+
+/** The grep section: /proc/net/ip_vs and the sysctls, each line prefixed with its file. */
+export function splitFiles(text: string): { proc: string; sysctls: string } {
+  const proc: string[] = [];
+  const sysctls: string[] = [];
+  for (const line of text.split("\n")) {
+    if (line.startsWith(PROC_PREFIX)) proc.push(line.slice(PROC_PREFIX.length));
+    else if (line.startsWith(SYSCTL_PREFIX)) sysctls.push(line);
+  }
+  return { proc: proc.join("\n"), sysctls: sysctls.join("\n") };
+}
+
+/** Whether a poll must read --tun-info: the director has (or had) a tunnel member. */
+export function hasTunnels(services: ReadonlyArray<{ realservers: ReadonlyArray<{ forward: string | null }> }>): boolean {
+  return services.some((s) => s.realservers.some((r) => r.forward === "tunnel"));
+}
+
 /** Turns the script's output into a snapshot. Throws PARSE_ERROR or COMMAND_FAILED. */
 export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSnapshot {
   const sections = splitSections(stdout);
   const id = ctx.directorId;
-  const proc = parseProcServices(section(sections, "proc", id));
+  // ipvsadm first: when IPVS is missing, its message says so best.
   const persistent = parseList(section(sections, "persistent", id));
   const thresholds = parseList(section(sections, "thresholds", id));
   const stats = parseStats(section(sections, "stats", id));
-  const list = sections.has("tuninfo") ? parseList(section(sections, "tuninfo", id)) : listWithForward(persistent, proc);
+  const files = splitFiles(section(sections, "files", id));
+  const proc = parseProcServices(files.proc);
+  let list: ServiceListing;
+  if (sections.has("tuninfo")) {
+    list = parseList(section(sections, "tuninfo", id));
+  } else if (hasTunnels(proc)) {
+    throw mergeError("a tunnel member appeared: read again with --tun-info", { view: "tuninfo", reason: "tunnel-info" });
+  } else {
+    list = listWithForward(persistent, proc);
+  }
   const merged = mergeListings({ list, persistent, thresholds, stats });
   const services = withRates(merged, ctx.takenAt, ctx.previous);
-  const sysctlText = section(sections, "sysctls", id);
-  const sysctls = sysctlText.trim() === "" ? {} : parseSysctls(sysctlText);
+  const sysctls = files.sysctls.trim() === "" ? {} : parseSysctls(files.sysctls);
   const ipvsadm = sections.has("version") ? parseVersion(section(sections, "version", id)) : (ctx.cached?.ipvsadm ?? null);
   const timeouts = sections.has("timeout") ? parseTimeouts(section(sections, "timeout", id)) : (ctx.cached?.timeouts ?? null);
   let connectionCount = 0;

@@ -6,7 +6,7 @@ import type { DirectorConfig } from "@/server/config";
 import { isConsoleError } from "@/server/errors";
 import type { IpvsTimeouts, IpvsadmVersion } from "@/server/ipvs/model";
 import { getSshPool, type SshPool } from "@/server/ssh/pool";
-import { parseSnapshot, SNAPSHOT_SCRIPT } from "./snapshot-script";
+import { hasTunnels, parseSnapshot, SNAPSHOT_SCRIPT } from "./snapshot-script";
 import type { DirectorSnapshot } from "./types";
 
 export interface ReadSnapshotOptions {
@@ -22,6 +22,8 @@ interface Meta {
   connects: number;
   ipvsadm: IpvsadmVersion | null;
   timeouts: IpvsTimeouts | null;
+  /** The last poll saw a tunnel member: read --tun-info again. */
+  tunnels: boolean;
 }
 
 const globalForMeta = globalThis as typeof globalThis & { __lvsConsoleSnapshotMeta?: Map<string, Meta> };
@@ -32,22 +34,24 @@ type SnapshotTarget = Pick<DirectorConfig, "clusterId"> & Parameters<SshPool["ex
 export async function readSnapshot(director: SnapshotTarget, options: ReadSnapshotOptions = {}): Promise<DirectorSnapshot> {
   const pool = options.pool ?? getSshPool();
   try {
-    return await readOnce(director, options, pool);
+    return await readOnce(director, options, pool, false);
   } catch (e) {
-    // The views are read a few ms apart: a change landing in between makes them disagree.
-    // Read again once rather than reporting the director as broken.
-    if (isConsoleError(e, "PARSE_ERROR") && e.details.source === "merge") return readOnce(director, options, pool);
+    // The views are read a few ms apart: a change landing in between makes them disagree,
+    // and a new tunnel member needs --tun-info. Read again once (with it) rather than
+    // reporting the director as broken.
+    if (isConsoleError(e, "PARSE_ERROR") && e.details.source === "merge") return readOnce(director, options, pool, true);
     throw e;
   }
 }
 
-async function readOnce(director: SnapshotTarget, options: ReadSnapshotOptions, pool: SshPool): Promise<DirectorSnapshot> {
+async function readOnce(director: SnapshotTarget, options: ReadSnapshotOptions, pool: SshPool, forceTunnels: boolean): Promise<DirectorSnapshot> {
   const connectsBefore = pool.stats(director.id).connects;
   const cached = metaCache.get(director.id);
   // connects counts finished handshakes: before the first one it is 0 and no cache matches.
   const full = !cached || cached.connects !== connectsBefore || connectsBefore === 0;
+  const tunnels = full || forceTunnels || (cached?.tunnels ?? true) || (options.previous ? hasTunnels(options.previous.services) : false);
   const result = await pool.execScript(director, SNAPSHOT_SCRIPT, {
-    args: [full ? "1" : "0"],
+    args: [full ? "1" : "0", tunnels ? "1" : "0"],
     timeoutMs: options.timeoutMs ?? 15_000,
     ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -59,12 +63,12 @@ async function readOnce(director: SnapshotTarget, options: ReadSnapshotOptions, 
     previous: options.previous ?? null,
     cached: full ? null : (cached ?? null),
   });
-  if (full) {
-    metaCache.set(director.id, {
-      connects: pool.stats(director.id).connects,
-      ipvsadm: snapshot.ipvsadm,
-      timeouts: snapshot.timeouts,
-    });
-  }
+  const meta: Meta = {
+    connects: full ? pool.stats(director.id).connects : (cached?.connects ?? 0),
+    ipvsadm: snapshot.ipvsadm,
+    timeouts: snapshot.timeouts,
+    tunnels: hasTunnels(snapshot.services),
+  };
+  metaCache.set(director.id, meta);
   return snapshot;
 }

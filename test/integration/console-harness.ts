@@ -16,7 +16,10 @@ import { createCallerFactory, createContext } from "@/server/trpc/init";
 import { appRouter } from "@/server/trpc/root";
 import { labExec } from "../../lab/harness";
 
-export const ORIGINAL_RULES = readFileSync(new URL("../../server/ipvs/__fixtures__/ipvsadm-Sn.txt", import.meta.url), "utf8");
+export const ORIGINAL_RULES = readFileSync(
+  new URL("../../server/ipvs/__fixtures__/ipvsadm-Sn.txt", import.meta.url),
+  "utf8",
+);
 
 export const OPERATOR = "h5-integration";
 

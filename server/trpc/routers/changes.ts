@@ -15,7 +15,13 @@ export const changesRouter = router({
 
   // "apply" is a reserved word of tRPC routers (the client proxy is a function): hence "commit".
   commit: operatorProcedure
-    .input(z.object({ clusterId: clusterIdSchema, change: changeSchema, expectedVersions: expectedVersionsSchema }))
+    .input(
+      z.object({
+        clusterId: clusterIdSchema,
+        change: changeSchema,
+        expectedVersions: expectedVersionsSchema,
+      }),
+    )
     .mutation(({ ctx, input }) =>
       applyChange({
         clusterId: input.clusterId,

@@ -4,7 +4,13 @@ import { z } from "zod";
 import { drainSelectorSchema } from "@/server/ipvs/planner";
 import { getDrain, listDrains } from "@/server/db/drains";
 import { ConsoleError } from "@/server/errors";
-import { previewDrain, removeDrained, startDrain, undrain, watchDrainProgress } from "@/server/directors/drain";
+import {
+  previewDrain,
+  removeDrained,
+  startDrain,
+  undrain,
+  watchDrainProgress,
+} from "@/server/directors/drain";
 import { operatorProcedure, router, viewerProcedure } from "../init";
 import { expectedVersionsSchema } from "./changes";
 
@@ -31,27 +37,44 @@ export const drainsRouter = router({
 
   undrain: operatorProcedure
     .input(z.object({ drainId: drainIdSchema, expectedVersions: expectedVersionsSchema }))
-    .mutation(({ ctx, input }) => undrain({ ...input, user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress } })),
+    .mutation(({ ctx, input }) =>
+      undrain({ ...input, user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress } }),
+    ),
 
   remove: operatorProcedure
-    .input(z.object({ drainId: drainIdSchema, expectedVersions: expectedVersionsSchema, force: z.boolean().optional() }))
+    .input(
+      z.object({
+        drainId: drainIdSchema,
+        expectedVersions: expectedVersionsSchema,
+        force: z.boolean().optional(),
+      }),
+    )
     .mutation(({ ctx, input }) =>
       removeDrained({ ...input, user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress } }),
     ),
 
   list: viewerProcedure
-    .input(z.object({ clusterId: clusterIdSchema.optional(), active: z.boolean().optional() }).optional())
+    .input(
+      z
+        .object({ clusterId: clusterIdSchema.optional(), active: z.boolean().optional() })
+        .optional(),
+    )
     .query(({ input }) => listDrains(input ?? {})),
 
   get: viewerProcedure.input(z.object({ drainId: drainIdSchema })).query(({ input }) => {
     const drain = getDrain(input.drainId);
-    if (!drain) throw new ConsoleError("NOT_FOUND", `there is no drain ${input.drainId}`, { drainId: input.drainId });
+    if (!drain)
+      throw new ConsoleError("NOT_FOUND", `there is no drain ${input.drainId}`, {
+        drainId: input.drainId,
+      });
     return drain;
   }),
 
-  progress: viewerProcedure.input(z.object({ drainId: drainIdSchema })).subscription(async function* ({ input, signal }) {
-    for await (const progress of watchDrainProgress(input.drainId, signal)) {
-      yield tracked(String(progress.at), progress);
-    }
-  }),
+  progress: viewerProcedure
+    .input(z.object({ drainId: drainIdSchema }))
+    .subscription(async function* ({ input, signal }) {
+      for await (const progress of watchDrainProgress(input.drainId, signal)) {
+        yield tracked(String(progress.at), progress);
+      }
+    }),
 });
