@@ -12,6 +12,7 @@ export default tseslint.config(
       "test-results/**",
       "playwright-report/**",
       "e2e/artifacts/**",
+      "e2e/.tmp/**",
       "*.config.js",
       "*.config.mjs",
     ],

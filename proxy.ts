@@ -20,14 +20,18 @@ export function proxy(request: NextRequest): NextResponse {
   if (pathname.startsWith("/api/")) {
     const rejection = csrfRejection(request);
     if (rejection) {
-      return NextResponse.json({ error: { code: "FORBIDDEN", message: `refused: ${rejection}` } }, { status: 403 });
+      return NextResponse.json(
+        { error: { code: "FORBIDDEN", message: `refused: ${rejection}` } },
+        { status: 403 },
+      );
     }
     return NextResponse.next();
   }
 
   if (!PUBLIC_PAGES.has(pathname)) {
     const header = proxyHeaderName();
-    const maybeSignedIn = request.cookies.has(SESSION_COOKIE) || (header !== null && request.headers.has(header));
+    const maybeSignedIn =
+      request.cookies.has(SESSION_COOKIE) || (header !== null && request.headers.has(header));
     if (!maybeSignedIn) {
       const login = new URL("/login", request.url);
       login.search = "";

@@ -12,13 +12,20 @@ import { Button } from "@/components/ui/button";
 export function UserMenu() {
   const trpc = useTRPC();
   const pathname = usePathname();
-  const me = useQuery(trpc.auth.me.queryOptions(undefined, { refetchInterval: 60_000, retry: false }));
-  const logout = useMutation(trpc.auth.logout.mutationOptions({ onSettled: () => window.location.assign("/login") }));
+  const me = useQuery(
+    trpc.auth.me.queryOptions(undefined, { refetchInterval: 60_000, retry: false }),
+  );
+  const logout = useMutation(
+    trpc.auth.logout.mutationOptions({ onSettled: () => window.location.assign("/login") }),
+  );
   const user = me.data?.user ?? null;
   const signedOut = me.isSuccess && user === null && pathname !== "/login";
 
   useEffect(() => {
-    if (signedOut) window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
+    if (signedOut)
+      window.location.assign(
+        `/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`,
+      );
   }, [signedOut]);
 
   if (!user) return null;
@@ -28,7 +35,12 @@ export function UserMenu() {
         {user.name} <span className="rounded bg-muted px-1 py-0.5">{user.role}</span>
       </span>
       {me.data?.via === "session" && (
-        <Button variant="ghost" size="xs" onClick={() => logout.mutate()} disabled={logout.isPending}>
+        <Button
+          variant="ghost"
+          size="xs"
+          onClick={() => logout.mutate()}
+          disabled={logout.isPending}
+        >
           Sign out
         </Button>
       )}

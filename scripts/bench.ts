@@ -1,11 +1,16 @@
 /**
  * npm run bench [-- --json]: the live layer against the lab director, side by side in one
- * run (interleaved, so the machine's load hits every method alike):
+ * run (interleaved, so the machine's load hits every method alike). Every method runs the
+ * very command line the console sends (quote.ts scriptCommandLine), so they compare like
+ * with like:
  *
- * - snapshotMs: one warm poll (readSnapshot over the pooled connection), server side;
- * - freshSshMs: the OpenSSH client running the same remote command, new connection each time;
- * - controlMasterMs: the same with an OpenSSH ControlMaster connection, warm;
+ * - snapshotMs: one warm LIGHT poll (readSnapshot over the pooled connection, server side),
+ *   what the poller runs in the steady state;
+ * - freshSshMs: the OpenSSH client running the same light poll, new connection each time;
+ * - controlMasterMs: the same over an OpenSSH ControlMaster connection, warm;
  * - snapshotVsFreshSsh (target <= 0.3) and snapshotVsControlMaster (target <= 1.0);
+ * - for information, the FULL read (the first poll of a connection, every Nth poll):
+ *   fullSnapshotMs and fullControlMasterMs;
  * - fanoutExecs1 / fanoutExecs50: SSH commands per poll interval with 1 and 50 subscribers.
  *
  * LVS_LAB_NAME / LVS_LAB_PORT pick the lab (default "lab" on 2222); a lab started here is
@@ -17,16 +22,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DirectorConfig } from "@/server/config";
 import { DirectorPoller } from "@/server/live/poller";
-import { readSnapshot } from "@/server/live/snapshot";
-import { SNAPSHOT_SCRIPT } from "@/server/live/snapshot-script";
+import { lastRead, readSnapshot } from "@/server/live/snapshot";
+import { snapshotArgs, SNAPSHOT_SCRIPT, type ReadKind, type ReadRequest } from "@/server/live/snapshot-script";
 import type { DirectorSnapshot } from "@/server/live/types";
 import { createSshPool, type SshPool } from "@/server/ssh/pool";
-import { commandLine } from "@/server/ssh/quote";
+import { scriptCommandLine } from "@/server/ssh/quote";
 import { ensureLab, stopLab, type LabDirector } from "../lab/harness";
 
 const ROUNDS = 5;
 const SNAPSHOTS_PER_ROUND = 4;
 const CONTROL_MASTER_PER_ROUND = 2;
+const FULL_PER_ROUND = 1;
+/** Light polls only, for the timed samples (the poller's default is every 15th poll full). */
+const NEVER_FULL = 1_000_000;
 const FANOUT_INTERVAL_MS = 2000;
 const FANOUT_INTERVALS = 4;
 
@@ -64,6 +72,14 @@ function sshArgs(lab: LabDirector, extra: string[], command: string): string[] {
   ];
 }
 
+/** One poll the way the poller runs it; fails when it was not the kind asked for. */
+async function poll(director: DirectorConfig, pool: SshPool, previous: DirectorSnapshot | null, kind: ReadKind): Promise<DirectorSnapshot> {
+  const snapshot = await readSnapshot(director, { pool, previous, mode: "poll", fullReadEvery: kind === "full" ? 1 : NEVER_FULL });
+  const request = lastRead(director.id, pool);
+  if (request?.kind !== kind) throw new Error(`asked for a ${kind} poll, ran ${JSON.stringify(request)}`);
+  return snapshot;
+}
+
 async function fanout(director: DirectorConfig, subscribers: number): Promise<number> {
   const pool = createSshPool({ trust: { get: () => null } });
   try {
@@ -71,7 +87,8 @@ async function fanout(director: DirectorConfig, subscribers: number): Promise<nu
     const poller = new DirectorPoller(director, {
       intervalMs: FANOUT_INTERVAL_MS,
       retry: { baseMs: 2000, maxMs: 30_000 },
-      read: (d, o) => readSnapshot(d, { ...o, pool }),
+      // As server/live/registry.ts reads.
+      read: (d, o) => readSnapshot(d, { ...o, pool, mode: "poll" }),
     });
     const before = pool.stats(director.id).commands;
     const offs = Array.from({ length: subscribers }, () => poller.subscribe(() => undefined));
@@ -102,24 +119,35 @@ async function main(): Promise<void> {
   const controlPath = join(mkdtempSync(join(tmpdir(), "lvs-bench-")), "cm");
   const cm = ["-o", "ControlMaster=auto", "-o", `ControlPath=${controlPath}`, "-o", "ControlPersist=60"];
   try {
-    // Warm-up: the pooled connection, and the first poll (which also reads version/timeouts).
-    let previous: DirectorSnapshot = await readSnapshot(director, { pool });
-    previous = await readSnapshot(director, { pool, previous });
-    // The very command a warm poll sends (full = 0; --tun-info when the lab has tunnels).
-    const tunnels = previous.services.some((s) => s.realservers.some((r) => r.forward === "tunnel"));
-    const command = commandLine(["sh", "-c", SNAPSHOT_SCRIPT, "sh", "0", tunnels ? "1" : "0"]);
-    await run("ssh", sshArgs(lab, cm, command)); // opens the ControlMaster
+    // Warm-up: the pooled connection, and the first poll (a full read, which light ones go by).
+    let previous: DirectorSnapshot = await poll(director, pool, null, "full");
+    previous = await poll(director, pool, previous, "light");
+    const light = lastRead(director.id, pool);
+    previous = await poll(director, pool, previous, "full");
+    const full = lastRead(director.id, pool);
+    if (!light || !full) throw new Error("no read recorded");
+    // The very command lines those polls sent.
+    const lightCommand = scriptCommandLine(SNAPSHOT_SCRIPT, snapshotArgs(light));
+    const fullCommand = scriptCommandLine(SNAPSHOT_SCRIPT, snapshotArgs(full));
+    await run("ssh", sshArgs(lab, cm, lightCommand)); // opens the ControlMaster
 
     const snapshotMs: number[] = [];
     const freshMs: number[] = [];
     const controlMasterMs: number[] = [];
+    const fullSnapshotMs: number[] = [];
+    const fullControlMasterMs: number[] = [];
+    const timed = async (into: number[], kind: ReadKind) => {
+      const started = performance.now();
+      previous = await poll(director, pool, previous, kind);
+      into.push(performance.now() - started);
+    };
     for (let round = 0; round < ROUNDS; round++) {
-      freshMs.push(await run("ssh", sshArgs(lab, [], command)));
-      for (let i = 0; i < CONTROL_MASTER_PER_ROUND; i++) controlMasterMs.push(await run("ssh", sshArgs(lab, cm, command)));
-      for (let i = 0; i < SNAPSHOTS_PER_ROUND; i++) {
-        const started = performance.now();
-        previous = await readSnapshot(director, { pool, previous });
-        snapshotMs.push(performance.now() - started);
+      freshMs.push(await run("ssh", sshArgs(lab, [], lightCommand)));
+      for (let i = 0; i < CONTROL_MASTER_PER_ROUND; i++) controlMasterMs.push(await run("ssh", sshArgs(lab, cm, lightCommand)));
+      for (let i = 0; i < SNAPSHOTS_PER_ROUND; i++) await timed(snapshotMs, "light");
+      for (let i = 0; i < FULL_PER_ROUND; i++) {
+        fullControlMasterMs.push(await run("ssh", sshArgs(lab, cm, fullCommand)));
+        await timed(fullSnapshotMs, "full");
       }
     }
     await run("ssh", ["-o", `ControlPath=${controlPath}`, "-O", "exit", `${lab.user}@${lab.host}`]).catch(() => undefined);
@@ -127,26 +155,40 @@ async function main(): Promise<void> {
     const fanoutExecs1 = await fanout(director, 1);
     const fanoutExecs50 = await fanout(director, 50);
 
+    const describe = (r: ReadRequest) => `${r.kind} (${snapshotArgs(r).join(" ")})`;
     const result = {
+      pollKind: describe(light),
+      fullKind: describe(full),
       snapshotMs: Math.round(median(snapshotMs)),
       freshSshMs: Math.round(median(freshMs)),
       controlMasterMs: Math.round(median(controlMasterMs)),
       snapshotVsFreshSsh: Number((median(snapshotMs) / median(freshMs)).toFixed(3)),
       snapshotVsControlMaster: Number((median(snapshotMs) / median(controlMasterMs)).toFixed(3)),
+      fullSnapshotMs: Math.round(median(fullSnapshotMs)),
+      fullControlMasterMs: Math.round(median(fullControlMasterMs)),
       fanoutExecs1,
       fanoutExecs50,
-      samples: { snapshot: snapshotMs.length, freshSsh: freshMs.length, controlMaster: controlMasterMs.length },
+      samples: {
+        snapshot: snapshotMs.length,
+        freshSsh: freshMs.length,
+        controlMaster: controlMasterMs.length,
+        fullSnapshot: fullSnapshotMs.length,
+        fullControlMaster: fullControlMasterMs.length,
+      },
       lab: name,
     };
     if (json) {
       console.log(JSON.stringify(result, null, 2));
     } else {
+      console.log(`measured: the steady-state ${result.pollKind} poll; for information, the ${result.fullKind} read`);
       const rows: Array<[string, string, string]> = [
-        ["warm snapshot (pooled ssh2), median ms", String(result.snapshotMs), ""],
+        ["warm light poll (pooled ssh2), median ms", String(result.snapshotMs), ""],
         ["OpenSSH, new connection each time, median ms", String(result.freshSshMs), ""],
         ["OpenSSH ControlMaster (warm), median ms", String(result.controlMasterMs), ""],
         ["snapshotVsFreshSsh", String(result.snapshotVsFreshSsh), "target <= 0.3"],
         ["snapshotVsControlMaster", String(result.snapshotVsControlMaster), "target <= 1.0"],
+        ["full read (pooled ssh2), median ms", String(result.fullSnapshotMs), "information"],
+        ["full read, OpenSSH ControlMaster, median ms", String(result.fullControlMasterMs), "information"],
         ["fanoutExecs1 (SSH commands per interval)", String(fanoutExecs1), ""],
         ["fanoutExecs50 (SSH commands per interval)", String(fanoutExecs50), "target = fanoutExecs1"],
       ];

@@ -95,12 +95,15 @@ function promptHidden(prompt: string): Promise<string> {
 
 async function readStdinLine(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  for await (const chunk of process.stdin)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   const text = Buffer.concat(chunks).toString("utf8");
   return (text.split(/\r?\n/)[0] ?? "").trimEnd();
 }
 
-async function obtainPassword(generate: boolean): Promise<{ password: string; generated: boolean }> {
+async function obtainPassword(
+  generate: boolean,
+): Promise<{ password: string; generated: boolean }> {
   if (generate) return { password: generatePassword(), generated: true };
   if (!process.stdin.isTTY) {
     const password = await readStdinLine();
@@ -134,7 +137,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "passwd": {
       const user = need(name, "NAME");
-      if (!listUsers(args.config).some((u) => u.name === user)) throw new UserFileError(`no user "${user}"`);
+      if (!listUsers(args.config).some((u) => u.name === user))
+        throw new UserFileError(`no user "${user}"`);
       const { password, generated } = await obtainPassword(args.generate);
       await setPassword(args.config, user, password);
       console.log(`changed the password of ${user}; their sessions end`);
@@ -157,7 +161,10 @@ async function main(argv: string[]): Promise<number> {
     case "list": {
       const users = listUsers(args.config);
       if (users.length === 0) console.log("no users");
-      for (const u of users) console.log(`${u.name.padEnd(24)} ${u.role.padEnd(9)} ${u.hasPassword ? "" : "(proxy sign-in only)"}`.trimEnd());
+      for (const u of users)
+        console.log(
+          `${u.name.padEnd(24)} ${u.role.padEnd(9)} ${u.hasPassword ? "" : "(proxy sign-in only)"}`.trimEnd(),
+        );
       return 0;
     }
     case "demo-admin": {

@@ -141,7 +141,7 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
 
       <form className="flex flex-wrap items-end gap-3" role="search" aria-label="Filter connections" onSubmit={(e) => e.preventDefault()}>
         <Field label="Client (address or prefix)" className="w-52" error={errors.client}>
-          {(p) => <Input {...p} name="client" value={client} onChange={(e) => setClient(e.target.value)} placeholder="10.0.0." />}
+          {(p) => <Input {...p} name="client" value={client} onChange={(e) => setClient(e.target.value)} placeholder="203.0.113.0/24" />}
         </Field>
         <Field label="Realserver (addr or addr:port)" className="w-52" error={errors.realserver}>
           {(p) => <Input {...p} name="realserver" value={realserver} onChange={(e) => setRealserver(e.target.value)} placeholder="10.10.0.11:80" />}

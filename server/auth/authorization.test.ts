@@ -17,7 +17,11 @@ import { authConfigSchema } from "./schema";
 type Level = "public" | Role;
 type ProcedureType = "query" | "mutation" | "subscription";
 
-const MIN_BY_TYPE: Record<ProcedureType, Level> = { query: "viewer", subscription: "viewer", mutation: "operator" };
+const MIN_BY_TYPE: Record<ProcedureType, Level> = {
+  query: "viewer",
+  subscription: "viewer",
+  mutation: "operator",
+};
 
 const EXCEPTIONS: Record<string, Level> = {
   health: "public",
@@ -31,7 +35,10 @@ const LEVELS: Level[] = ["public", "viewer", "operator", "admin"];
 const ROLES: Role[] = ["viewer", "operator", "admin"];
 
 function procedures(): Array<{ path: string; type: ProcedureType }> {
-  const record = appRouter._def.procedures as unknown as Record<string, { _def: { type: ProcedureType } }>;
+  const record = appRouter._def.procedures as unknown as Record<
+    string,
+    { _def: { type: ProcedureType } }
+  >;
   return Object.entries(record).map(([path, proc]) => ({ path, type: proc._def.type }));
 }
 
@@ -54,15 +61,21 @@ async function outcome(ctx: Context, path: string, input: unknown): Promise<stri
     }
   };
   // Authorization runs first; anything still running after that has got past it.
-  return Promise.race([call(), new Promise<string>((r) => setTimeout(() => r("pending"), 3000).unref())]);
+  return Promise.race([
+    call(),
+    new Promise<string>((r) => setTimeout(() => r("pending"), 3000).unref()),
+  ]);
 }
 
 const anonymous = () => createContext({ remoteAddress: "127.0.0.1" });
-const as = (role: Role) => createContext({ user: { name: `test-${role}`, role }, remoteAddress: "127.0.0.1" });
+const as = (role: Role) =>
+  createContext({ user: { name: `test-${role}`, role }, remoteAddress: "127.0.0.1" });
 const refused = (code: string) => code === "UNAUTHORIZED" || code === "FORBIDDEN";
 
 /** The lowest level that gets past authorization, or null when even admin is refused. */
-async function actualLevel(path: string): Promise<{ level: Level | null; anonymousCode: string; codes: Record<Role, string> }> {
+async function actualLevel(
+  path: string,
+): Promise<{ level: Level | null; anonymousCode: string; codes: Record<Role, string> }> {
   const input = undefined;
   const anonymousCode = await outcome(anonymous(), path, input);
   const codes = {} as Record<Role, string>;
@@ -77,7 +90,14 @@ beforeAll(() => {
   const dir = mkdtempSync(join(tmpdir(), "lvs-authz-"));
   process.env.LVS_CONSOLE_DB = join(dir, "console.sqlite");
   // No clusters: a procedure that gets past authorization has nothing to connect to.
-  setConfig({ file: "<inline>", pollIntervalMs: 2000, dataDir: dir, clusters: [], users: [], auth: authConfigSchema.parse({}) });
+  setConfig({
+    file: "<inline>",
+    pollIntervalMs: 2000,
+    dataDir: dir,
+    clusters: [],
+    users: [],
+    auth: authConfigSchema.parse({}),
+  });
 });
 afterAll(() => setConfig(undefined));
 
@@ -85,7 +105,9 @@ describe("authorization on every tRPC procedure", () => {
   const all = procedures();
 
   it("finds the procedures, including auth", () => {
-    expect(all.map((p) => p.path)).toEqual(expect.arrayContaining(["auth.login", "auth.logout", "auth.me"]));
+    expect(all.map((p) => p.path)).toEqual(
+      expect.arrayContaining(["auth.login", "auth.logout", "auth.me"]),
+    );
   });
 
   it("lists no exception for a procedure that does not exist", () => {
@@ -95,7 +117,9 @@ describe("authorization on every tRPC procedure", () => {
 
   it("keeps mutations at operator or above, except signing in and out", () => {
     const low = all.filter(
-      (p) => p.type === "mutation" && LEVELS.indexOf(EXCEPTIONS[p.path] ?? "operator") < LEVELS.indexOf("operator"),
+      (p) =>
+        p.type === "mutation" &&
+        LEVELS.indexOf(EXCEPTIONS[p.path] ?? "operator") < LEVELS.indexOf("operator"),
     );
     expect(low.map((p) => p.path).sort()).toEqual(["auth.login", "auth.logout"]);
   });

@@ -36,7 +36,10 @@ export function isSecureRequest(req: Request): boolean {
   return proto === "https" || new URL(req.url).protocol === "https:";
 }
 
-export function sessionCookie(token: string, opts: { secure: boolean; maxAgeSeconds: number }): string {
+export function sessionCookie(
+  token: string,
+  opts: { secure: boolean; maxAgeSeconds: number },
+): string {
   return [
     `${SESSION_COOKIE}=${token}`,
     "Path=/",
@@ -65,7 +68,8 @@ export function csrfRejection(req: Request): string | null {
   const contentType = req.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
   if (contentType !== "application/json") return "changes must be sent as application/json";
   const site = req.headers.get("sec-fetch-site");
-  if (site !== null && site !== "same-origin") return `cross-site request (Sec-Fetch-Site: ${site})`;
+  if (site !== null && site !== "same-origin")
+    return `cross-site request (Sec-Fetch-Site: ${site})`;
   const origin = req.headers.get("origin");
   if (origin !== null) {
     let originHost: string;
@@ -74,7 +78,11 @@ export function csrfRejection(req: Request): string | null {
     } catch {
       return "malformed Origin";
     }
-    const hosts = [req.headers.get("host"), req.headers.get("x-forwarded-host"), new URL(req.url).host]
+    const hosts = [
+      req.headers.get("host"),
+      req.headers.get("x-forwarded-host"),
+      new URL(req.url).host,
+    ]
       .filter((h): h is string => !!h)
       .map((h) => h.toLowerCase());
     if (!hosts.includes(originHost)) return `cross-origin request from ${origin}`;
@@ -99,7 +107,10 @@ export function peerAddress(headers: Headers): string | null {
  * reverse proxy, the last address it appended to X-Forwarded-For. Without the peer hook
  * (e.g. a test harness) falls back to X-Forwarded-For, which is only informational.
  */
-export function clientAddress(headers: Headers, trustedProxies: readonly string[] = []): string | null {
+export function clientAddress(
+  headers: Headers,
+  trustedProxies: readonly string[] = [],
+): string | null {
   const forwarded = (headers.get("x-forwarded-for") ?? "")
     .split(",")
     .map(normaliseAddress)

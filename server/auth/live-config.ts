@@ -26,17 +26,29 @@ export function currentAuthConfig(): AuthPart {
     return state.__lvsConsoleAuthConfig?.value ?? config;
   }
   const cached = state.__lvsConsoleAuthConfig;
-  if (cached?.file === config.file && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) return cached.value;
+  if (cached?.file === config.file && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size)
+    return cached.value;
   let value: AuthPart = cached?.value ?? config;
   try {
-    const raw = parse(readFileSync(/*turbopackIgnore: true*/ config.file, "utf8")) as { users?: unknown; auth?: unknown } | null;
+    const raw = parse(readFileSync(/*turbopackIgnore: true*/ config.file, "utf8")) as {
+      users?: unknown;
+      auth?: unknown;
+    } | null;
     const users = usersSchema.safeParse(raw?.users);
     const auth = authConfigSchema.safeParse(raw?.auth);
     if (users.success && auth.success) value = { users: users.data, auth: auth.data };
-    else console.error(`${config.file}: users/auth changed but are invalid; keeping the previous ones`);
+    else
+      console.error(
+        `${config.file}: users/auth changed but are invalid; keeping the previous ones`,
+      );
   } catch {
     console.error(`${config.file}: cannot re-read users/auth; keeping the previous ones`);
   }
-  state.__lvsConsoleAuthConfig = { file: config.file, mtimeMs: stat.mtimeMs, size: stat.size, value };
+  state.__lvsConsoleAuthConfig = {
+    file: config.file,
+    mtimeMs: stat.mtimeMs,
+    size: stat.size,
+    value,
+  };
   return value;
 }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { burnPasswordCheck, generatePassword, hashPassword, parsePasswordHash, verifyPassword } from "./password";
+import {
+  burnPasswordCheck,
+  generatePassword,
+  hashPassword,
+  parsePasswordHash,
+  verifyPassword,
+} from "./password";
 
 const FAST = { N: 1024, r: 8, p: 1 };
 

@@ -11,7 +11,10 @@ type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boole
 const installed = Symbol.for("lvs-console.peer-hook");
 
 export function installPeerAddressHook(): void {
-  for (const proto of [http.Server.prototype, https.Server.prototype] as Array<{ emit: Emit; [installed]?: true }>) {
+  for (const proto of [http.Server.prototype, https.Server.prototype] as Array<{
+    emit: Emit;
+    [installed]?: true;
+  }>) {
     if (proto[installed]) continue;
     const emit = proto.emit;
     proto.emit = function (this: unknown, event: string | symbol, ...args: unknown[]): boolean {

@@ -8,11 +8,15 @@ import { parse } from "yaml";
 
 let cached: { file: string; mtimeMs: number; header: string | null } | null = null;
 
-export function proxyHeaderName(file = process.env.LVS_CONSOLE_CONFIG || "lvs-console.yaml"): string | null {
+export function proxyHeaderName(
+  file = process.env.LVS_CONSOLE_CONFIG || "lvs-console.yaml",
+): string | null {
   try {
     const { mtimeMs } = statSync(/*turbopackIgnore: true*/ file);
     if (cached?.file === file && cached.mtimeMs === mtimeMs) return cached.header;
-    const config = parse(readFileSync(/*turbopackIgnore: true*/ file, "utf8")) as { auth?: { proxyHeader?: { header?: unknown } } } | null;
+    const config = parse(readFileSync(/*turbopackIgnore: true*/ file, "utf8")) as {
+      auth?: { proxyHeader?: { header?: unknown } };
+    } | null;
     const header = config?.auth?.proxyHeader?.header;
     cached = { file, mtimeMs, header: typeof header === "string" ? header.toLowerCase() : null };
     return cached.header;

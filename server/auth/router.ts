@@ -14,7 +14,8 @@ export const loginInput = z.strictObject({
 
 export const authRouter = router({
   login: publicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
-    if (!ctx.response) throw new ConsoleError("INTERNAL", "sign-in needs an HTTP response to set the cookie on");
+    if (!ctx.response)
+      throw new ConsoleError("INTERNAL", "sign-in needs an HTTP response to set the cookie on");
     let result;
     try {
       result = await login({ ...input, remoteAddress: ctx.remoteAddress });
@@ -26,7 +27,10 @@ export const authRouter = router({
       throw e;
     }
     ctx.response.setCookie(
-      sessionCookie(result.token, { secure: ctx.response.secure, maxAgeSeconds: result.maxAgeSeconds }),
+      sessionCookie(result.token, {
+        secure: ctx.response.secure,
+        maxAgeSeconds: result.maxAgeSeconds,
+      }),
     );
     return { user: result.user };
   }),
@@ -40,6 +44,7 @@ export const authRouter = router({
   /** Who is signed in; null when nobody (the UI then shows the sign-in page). */
   me: publicProcedure.query(({ ctx }) => ({
     user: ctx.user,
-    via: ctx.user === null ? null : ctx.sessionId !== null ? ("session" as const) : ("proxy" as const),
+    via:
+      ctx.user === null ? null : ctx.sessionId !== null ? ("session" as const) : ("proxy" as const),
   })),
 });

@@ -45,7 +45,10 @@ export const consoleUserSchema = z.strictObject(
     /** Absent for users who only sign in through the reverse proxy. */
     passwordHash: z
       .string({ error: "passwordHash is text" })
-      .refine(isPasswordHash, 'passwordHash looks like "scrypt$N$r$p$salt$hash" (npm run user -- add NAME)')
+      .refine(
+        isPasswordHash,
+        'passwordHash looks like "scrypt$N$r$p$salt$hash" (npm run user -- add NAME)',
+      )
       .transform((hash) => new Secret(hash))
       .optional(),
   },
@@ -60,7 +63,11 @@ export const usersSchema = z
     const seen = new Set<string>();
     users.forEach((user, i) => {
       if (seen.has(user.name)) {
-        ctx.addIssue({ code: "custom", path: [i, "name"], message: `user "${user.name}" is listed twice` });
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "name"],
+          message: `user "${user.name}" is listed twice`,
+        });
       }
       seen.add(user.name);
     });
@@ -77,7 +84,9 @@ export const proxyHeaderSchema = z.strictObject(
       .transform((h) => h.toLowerCase()),
     /** Peer addresses of the reverse proxy: the header is ignored from anyone else. */
     trustedProxies: z
-      .array(z.string().regex(IP, "a trusted proxy is an IP address"), { error: "trustedProxies is a list" })
+      .array(z.string().regex(IP, "a trusted proxy is an IP address"), {
+        error: "trustedProxies is a list",
+      })
       .min(1, "trustedProxies lists at least one address"),
     /** Role of a proxy-authenticated user not in `users`; absent means such users are refused. */
     defaultRole: roleSchema.optional(),

@@ -45,7 +45,10 @@ const limiters = globalThis as typeof globalThis & {
 };
 
 function loginLimits(): { byName: FailureLimiter; byAddress: FailureLimiter } {
-  limiters.__lvsConsoleLoginLimits ??= { byName: new FailureLimiter(), byAddress: new FailureLimiter() };
+  limiters.__lvsConsoleLoginLimits ??= {
+    byName: new FailureLimiter(),
+    byAddress: new FailureLimiter(),
+  };
   return limiters.__lvsConsoleLoginLimits;
 }
 
@@ -55,7 +58,10 @@ export function resetLoginLimits(): void {
 }
 
 export function sessionLimits(config: Pick<Config, "auth">): SessionLimits {
-  return { idleMs: config.auth.idleMinutes * 60_000, absoluteMs: config.auth.absoluteHours * 3_600_000 };
+  return {
+    idleMs: config.auth.idleMinutes * 60_000,
+    absoluteMs: config.auth.absoluteHours * 3_600_000,
+  };
 }
 
 function findUser(config: Pick<Config, "users">, name: string): ConsoleUser | undefined {
@@ -92,7 +98,10 @@ export async function login(
   const config = deps.config();
   const user = findUser(config, input.name);
   const hash = user?.passwordHash?.reveal();
-  const ok = hash !== undefined ? await verifyPassword(input.password, hash) : await burnPasswordCheck(input.password);
+  const ok =
+    hash !== undefined
+      ? await verifyPassword(input.password, hash)
+      : await burnPasswordCheck(input.password);
   if (!user || hash === undefined || !ok) {
     byName.fail(nameKey, now);
     byAddress.fail(addressKey, now);
@@ -135,7 +144,11 @@ export function identify(headers: Headers, deps: AuthDeps = defaultDeps): Reques
       const user = findUser(config, session.user);
       const hash = user?.passwordHash?.reveal();
       if (user && hash !== undefined && credentialOf(hash) === session.credential) {
-        return { user: { name: user.name, role: user.role }, sessionId: session.tokenHash, remoteAddress };
+        return {
+          user: { name: user.name, role: user.role },
+          sessionId: session.tokenHash,
+          remoteAddress,
+        };
       }
       // Removed from the config or password changed since sign-in.
       deleteSession(db, session.tokenHash);

@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDb, type Db } from "@/server/db";
 import { FailureLimiter } from "./rate-limit";
-import { createSession, deleteUserSessions, findSession, hashToken, pruneSessions } from "./sessions";
+import {
+  createSession,
+  deleteUserSessions,
+  findSession,
+  hashToken,
+  pruneSessions,
+} from "./sessions";
 
 const LIMITS = { idleMs: 30 * 60_000, absoluteMs: 12 * 3_600_000 };
 let db: Db;
@@ -13,7 +19,11 @@ afterEach(() => db.close());
 
 describe("sessions", () => {
   it("stores only the SHA-256 of the token", () => {
-    const { token, tokenHash } = createSession(db, { user: "alice", credential: "c1", remoteAddress: "127.0.0.1" }, 1000);
+    const { token, tokenHash } = createSession(
+      db,
+      { user: "alice", credential: "c1", remoteAddress: "127.0.0.1" },
+      1000,
+    );
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(token, "base64url")).toHaveLength(32);
     expect(tokenHash).toBe(hashToken(token));
@@ -48,7 +58,11 @@ describe("sessions", () => {
 
   it("prunes expired sessions and ends all of a user's sessions", () => {
     createSession(db, { user: "old", credential: "c", remoteAddress: null }, 0);
-    const { token } = createSession(db, { user: "bob", credential: "c", remoteAddress: null }, LIMITS.idleMs);
+    const { token } = createSession(
+      db,
+      { user: "bob", credential: "c", remoteAddress: null },
+      LIMITS.idleMs,
+    );
     createSession(db, { user: "bob", credential: "c", remoteAddress: null }, LIMITS.idleMs);
     expect(pruneSessions(db, LIMITS, LIMITS.idleMs + 1)).toBe(1);
     expect(deleteUserSessions(db, "bob")).toBe(2);

@@ -57,11 +57,18 @@ export function createSession(
 }
 
 /** The live session for a cookie's token, refreshing its idle timer; expired ones are deleted. */
-export function findSession(db: Db, token: string, limits: SessionLimits, now = Date.now()): SessionRecord | null {
+export function findSession(
+  db: Db,
+  token: string,
+  limits: SessionLimits,
+  now = Date.now(),
+): SessionRecord | null {
   if (!TOKEN_RE.test(token)) return null;
   const tokenHash = hashToken(token);
   const row = db
-    .prepare(`SELECT token_hash, user, credential, created_at, last_seen_at FROM sessions WHERE token_hash = ?`)
+    .prepare(
+      `SELECT token_hash, user, credential, created_at, last_seen_at FROM sessions WHERE token_hash = ?`,
+    )
     .get(tokenHash) as SessionRow | undefined;
   if (!row) return null;
   if (now - row.last_seen_at >= limits.idleMs || now - row.created_at >= limits.absoluteMs) {

@@ -3,7 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { verifyPassword } from "./password";
-import { addUser, ensureDemoAdmin, listUsers, removeUser, setPassword, setRole, UserFileError } from "./users";
+import {
+  addUser,
+  ensureDemoAdmin,
+  listUsers,
+  removeUser,
+  setPassword,
+  setRole,
+  UserFileError,
+} from "./users";
 
 const FAST = { N: 1024, r: 8, p: 1 };
 const ORIGINAL = `# LVS Console config
@@ -42,9 +50,15 @@ describe("user file editing", () => {
 
   it("changes passwords and roles, removes users, and refuses bad input", async () => {
     await addUser(file, { name: "alice", role: "operator", password: "alice-password" }, FAST);
-    await expect(addUser(file, { name: "alice", role: "viewer", password: "another-one" }, FAST)).rejects.toThrow(/exists/);
-    await expect(addUser(file, { name: "bob", role: "viewer", password: "short" }, FAST)).rejects.toThrow(UserFileError);
-    await expect(addUser(file, { name: "$(touch /tmp/x)", role: "viewer", password: "long-enough-pw" }, FAST)).rejects.toThrow(/bad user name/);
+    await expect(
+      addUser(file, { name: "alice", role: "viewer", password: "another-one" }, FAST),
+    ).rejects.toThrow(/exists/);
+    await expect(
+      addUser(file, { name: "bob", role: "viewer", password: "short" }, FAST),
+    ).rejects.toThrow(UserFileError);
+    await expect(
+      addUser(file, { name: "$(touch /tmp/x)", role: "viewer", password: "long-enough-pw" }, FAST),
+    ).rejects.toThrow(/bad user name/);
     await setPassword(file, "alice", "a-new-password", FAST);
     const hash = /passwordHash: (\S+)/.exec(readFileSync(file, "utf8"))?.[1] ?? "";
     expect(await verifyPassword("a-new-password", hash)).toBe(true);

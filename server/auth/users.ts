@@ -26,7 +26,9 @@ function readDocument(file: string): Document {
   const text = existsSync(file) ? readFileSync(file, "utf8") : "";
   const doc: Document = parseDocument(text.trim() === "" ? "{}" : text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new UserFileError(`${file}: ${doc.errors.map((e) => e.message.split("\n")[0]).join("; ")}`);
+    throw new UserFileError(
+      `${file}: ${doc.errors.map((e) => e.message.split("\n")[0]).join("; ")}`,
+    );
   }
   if (!isMap(doc.contents)) throw new UserFileError(`${file}: the file is not a YAML mapping`);
   if (text.trim() === "") doc.contents.flow = false;
@@ -53,7 +55,8 @@ function indexOf(seq: YAMLSeq, name: string): number {
 function writeDocument(doc: Document, file: string): void {
   // Refuse to write a users list the console would reject at start.
   const check = usersSchema.safeParse((doc.toJS() as { users?: unknown }).users ?? []);
-  if (!check.success) throw new UserFileError(`${file}: users: ${check.error.issues[0]?.message ?? "invalid"}`);
+  if (!check.success)
+    throw new UserFileError(`${file}: users: ${check.error.issues[0]?.message ?? "invalid"}`);
   // Keep the owner's and group's access (the console may read it through its group), never others'.
   const mode = ((existsSync(file) ? statSync(file).mode : 0o600) & 0o770) | 0o600;
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
@@ -63,7 +66,10 @@ function writeDocument(doc: Document, file: string): void {
 }
 
 export function checkUserName(name: string): void {
-  if (!USER_NAME.test(name)) throw new UserFileError(`bad user name "${name}": 1 to 64 of A-Z, a-z, 0-9, '_', '.', '@', '-'`);
+  if (!USER_NAME.test(name))
+    throw new UserFileError(
+      `bad user name "${name}": 1 to 64 of A-Z, a-z, 0-9, '_', '.', '@', '-'`,
+    );
 }
 
 export function checkPassword(password: string): void {
@@ -81,8 +87,13 @@ export function parseRole(role: string): Role {
 export function listUsers(file: string): UserSummary[] {
   const doc = readDocument(file);
   const parsed = usersSchema.safeParse((doc.toJS() as { users?: unknown }).users ?? []);
-  if (!parsed.success) throw new UserFileError(`${file}: users: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-  return parsed.data.map((u) => ({ name: u.name, role: u.role, hasPassword: u.passwordHash !== undefined }));
+  if (!parsed.success)
+    throw new UserFileError(`${file}: users: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  return parsed.data.map((u) => ({
+    name: u.name,
+    role: u.role,
+    hasPassword: u.passwordHash !== undefined,
+  }));
 }
 
 export async function addUser(
@@ -94,13 +105,23 @@ export async function addUser(
   checkPassword(user.password);
   const doc = readDocument(file);
   const users = usersOf(doc, file);
-  if (indexOf(users, user.name) >= 0) throw new UserFileError(`user "${user.name}" already exists (use passwd)`);
-  const entry = doc.createNode({ name: user.name, role: user.role, passwordHash: await hashPassword(user.password, params) });
+  if (indexOf(users, user.name) >= 0)
+    throw new UserFileError(`user "${user.name}" already exists (use passwd)`);
+  const entry = doc.createNode({
+    name: user.name,
+    role: user.role,
+    passwordHash: await hashPassword(user.password, params),
+  });
   users.add(entry);
   writeDocument(doc, file);
 }
 
-export async function setPassword(file: string, name: string, password: string, params?: ScryptParams): Promise<void> {
+export async function setPassword(
+  file: string,
+  name: string,
+  password: string,
+  params?: ScryptParams,
+): Promise<void> {
   checkPassword(password);
   const doc = readDocument(file);
   const users = usersOf(doc, file);
@@ -131,7 +152,9 @@ export function removeUser(file: string, name: string): void {
  * named "admin" (or "admin-2", ... if that name is taken) with a generated password and
  * returns it; null when such an admin already exists.
  */
-export async function ensureDemoAdmin(configPath: string): Promise<{ name: string; password: string } | null> {
+export async function ensureDemoAdmin(
+  configPath: string,
+): Promise<{ name: string; password: string } | null> {
   const users = listUsers(configPath);
   if (users.some((u) => u.role === "admin" && u.hasPassword)) return null;
   let name = "admin";

@@ -18,7 +18,7 @@ import {
 } from "./schema";
 
 export type { ClusterConfig, Config, DirectorConfig, JumpHostConfig } from "./schema";
-export { configSchema, directorSchema, fingerprintSchema, FINGERPRINT } from "./schema";
+export { configSchema, directorSchema, fingerprintSchema, FINGERPRINT, DEFAULT_FULL_READ_EVERY } from "./schema";
 
 export const DEFAULT_CONFIG_FILE = "lvs-console.yaml";
 
@@ -148,6 +148,7 @@ export function configFromObject(
   return {
     file,
     pollIntervalMs: value.pollIntervalMs,
+    fullReadEvery: value.fullReadEvery,
     dataDir: expandPath(value.dataDir, baseDir),
     clusters,
     users: value.users,

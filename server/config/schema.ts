@@ -119,6 +119,9 @@ export const clusterSchema = z.strictObject(
   { error: "a cluster is a mapping: { id, name, directors }" },
 );
 
+/** A watched director's rules are read in full (thresholds, tunnel types) every Nth poll. */
+export const DEFAULT_FULL_READ_EVERY = 15;
+
 export const configSchema = z
   .strictObject(
     {
@@ -128,6 +131,12 @@ export const configSchema = z
         .min(250, "pollIntervalMs is a whole number of milliseconds from 250 to 600000")
         .max(600_000, "pollIntervalMs is a whole number of milliseconds from 250 to 600000")
         .default(2000),
+      fullReadEvery: z
+        .number({ error: "fullReadEvery is a whole number of polls from 1 to 1000" })
+        .int("fullReadEvery is a whole number of polls from 1 to 1000")
+        .min(1, "fullReadEvery is a whole number of polls from 1 to 1000")
+        .max(1000, "fullReadEvery is a whole number of polls from 1 to 1000")
+        .default(DEFAULT_FULL_READ_EVERY),
       dataDir: pathSchema("dataDir").default(".data"),
       clusters: z
         .array(clusterSchema, { error: "clusters is a list of clusters" })
@@ -180,6 +189,8 @@ export interface Config {
   /** The file this came from (absolute), or "<inline>". */
   file: string;
   pollIntervalMs: number;
+  /** Every Nth poll is a full read (server/live/snapshot.ts); default DEFAULT_FULL_READ_EVERY. */
+  fullReadEvery?: number;
   /** Absolute. */
   dataDir: string;
   clusters: ClusterConfig[];

@@ -1,11 +1,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { closeDb } from "@/server/db";
 import { getAuditEntry } from "@/server/db/audit";
 import { getDrain, listDrains } from "@/server/db/drains";
 import { isConsoleError, type ConsoleError } from "@/server/errors";
+import { DEFAULT_RETRY, PollerRegistry, type SnapshotReader } from "@/server/live/poller";
+import type { DirectorSnapshot } from "@/server/live/types";
 import { setDirectorIo } from "./io";
 import { FakeCluster } from "./fake-director.test-util";
 import {
@@ -15,6 +17,7 @@ import {
   startDrain,
   undrain,
   watchDrainProgress,
+  type DrainProgress,
 } from "./drain";
 
 const alice = { name: "alice" };
@@ -262,5 +265,69 @@ describe("drains", () => {
     expect(seen.filter((p) => p.drained)).toHaveLength(1);
     expect(seen.at(-1)).toEqual({ total: 0, drained: true });
     expect(getDrain(started.drainId)?.state).toBe("drained");
+  });
+});
+
+describe("drain progress on the shared live pollers", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("costs one read per director and poll however many watch it, and a late watcher gets a value at once", async () => {
+    const started = await startDrain({
+      clusterId: "prod",
+      realserver: { address: "10.10.0.11", port: 80 },
+      expectedVersions: cluster.versions(),
+      user: alice,
+    });
+    const busy = cluster.director("lvs2").services[0]?.realservers[0];
+    if (busy) Object.assign(busy, { activeConns: 2 });
+    vi.useFakeTimers({ now: 1_000_000 });
+    // The poller's fake reader (as in server/live/poller.test.ts): 100 ms per read, counted.
+    const reads = new Map<string, number>();
+    const read: SnapshotReader = (director, { signal }) =>
+      new Promise<DirectorSnapshot>((resolve, reject) => {
+        reads.set(director.id, (reads.get(director.id) ?? 0) + 1);
+        const timer = setTimeout(() => resolve(cluster.snapshotOf(director.id)), 100);
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          reject(signal.reason as Error);
+        });
+      });
+    const registry = new PollerRegistry(() => ({ intervalMs: 2000, retry: DEFAULT_RETRY, read }));
+    restore();
+    restore = setDirectorIo({
+      getCluster: (id) => cluster.getCluster(id),
+      readSnapshot: (director) => cluster.readSnapshot(director),
+      exec: (director, argv) => cluster.exec(director, argv),
+      watch: (director, listener) => registry.follow(director, listener),
+    });
+
+    const abort = new AbortController();
+    const watch = (into: DrainProgress[]) =>
+      (async () => {
+        for await (const p of watchDrainProgress(started.drainId, abort.signal)) into.push(p);
+      })();
+    const seen = Array.from({ length: 5 }, () => [] as DrainProgress[]);
+    const loops = seen.map(watch);
+    await vi.advanceTimersByTimeAsync(10_050); // polls at 0, 2, 4, 6, 8 and 10 s
+    expect(Object.fromEntries(reads)).toEqual({ lvs1: 6, lvs2: 6 });
+    expect(seen.every((list) => list.length === seen[0]?.length)).toBe(true);
+    expect(seen[0]?.at(-1)?.totals).toEqual({ active: 2, inactive: 0, persistent: 0 });
+
+    const late: DrainProgress[] = [];
+    loops.push(watch(late));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(late).toHaveLength(1);
+    expect(late[0]).toMatchObject({ totals: { active: 2 }, drained: false });
+
+    if (busy) busy.activeConns = 0;
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(Object.fromEntries(reads)).toEqual({ lvs1: 7, lvs2: 7 });
+    expect([...seen, late].every((list) => list.at(-1)?.drained === true)).toBe(true);
+    expect(getDrain(started.drainId)?.state).toBe("drained");
+
+    abort.abort();
+    await Promise.all(loops);
+    expect(registry.find("lvs1")?.running).toBe(false);
+    expect(registry.find("lvs2")?.running).toBe(false);
   });
 });

@@ -6,7 +6,7 @@
  */
 import "server-only";
 import type { ClusterConfig, DirectorConfig } from "@/server/config";
-import { watchDirector } from "@/server/live/registry";
+import { followDirector } from "@/server/live/registry";
 import { readSnapshot } from "@/server/live/snapshot";
 import type { DirectorStatus, DirectorSnapshot } from "@/server/live/types";
 import { getSshPool } from "@/server/ssh/pool";
@@ -21,7 +21,10 @@ export interface ExecOutcome {
 export interface DirectorIo {
   /** Throws ConsoleError NOT_FOUND for an unknown cluster. */
   getCluster(clusterId: string): ClusterConfig;
-  /** A fresh read, never the poller's cached one: changes decide on it. */
+  /**
+   * A fresh FULL read (thresholds and tunnel types included), never the poller's cached or
+   * light one: changes decide on it, and its version is the one conflicts are checked against.
+   */
   readSnapshot(director: DirectorConfig): Promise<DirectorSnapshot>;
   /** Transport problems throw (typed ConsoleErrors); a non-zero exit is a normal outcome. */
   exec(
@@ -29,15 +32,18 @@ export interface DirectorIo {
     argv: string[],
     options: { timeoutMs: number },
   ): Promise<ExecOutcome>;
-  /** The live poller's statuses for one director; returns the unsubscribe function. */
+  /**
+   * The shared live poller's statuses for one director (no SSH work of its own), starting
+   * with the current one when there is one; returns the unsubscribe function.
+   */
   watch(director: DirectorConfig, listener: (status: DirectorStatus) => void): () => void;
 }
 
 const realIo: DirectorIo = {
   getCluster: (clusterId) => getCluster(clusterId),
-  readSnapshot: (director) => readSnapshot(director),
+  readSnapshot: (director) => readSnapshot(director, { mode: "exact" }),
   exec: (director, argv, options) => getSshPool().exec(director, argv, options),
-  watch: (director, listener) => watchDirector(director.id, listener),
+  watch: (director, listener) => followDirector(director.id, listener),
 };
 
 let current: DirectorIo = realIo;

@@ -198,4 +198,15 @@ export class PollerRegistry {
   watch(director: DirectorConfig, listener: StatusListener): () => void {
     return this.poller(director).subscribe(listener);
   }
+
+  /**
+   * watch, but a poller that already polled tells `listener` its current status at once:
+   * a late watcher does not wait up to an interval for its first value.
+   */
+  follow(director: DirectorConfig, listener: StatusListener): () => void {
+    const poller = this.poller(director);
+    const off = poller.subscribe(listener);
+    if (poller.polls > 0) listener(poller.current());
+    return off;
+  }
 }

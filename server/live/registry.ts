@@ -16,7 +16,8 @@ export function getPollers(): PollerRegistry {
   globalForPollers.__lvsConsolePollers ??= new PollerRegistry(() => ({
     intervalMs: getConfig().pollIntervalMs,
     retry: DEFAULT_RETRY,
-    read: (director, { signal, previous }) => readSnapshot(director, { signal, previous }),
+    read: (director, { signal, previous }) =>
+      readSnapshot(director, { signal, previous, mode: "poll", fullReadEvery: getConfig().fullReadEvery }),
     onSnapshot: rememberSnapshot,
   }));
   return globalForPollers.__lvsConsolePollers;
@@ -25,6 +26,11 @@ export function getPollers(): PollerRegistry {
 /** Subscribes to one director (NOT_FOUND for an unknown id); returns the unsubscribe function. */
 export function watchDirector(directorId: string, listener: StatusListener): () => void {
   return getPollers().watch(getDirector(directorId), listener);
+}
+
+/** watchDirector, starting with the current status when the director was polled already. */
+export function followDirector(directorId: string, listener: StatusListener): () => void {
+  return getPollers().follow(getDirector(directorId), listener);
 }
 
 /** The current status of a director, polling it once if nobody watches it. */

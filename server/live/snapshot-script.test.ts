@@ -1,70 +1,19 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isConsoleError } from "@/server/errors";
 import { formatServiceKey, type ServiceState } from "@/server/ipvs/model";
-import { parseSnapshot, rulesVersion, SNAPSHOT_SCRIPT, splitSections, withRates } from "./snapshot-script";
-
-const fixture = (name: string) => readFileSync(new URL(`../ipvs/__fixtures__/${name}`, import.meta.url), "utf8");
-const MARK = "@@lvs-console:9c1f@@";
-
-/** --thresholds output made from the --persistent-conn fixture (same services and members). */
-function thresholdsFixture(): string {
-  return fixture("ipvsadm-Ln--persistent-conn.txt")
-    .split("\n")
-    .map((line) => {
-      if (line.startsWith("Prot ")) return "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn";
-      const m = /^ {2}-> (\S+)\s+\d+\s+\d+\s+(\d+)\s+(\d+)/.exec(line);
-      if (!m) return line;
-      const [upper, lower] = m[1] === "10.10.0.13:443" ? [100, 50] : [0, 0];
-      return `  -> ${m[1]} ${upper} ${lower} ${m[2]} ${m[3]}`;
-    })
-    .join("\n");
-}
-
-/** --tun-info output made from the plain listing of the same capture. */
-function tunInfoFixture(): string {
-  return fixture("ipvsadm-Ln.txt")
-    .split("\n")
-    .map((line) => {
-      if (line.startsWith("  -> RemoteAddress:Port")) return "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn";
-      const m = /^ {2}-> (\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(line);
-      if (!m) return line;
-      return `  -> ${m[1]} ${m[2]} ${m[2] === "Tunnel" ? "ipip" : "n/a"} ${m[3]} ${m[4]} ${m[5]}`;
-    })
-    .join("\n");
-}
-
-/** The grep section: every line prefixed with its file, as `grep -H ''` prints it. */
-function filesSection(proc = fixture("proc-net-ip_vs.txt")): string {
-  const procLines = proc.replace(/\n$/, "").split("\n").map((l) => `/proc/net/ip_vs:${l}`);
-  return [...procLines, ...fixture("sysctl-net-ipv4-vs.txt").replace(/\n$/, "").split("\n")].join("\n");
-}
-
-function sections(parts: Record<string, string>, exitCodes: Record<string, number> = {}): string {
-  return Object.entries(parts)
-    .map(([name, text]) => `${MARK} ${name}\n${text.replace(/\n$/, "")}\n${MARK} exit ${exitCodes[name] ?? 0}\n`)
-    .join("");
-}
-
-function pollOutput(full: boolean, options: { tunInfo?: boolean; proc?: string } = {}): string {
-  return sections({
-    files: filesSection(options.proc),
-    persistent: fixture("ipvsadm-Ln--persistent-conn.txt"),
-    thresholds: thresholdsFixture(),
-    stats: fixture("ipvsadm-Ln--exact--stats.txt"),
-    ...(options.tunInfo === false ? {} : { tuninfo: tunInfoFixture() }),
-    ...(full ? { version: fixture("ipvsadm--version.txt"), timeout: fixture("ipvsadm-L--timeout.txt") } : {}),
-  });
-}
+import { scriptCommandLine } from "@/server/ssh/quote";
+import { parseSnapshot, rulesVersion, snapshotArgs, SNAPSHOT_SCRIPT, splitSections, withRates, type ReadRequest } from "./snapshot-script";
+import { fixture, MARK, pollOutput, sections } from "./snapshot-output.test-util";
 
 const ctx = { directorId: "lab1", clusterId: "lab", takenAt: 1_000_000, previous: null, cached: null };
 
 describe("parseSnapshot", () => {
   it("merges one poll's sections into every service of the director", () => {
-    const snapshot = parseSnapshot(pollOutput(true), ctx);
+    const snapshot = parseSnapshot(pollOutput("full"), ctx);
     expect(snapshot.services.map((s) => formatServiceKey(s.key))).toEqual([
       "TCP 203.0.113.10:80",
       "TCP 203.0.113.10:8080",
@@ -96,17 +45,17 @@ describe("parseSnapshot", () => {
   });
 
   it("keeps the version and timeouts of an earlier poll when this one did not read them", () => {
-    const first = parseSnapshot(pollOutput(true), ctx);
-    const later = parseSnapshot(pollOutput(false), { ...ctx, cached: { ipvsadm: first.ipvsadm, timeouts: first.timeouts } });
+    const first = parseSnapshot(pollOutput("full"), ctx);
+    const later = parseSnapshot(pollOutput("full", { meta: false }), { ...ctx, cached: { ipvsadm: first.ipvsadm, timeouts: first.timeouts } });
     expect(later.ipvsadm).toEqual(first.ipvsadm);
     expect(later.timeouts).toEqual(first.timeouts);
     expect(later.version).toBe(first.version);
-    expect(parseSnapshot(pollOutput(false), ctx).ipvsadm).toBeNull();
+    expect(parseSnapshot(pollOutput("full", { meta: false }), ctx).ipvsadm).toBeNull();
   });
 
   it("takes forward methods from /proc/net/ip_vs when it skipped --tun-info", () => {
     const proc = fixture("proc-net-ip_vs.txt").replace("Tunnel ", "Route  ");
-    const snapshot = parseSnapshot(pollOutput(true, { tunInfo: false, proc }), ctx);
+    const snapshot = parseSnapshot(pollOutput("full", { tunInfo: false, proc }), ctx);
     const https = snapshot.services[2];
     expect(https?.realservers.map((r) => r.forward)).toEqual(["masq", "route", "route"]);
     expect(snapshot.services[0]?.realservers.map((r) => r.forward)).toEqual(["masq", "masq", "masq"]);
@@ -115,7 +64,7 @@ describe("parseSnapshot", () => {
 
   it("asks to read again with --tun-info when a tunnel member appeared", () => {
     try {
-      parseSnapshot(pollOutput(true, { tunInfo: false }), ctx);
+      parseSnapshot(pollOutput("full", { tunInfo: false }), ctx);
       expect.unreachable();
     } catch (e) {
       expect(isConsoleError(e, "PARSE_ERROR")).toBe(true);
@@ -144,7 +93,7 @@ describe("parseSnapshot", () => {
 
   it("refuses views that disagree (a change between two reads)", () => {
     const proc = fixture("proc-net-ip_vs.txt").replace("  -> 0A0A000D:0050      Masq    1      4          13        \n", "");
-    const output = pollOutput(true, { tunInfo: false, proc: proc.replace("Tunnel ", "Route  ") });
+    const output = pollOutput("full", { tunInfo: false, proc: proc.replace("Tunnel ", "Route  ") });
     try {
       parseSnapshot(output, ctx);
       expect.unreachable();
@@ -161,8 +110,62 @@ describe("parseSnapshot", () => {
   });
 });
 
+describe("parseSnapshot of a light read", () => {
+  const full = parseSnapshot(pollOutput("full"), ctx);
+  const base = { services: full.services, version: full.version };
+  const lightCtx = { ...ctx, takenAt: 1_002_000, cached: full, base };
+
+  it("gives the very version and rules of a full read of the same director", () => {
+    const light = parseSnapshot(pollOutput("light"), lightCtx);
+    expect(light.version).toBe(full.version);
+    expect(light.services).toEqual(full.services);
+    const https = light.services[2];
+    expect(https?.realservers.map((r) => [r.upperThreshold, r.lowerThreshold, r.tunnel?.type])).toEqual([
+      [100, 50, undefined],
+      [0, 0, undefined],
+      [0, 0, "ipip"],
+    ]);
+    expect(light).toMatchObject({ ipvsadm: full.ipvsadm, timeouts: full.timeouts, sysctls: full.sysctls, connectionCount: full.connectionCount });
+  });
+
+  it("asks for a full read when a rule it sees changed since the last full read", () => {
+    const persistent = fixture("ipvsadm-Ln--persistent-conn.txt").replace(
+      "  -> 10.10.0.11:80                3         0           1          22",
+      "  -> 10.10.0.11:80                4         0           1          22",
+    );
+    const fewer = structuredClone(full.services);
+    fewer[0]?.realservers.pop();
+    for (const [output, context] of [
+      [pollOutput("light", { persistent }), lightCtx],
+      [pollOutput("light"), { ...lightCtx, base: { services: fewer, version: rulesVersion(fewer) } }],
+    ] as const) {
+      try {
+        parseSnapshot(output, context);
+        expect.unreachable();
+      } catch (e) {
+        expect(isConsoleError(e, "PARSE_ERROR")).toBe(true);
+        if (isConsoleError(e)) expect(e.details).toMatchObject({ source: "merge", reason: "rules-changed" });
+      }
+    }
+  });
+
+  it("keeps the thresholds of the last full read: an edit of only those shows at the next full read", () => {
+    const edited = structuredClone(full.services);
+    const member = edited[0]?.realservers[0];
+    if (member) member.upperThreshold = 500;
+    const light = parseSnapshot(pollOutput("light"), { ...lightCtx, base: { services: edited, version: rulesVersion(edited) } });
+    expect(light.services[0]?.realservers[0]?.upperThreshold).toBe(500);
+    expect(light.version).toBe(rulesVersion(edited));
+    expect(parseSnapshot(pollOutput("full"), ctx).services[0]?.realservers[0]?.upperThreshold).toBe(0);
+  });
+
+  it("needs an earlier full read", () => {
+    expect(() => parseSnapshot(pollOutput("light"), ctx)).toThrow(/needs an earlier full read/);
+  });
+});
+
 describe("rulesVersion", () => {
-  const base = parseSnapshot(pollOutput(true), ctx).services;
+  const base = parseSnapshot(pollOutput("full"), ctx).services;
 
   it("ignores counters, connections and the order of services and realservers", () => {
     const shuffled: ServiceState[] = [...base].reverse().map((s) => ({
@@ -189,7 +192,7 @@ describe("rulesVersion", () => {
 
 describe("withRates", () => {
   it("derives per-second rates from the counters of the previous poll", () => {
-    const now = parseSnapshot(pollOutput(true), ctx).services;
+    const now = parseSnapshot(pollOutput("full"), ctx).services;
     const before = structuredClone(now).map((s) => ({
       ...s,
       counters: s.counters && { ...s.counters, conns: s.counters.conns - 10n, inBytes: s.counters.inBytes - 2000n },
@@ -200,32 +203,44 @@ describe("withRates", () => {
   });
 
   it("gives no rate when a counter went down (the service was re-created)", () => {
-    const now = parseSnapshot(pollOutput(true), ctx).services;
+    const now = parseSnapshot(pollOutput("full"), ctx).services;
     const before = structuredClone(now).map((s) => ({ ...s, counters: s.counters && { ...s.counters, conns: s.counters.conns + 1n } }));
     expect(withRates(now, 3000, { services: before, takenAt: 1000 })[0]?.rates).toBeNull();
   });
 });
 
 describe("SNAPSHOT_SCRIPT", () => {
-  it("runs under a POSIX sh, starting ipvsadm only for what it needs", () => {
-    // A fake ipvsadm that logs its argv. The host has no IPVS: grep finds no /proc/net/ip_vs
-    // and says nothing, and the rest still runs and prints its markers.
+  it("runs in a POSIX login shell with LC_ALL=C, starting only the processes its read needs", () => {
+    // Fakes that log their start (ipvsadm also its LC_ALL). The host has no IPVS: grep finds
+    // no /proc/net/ip_vs and says nothing, and the rest still runs and prints its markers.
     const dir = mkdtempSync(join(tmpdir(), "lvs-script-"));
     mkdirSync(join(dir, "bin"));
     const log = join(dir, "calls");
-    writeFileSync(join(dir, "bin", "ipvsadm"), `#!/bin/sh\necho "$*" >> '${log}'\necho "ipvsadm $*"\n`);
-    chmodSync(join(dir, "bin", "ipvsadm"), 0o755);
-    const env = { ...process.env, PATH: `${join(dir, "bin")}:/usr/bin:/bin`, LC_ALL: "C" };
-    const run = (full: string, tunnels: string) => {
+    const fake = (name: string, body: string) => {
+      writeFileSync(join(dir, "bin", name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(dir, "bin", name), 0o755);
+    };
+    fake("ipvsadm", `echo "ipvsadm LC_ALL=$LC_ALL $*" >> '${log}'\necho "ipvsadm $*"`);
+    fake("env", `echo env >> '${log}'\nexec /usr/bin/env "$@"`);
+    fake("sh", `echo sh >> '${log}'\nexec /bin/sh "$@"`);
+    const { LC_ALL: _unset, ...inherited } = process.env;
+    const env = { ...inherited, PATH: `${join(dir, "bin")}:/usr/bin:/bin`, LANG: "C.UTF-8" };
+    const run = (request: ReadRequest) => {
       writeFileSync(log, "");
-      const out = execFileSync("/bin/sh", ["-c", SNAPSHOT_SCRIPT, "sh", full, tunnels], { env, encoding: "utf8" });
+      // What sshd does with the command line: hand it to the login shell's -c.
+      const out = execFileSync("/bin/sh", ["-c", scriptCommandLine(SNAPSHOT_SCRIPT, snapshotArgs(request))], { env, encoding: "utf8" });
       return { calls: readFileSync(log, "utf8").trim().split("\n"), sections: [...splitSections(out).keys()] };
     };
-    expect(run("0", "0")).toEqual({
-      calls: ["-Ln --persistent-conn", "-Ln --thresholds", "-Ln --exact --stats"],
-      sections: ["files", "persistent", "thresholds", "stats"],
+    expect(run({ kind: "light", tunnels: true, meta: true })).toEqual({
+      calls: ["ipvsadm LC_ALL=C -Ln --persistent-conn", "ipvsadm LC_ALL=C -Ln --exact --stats"],
+      sections: ["files", "persistent", "stats"],
     });
-    expect(run("0", "1").calls).toEqual(["-Ln --persistent-conn", "-Ln --thresholds", "-Ln --exact --stats", "-Ln --tun-info"]);
-    expect(run("1", "1").sections).toEqual(["files", "persistent", "thresholds", "stats", "tuninfo", "version", "timeout"]);
+    expect(run({ kind: "full", tunnels: false, meta: false }).calls).toEqual([
+      "ipvsadm LC_ALL=C -Ln --persistent-conn",
+      "ipvsadm LC_ALL=C -Ln --exact --stats",
+      "ipvsadm LC_ALL=C -Ln --thresholds",
+    ]);
+    expect(run({ kind: "full", tunnels: true, meta: true }).sections).toEqual(["files", "persistent", "stats", "thresholds", "tuninfo", "version", "timeout"]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

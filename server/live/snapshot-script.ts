@@ -1,21 +1,24 @@
 /**
- * One poll of a director is ONE remote command: a fixed sh script printing sections between
+ * One read of a director is ONE remote command: a fixed sh script printing sections between
  * markers. Every process start on a small director costs 40-70 ms (and so does a dash
  * `while read` loop over a 30-line file: dash reads one byte per system call, and it
  * cannot read sysctls at all, as the kernel answers a read at a non-zero offset of an
- * integer sysctl with end-of-file), so the script starts as few processes as it can:
+ * integer sysctl with end-of-file), so the script starts as few processes as it can.
+ *
+ * A LIGHT read ($1 = light), what the poller runs in the steady state, starts three:
  * - one grep prints /proc/net/ip_vs (forward methods) and every net.ipv4.vs sysctl;
- * - ipvsadm three times: --persistent-conn (rules, weights, active/inactive/persistent
- *   connections), --thresholds, --exact --stats (counters; rates come from the deltas
- *   between polls, not from a --rate call);
- * - ipvsadm -Ln --tun-info only when $2 = 1: when the director has tunnel members (-Sn and
- *   the other listings lack the tunnel type an edit must repeat). The caller asks for it
- *   on the first poll and whenever the previous poll saw a tunnel member;
- * - ipvsadm --version and --timeout only when $1 = 1 (the first poll of a connection).
+ * - ipvsadm -Ln --persistent-conn (rules, weights, active/inactive/persistent connections);
+ * - ipvsadm -Ln --exact --stats (counters; rates come from the deltas between polls).
+ * A FULL read ($1 = full) adds what no light listing shows, the thresholds and the tunnel
+ * types an edit must repeat:
+ * - ipvsadm -Ln --thresholds;
+ * - ipvsadm -Ln --tun-info when $2 = 1 (the director has, or may have, tunnel members);
+ * - ipvsadm --version and --timeout when $3 = 1.
+ * A light read takes thresholds and tunnel types from the last full read (parseSnapshot).
  * The connection count is the sum of the per-realserver counts (active, inactive and
  * persistence templates), not a read of the whole connection table.
  *
- * Pure: the script text, and the parser of its output.
+ * Pure: the script text, its arguments, and the parser of its output.
  */
 import { createHash } from "node:crypto";
 import { ConsoleError } from "@/server/errors";
@@ -50,14 +53,32 @@ s() { printf '%s %s\\n' "$m" "$1"; }
 e() { printf '%s exit %s\\n' "$m" "$1"; }
 s files; grep -H '' /proc/net/ip_vs /proc/sys/net/ipv4/vs/* 2>/dev/null; e 0
 s persistent; ipvsadm -Ln --persistent-conn 2>&1; e $?
-s thresholds; ipvsadm -Ln --thresholds 2>&1; e $?
 s stats; ipvsadm -Ln --exact --stats 2>&1; e $?
+if [ "$1" = full ]; then
+s thresholds; ipvsadm -Ln --thresholds 2>&1; e $?
 if [ "$2" = 1 ]; then s tuninfo; ipvsadm -Ln --tun-info 2>&1; e $?; fi
-if [ "$1" = 1 ]; then
+if [ "$3" = 1 ]; then
 s version; ipvsadm --version 2>&1; e $?
 s timeout; ipvsadm -L --timeout 2>&1; e $?
 fi
+fi
 `;
+
+export type ReadKind = "full" | "light";
+
+export interface ReadRequest {
+  kind: ReadKind;
+  /** Full reads only: read --tun-info. */
+  tunnels: boolean;
+  /** Full reads only: read the ipvsadm version and the timeouts. */
+  meta: boolean;
+}
+
+/** The script's positional parameters for one read. */
+export function snapshotArgs(request: ReadRequest): string[] {
+  const full = request.kind === "full";
+  return [request.kind, full && request.tunnels ? "1" : "0", full && request.meta ? "1" : "0"];
+}
 
 export type SectionName = "files" | "persistent" | "thresholds" | "stats" | "tuninfo" | "version" | "timeout";
 
@@ -258,6 +279,8 @@ export interface SnapshotContext {
   previous: Pick<DirectorSnapshot, "services" | "takenAt"> | null;
   /** ipvsadm version and timeouts from an earlier poll, when this one did not read them. */
   cached: { ipvsadm: IpvsadmVersion | null; timeouts: IpvsTimeouts | null } | null;
+  /** The last full read of the director: a light read takes thresholds and tunnel types from it. */
+  base?: Pick<DirectorSnapshot, "services" | "version"> | null;
 }
 
 const PROC_PREFIX = "/proc/net/ip_vs:";
@@ -279,25 +302,69 @@ export function hasTunnels(services: ReadonlyArray<{ realservers: ReadonlyArray<
   return services.some((s) => s.realservers.some((r) => r.forward === "tunnel"));
 }
 
-/** Turns the script's output into a snapshot. Throws PARSE_ERROR or COMMAND_FAILED. */
+/**
+ * A light read's services with the thresholds and tunnel types of the last full read.
+ *
+ * Why that is safe: the light read checks that the result has the full read's version, so
+ * every attribute it sees itself (members, weights, forward methods, schedulers,
+ * persistence) is unchanged since then, and anything else makes the caller read everything
+ * again. What it cannot see is a threshold or tunnel type edited on its own behind the
+ * console's back: the live view shows that at the next full read (every Nth poll), and a
+ * change never decides on a light read: changes and drains read the director fully, fresh,
+ * before they plan, commit and verify, so such an edit still is a CONFLICT.
+ */
+function withFullReadRules(services: ServiceState[], base: readonly ServiceState[]): ServiceState[] {
+  return services.map((service) => {
+    const before = base.find((b) => sameKeyStrict(b.key, service.key));
+    return {
+      ...service,
+      realservers: service.realservers.map((rs) => {
+        const was = before?.realservers.find((b) => sameEndpoint(b, rs));
+        if (!was) return rs;
+        return { ...rs, upperThreshold: was.upperThreshold, lowerThreshold: was.lowerThreshold, tunnel: was.tunnel };
+      }),
+    };
+  });
+}
+
+/**
+ * Turns the script's output into a snapshot: a full read when it has the thresholds
+ * section, a light one (which needs `ctx.base`) otherwise. Throws PARSE_ERROR or
+ * COMMAND_FAILED; a PARSE_ERROR with details.source "merge" asks for a full read instead.
+ */
 export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSnapshot {
   const sections = splitSections(stdout);
   const id = ctx.directorId;
   // ipvsadm first: when IPVS is missing, its message says so best.
   const persistent = parseList(section(sections, "persistent", id));
-  const thresholds = parseList(section(sections, "thresholds", id));
+  const full = sections.has("thresholds");
+  const thresholds = full ? parseList(section(sections, "thresholds", id)) : undefined;
   const stats = parseStats(section(sections, "stats", id));
   const files = splitFiles(section(sections, "files", id));
   const proc = parseProcServices(files.proc);
+  const base = ctx.base ?? null;
+  if (!full && !base) {
+    throw new ConsoleError("INTERNAL", `a light read of ${id} needs an earlier full read`, { directorId: id });
+  }
   let list: ServiceListing;
   if (sections.has("tuninfo")) {
     list = parseList(section(sections, "tuninfo", id));
-  } else if (hasTunnels(proc)) {
+  } else if (full && hasTunnels(proc)) {
     throw mergeError("a tunnel member appeared: read again with --tun-info", { view: "tuninfo", reason: "tunnel-info" });
   } else {
     list = listWithForward(persistent, proc);
   }
-  const merged = mergeListings({ list, persistent, thresholds, stats });
+  let merged = mergeListings({ list, persistent, stats, ...(thresholds ? { thresholds } : {}) });
+  let version: string;
+  if (full || !base) {
+    version = rulesVersion(merged);
+  } else {
+    merged = withFullReadRules(merged, base.services);
+    version = rulesVersion(merged);
+    if (version !== base.version) {
+      throw mergeError("the rules changed since the last full read: read everything again", { view: "light", reason: "rules-changed" });
+    }
+  }
   const services = withRates(merged, ctx.takenAt, ctx.previous);
   const sysctls = files.sysctls.trim() === "" ? {} : parseSysctls(files.sysctls);
   const ipvsadm = sections.has("version") ? parseVersion(section(sections, "version", id)) : (ctx.cached?.ipvsadm ?? null);
@@ -309,7 +376,7 @@ export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSna
   return {
     directorId: id,
     clusterId: ctx.clusterId,
-    version: rulesVersion(services),
+    version,
     takenAt: ctx.takenAt,
     services,
     sysctls,

@@ -1,12 +1,17 @@
 /**
- * readSnapshot: one poll of one director, in one SSH round trip (see snapshot-script.ts).
+ * readSnapshot: one read of one director, in one SSH round trip (see snapshot-script.ts).
+ *
+ * A caller that decides on the rules (changes, drains, verification) gets a FULL read, the
+ * default. The poller asks for `mode: "poll"`: a light read, except on the first poll of a
+ * connection, every `fullReadEvery`th poll, and whenever the light read sees the rules
+ * differ from the last full read (then it reads everything again at once).
  */
 import "server-only";
-import type { DirectorConfig } from "@/server/config";
+import { DEFAULT_FULL_READ_EVERY, type DirectorConfig } from "@/server/config/schema";
 import { isConsoleError } from "@/server/errors";
 import type { IpvsTimeouts, IpvsadmVersion } from "@/server/ipvs/model";
 import { getSshPool, type SshPool } from "@/server/ssh/pool";
-import { hasTunnels, parseSnapshot, SNAPSHOT_SCRIPT } from "./snapshot-script";
+import { hasTunnels, parseSnapshot, snapshotArgs, SNAPSHOT_SCRIPT, type ReadKind, type ReadRequest } from "./snapshot-script";
 import type { DirectorSnapshot } from "./types";
 
 export interface ReadSnapshotOptions {
@@ -15,19 +20,42 @@ export interface ReadSnapshotOptions {
   /** The previous poll, for rates from counter deltas. */
   previous?: DirectorSnapshot | null;
   pool?: SshPool;
+  /** "exact" (default): a full read. "poll": a light read when a recent full read allows it. */
+  mode?: "exact" | "poll";
+  /** For "poll": at most this many polls from one full read to the next (1 = always full). */
+  fullReadEvery?: number;
 }
 
-interface Meta {
+/** What the reads of one director over one pool remember. */
+interface ReadState {
   /** The pool's connect count when version and timeouts were read: a new connection reads them again. */
   connects: number;
   ipvsadm: IpvsadmVersion | null;
   timeouts: IpvsTimeouts | null;
-  /** The last poll saw a tunnel member: read --tun-info again. */
-  tunnels: boolean;
+  /** The last full read, which light reads take thresholds and tunnel types from. */
+  base: DirectorSnapshot;
+  /** Light reads since `base`. */
+  lightReads: number;
+  last: ReadRequest;
 }
 
-const globalForMeta = globalThis as typeof globalThis & { __lvsConsoleSnapshotMeta?: Map<string, Meta> };
-const metaCache = (globalForMeta.__lvsConsoleSnapshotMeta ??= new Map<string, Meta>());
+// Per pool: another pool (a test's, the bench's) has its own connections and counts.
+const globalForReads = globalThis as typeof globalThis & { __lvsConsoleSnapshotReads?: WeakMap<SshPool, Map<string, ReadState>> };
+const readStates = (globalForReads.__lvsConsoleSnapshotReads ??= new WeakMap<SshPool, Map<string, ReadState>>());
+
+function statesOf(pool: SshPool): Map<string, ReadState> {
+  let states = readStates.get(pool);
+  if (!states) {
+    states = new Map<string, ReadState>();
+    readStates.set(pool, states);
+  }
+  return states;
+}
+
+/** What the newest read of a director through `pool` asked the director for (bench, tests). */
+export function lastRead(directorId: string, pool: SshPool = getSshPool()): ReadRequest | null {
+  return statesOf(pool).get(directorId)?.last ?? null;
+}
 
 type SnapshotTarget = Pick<DirectorConfig, "clusterId"> & Parameters<SshPool["execScript"]>[0];
 
@@ -36,39 +64,57 @@ export async function readSnapshot(director: SnapshotTarget, options: ReadSnapsh
   try {
     return await readOnce(director, options, pool, false);
   } catch (e) {
-    // The views are read a few ms apart: a change landing in between makes them disagree,
-    // and a new tunnel member needs --tun-info. Read again once (with it) rather than
-    // reporting the director as broken.
+    // The views are read a few ms apart: a change landing in between makes them disagree, a
+    // new tunnel member needs --tun-info, and a light read that sees other rules than the
+    // last full read needs the thresholds and tunnel types again. Read everything once more
+    // rather than reporting the director as broken.
     if (isConsoleError(e, "PARSE_ERROR") && e.details.source === "merge") return readOnce(director, options, pool, true);
     throw e;
   }
 }
 
-async function readOnce(director: SnapshotTarget, options: ReadSnapshotOptions, pool: SshPool, forceTunnels: boolean): Promise<DirectorSnapshot> {
+function plan(state: ReadState | undefined, connects: number, options: ReadSnapshotOptions, retry: boolean): ReadRequest {
+  // connects counts finished handshakes: before the first one it is 0 and no state matches.
+  const newConnection = !state || state.connects !== connects || connects === 0;
+  const every = Math.max(1, options.fullReadEvery ?? DEFAULT_FULL_READ_EVERY);
+  const light = options.mode === "poll" && !retry && !newConnection && state.lightReads + 1 < every;
+  const kind: ReadKind = light ? "light" : "full";
+  return {
+    kind,
+    // Without a full read to go by, read --tun-info: a director with tunnels would need a second read.
+    tunnels: retry || !state || hasTunnels(state.base.services),
+    // Version and timeouts are no rules: a change's fresh read need not repeat them.
+    meta: newConnection || options.mode === "poll",
+  };
+}
+
+async function readOnce(director: SnapshotTarget, options: ReadSnapshotOptions, pool: SshPool, retry: boolean): Promise<DirectorSnapshot> {
+  const states = statesOf(pool);
   const connectsBefore = pool.stats(director.id).connects;
-  const cached = metaCache.get(director.id);
-  // connects counts finished handshakes: before the first one it is 0 and no cache matches.
-  const full = !cached || cached.connects !== connectsBefore || connectsBefore === 0;
-  const tunnels = full || forceTunnels || (cached?.tunnels ?? true) || (options.previous ? hasTunnels(options.previous.services) : false);
+  const state = states.get(director.id);
+  const request = plan(state, connectsBefore, options, retry);
   const result = await pool.execScript(director, SNAPSHOT_SCRIPT, {
-    args: [full ? "1" : "0", tunnels ? "1" : "0"],
+    args: snapshotArgs(request),
     timeoutMs: options.timeoutMs ?? 15_000,
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const takenAt = Date.now();
+  const metaRead = request.kind === "full" && request.meta;
   const snapshot = parseSnapshot(result.stdout, {
     directorId: director.id,
     clusterId: director.clusterId,
     takenAt,
     previous: options.previous ?? null,
-    cached: full ? null : (cached ?? null),
+    cached: metaRead ? null : (state ?? null),
+    base: state?.base ?? null,
   });
-  const meta: Meta = {
-    connects: full ? pool.stats(director.id).connects : (cached?.connects ?? 0),
+  states.set(director.id, {
+    connects: metaRead ? pool.stats(director.id).connects : (state?.connects ?? 0),
     ipvsadm: snapshot.ipvsadm,
     timeouts: snapshot.timeouts,
-    tunnels: hasTunnels(snapshot.services),
-  };
-  metaCache.set(director.id, meta);
+    base: request.kind === "full" ? snapshot : (state?.base ?? snapshot),
+    lightReads: request.kind === "full" ? 0 : (state?.lightReads ?? 0) + 1,
+    last: request,
+  });
   return snapshot;
 }

@@ -12,12 +12,12 @@
  */
 import "server-only";
 import { readFileSync } from "node:fs";
-import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import { Client, utils, type ClientChannel, type ConnectConfig } from "ssh2";
 import type { DirectorConfig, JumpHostConfig } from "@/server/config";
 import { ConsoleError } from "@/server/errors";
 import { backoffDelay, type BackoffPolicy } from "./backoff";
 import { preferredKeyTypes, sqliteTrustStore, verifyHostKey, type HostKeyTarget, type TrustStore } from "./host-keys";
-import { commandLine } from "./quote";
+import { commandLine, scriptCommandLine } from "./quote";
 import { Semaphore } from "./semaphore";
 
 export interface ExecOptions {
@@ -61,8 +61,9 @@ export interface SshPool {
   /** exec, but a non-zero exit is a COMMAND_FAILED error carrying argv, exit code and stderr. */
   execChecked(director: SshTarget, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   /**
-   * Runs one of the console's own FIXED scripts with `sh -c`, to batch several reads into
-   * one round trip. Never build `script` from input: pass values as `opts.args`.
+   * Runs one of the console's own FIXED POSIX sh scripts, to batch several reads into one
+   * round trip, with LC_ALL=C (quote.ts scriptCommandLine). Never build `script` from
+   * input: pass values as `opts.args`.
    */
   execScript(director: SshTarget, script: string, opts?: ScriptOptions): Promise<ExecResult>;
   stats(directorId: string): ConnectionStats;
@@ -180,7 +181,30 @@ function authConfig(endpoint: Pick<JumpHostConfig, "privateKeyPath" | "agent" | 
     throw new ConsoleError("AUTH_FAILED", `cannot read the private key ${endpoint.privateKeyPath} (${code})`, { directorId, role });
   }
   const passphrase = endpoint.passphraseEnv === undefined ? undefined : process.env[endpoint.passphraseEnv];
+  const problem = keyProblem(privateKey, passphrase, endpoint.privateKeyPath, endpoint.passphraseEnv, describeLogin(at, role, directorId));
+  if (problem) throw new ConsoleError("AUTH_FAILED", problem, { directorId, role, privateKeyPath: endpoint.privateKeyPath });
   return passphrase === undefined ? { privateKey } : { privateKey, passphrase };
+}
+
+function describeLogin(at: Endpoint, role: "director" | "jumpHost", directorId: string): string {
+  return `${at.user}@${at.host}:${at.port}${role === "jumpHost" ? `, the jump host of ${directorId}` : ""}`;
+}
+
+/**
+ * Why a private key cannot be used, checked before connecting: ssh2 would only say
+ * "Cannot parse privateKey: ... bad passphrase?", not which key or which variable.
+ */
+function keyProblem(privateKey: Buffer, passphrase: string | undefined, path: string, passphraseEnv: string | undefined, login: string): string | null {
+  const parsed = utils.parseKey(privateKey, passphrase);
+  if (!(parsed instanceof Error)) return null;
+  const unlocked = passphrase === undefined ? parsed : utils.parseKey(privateKey);
+  const encrypted = unlocked instanceof Error && /no passphrase given/i.test(unlocked.message);
+  if (!encrypted) return `cannot use the private key ${path} (for ${login}): ${parsed.message}`;
+  if (passphrase !== undefined) return `the passphrase in ${passphraseEnv ?? "passphraseEnv"} does not decrypt the private key ${path} (for ${login})`;
+  if (passphraseEnv !== undefined) {
+    return `the private key ${path} (for ${login}) is encrypted, and the environment variable ${passphraseEnv} holding its passphrase is not set`;
+  }
+  return `the private key ${path} (for ${login}) is encrypted: name the environment variable holding its passphrase in passphraseEnv`;
 }
 
 function poolKey(d: SshTarget): string {
@@ -594,7 +618,8 @@ export function createSshPool(overrides: Partial<PoolOptions> = {}): SshPool {
     },
     execScript(director, script, opts = {}) {
       const { args = [], ...rest } = opts;
-      return exec(director, ["sh", "-c", script, "sh", ...args], rest);
+      const command = scriptCommandLine(script, args, { sudo: director.sudo });
+      return entry(director).run(command, ["sh", "-c", script, "sh", ...args], rest);
     },
     stats(directorId) {
       const conn = byId(directorId);

@@ -4,7 +4,7 @@ import path from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConsoleError } from "@/server/errors";
-import { commandLine, shellQuote } from "./quote";
+import { commandLine, scriptCommandLine, shellQuote } from "./quote";
 import { runUnder, wordsAfterShell } from "./shell-harness.test-util";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lvs-quote-"));
@@ -70,6 +70,34 @@ describe("commandLine", () => {
     expect(() => commandLine(["ipvsadm"], { env: { "A;touch x": "1" } })).toThrow(
       /environment variable name/,
     );
+  });
+});
+
+describe("scriptCommandLine", () => {
+  const script = 'printf "%s|%s|%s" "$LC_ALL" "$1" "$#"';
+
+  it("runs the script in the login shell, LC_ALL=C exported first and the values as $1...", () => {
+    const line = scriptCommandLine(script, ["it's", `$(touch ${MARKER})`]);
+    expect(line.startsWith("LC_ALL=C; export LC_ALL\nset -- 'it'\\''s' ")).toBe(true);
+    expect(runUnder([""], line, dir)).toBe("C|it's|2");
+    expect(existsSync(MARKER)).toBe(false);
+  });
+
+  it("goes through sh -c under sudo (sudo runs one program and resets the environment)", () => {
+    expect(wordsAfterShell(scriptCommandLine(script, ["a b"], { sudo: true }), dir)).toEqual([
+      "sudo",
+      "-n",
+      "--",
+      "sh",
+      "-c",
+      `LC_ALL=C; export LC_ALL\n${script}`,
+      "sh",
+      "a b",
+    ]);
+  });
+
+  it("refuses a NUL byte in a value", () => {
+    expect(() => scriptCommandLine(script, ["a\0b"])).toThrow(ConsoleError);
   });
 });
 

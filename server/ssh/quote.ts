@@ -71,3 +71,27 @@ export function commandLine(argv: readonly string[], options: CommandLineOptions
   const prefix = options.sudo ? ["sudo", "-n", "--"] : [];
   return shellQuote([...prefix, "env", ...assignments, ...argv]);
 }
+
+/**
+ * A script sets the locale itself: `export` is a shell builtin, env(1) one more process,
+ * and every process start costs a small director 40-70 ms.
+ */
+export const SCRIPT_LOCALE = "LC_ALL=C; export LC_ALL\n";
+
+/**
+ * The command line for one of the console's own FIXED scripts, with its values as
+ * positional parameters (`set -- 'arg'...`, quoted by shellQuote). The login shell sshd
+ * starts runs the script itself (every command line here already assumes a POSIX login
+ * shell): an `sh -c` in between would be one more process. Under sudo, which runs one
+ * program, it is `sudo -n -- sh -c SCRIPT sh ARGS...`. Either way LC_ALL=C comes first.
+ */
+export function scriptCommandLine(
+  script: string,
+  args: readonly string[] = [],
+  options: Pick<CommandLineOptions, "sudo"> = {},
+): string {
+  const body = `${SCRIPT_LOCALE}${script}`;
+  if (options.sudo) return shellQuote(["sudo", "-n", "--", "sh", "-c", body, "sh", ...args]);
+  const set = args.length > 0 ? `set -- ${shellQuote(args)}\n` : "";
+  return `${SCRIPT_LOCALE}${set}${script}`;
+}

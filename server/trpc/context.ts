@@ -16,6 +16,8 @@ export function contextFromRequest(req: Request, resHeaders?: Headers): Context 
   const secure = isSecureRequest(req);
   return createContext({
     ...identity,
-    response: resHeaders ? { secure, setCookie: (cookie) => resHeaders.append("set-cookie", cookie) } : null,
+    response: resHeaders
+      ? { secure, setCookie: (cookie) => resHeaders.append("set-cookie", cookie) }
+      : null,
   });
 }

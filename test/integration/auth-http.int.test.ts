@@ -10,22 +10,32 @@ import { signIn, startConsole, type ConsoleServer } from "./auth-server";
 
 const PORT = 3201;
 let server: ConsoleServer;
-const cookies: Record<"viewer" | "operator" | "admin", string> = { viewer: "", operator: "", admin: "" };
+const cookies: Record<"viewer" | "operator" | "admin", string> = {
+  viewer: "",
+  operator: "",
+  admin: "",
+};
 
 beforeAll(async () => {
   server = await startConsole({ port: PORT, labName: inject("labName") });
-  for (const role of ["viewer", "operator", "admin"] as const) cookies[role] = await signIn(server, role);
+  for (const role of ["viewer", "operator", "admin"] as const)
+    cookies[role] = await signIn(server, role);
 });
 afterAll(async () => {
   await server?.stop();
 });
 
 function trpcUrl(path: string, input?: unknown): string {
-  const q = input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+  const q =
+    input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
   return `${server.url}/api/trpc/${path}${q}`;
 }
 
-function mutate(path: string, input: unknown, headers: Record<string, string> = {}): Promise<Response> {
+function mutate(
+  path: string,
+  input: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(trpcUrl(path), {
     method: "POST",
     headers: { "content-type": "application/json", origin: server.url, ...headers },
@@ -75,7 +85,10 @@ describe("signing in and out", () => {
     const location = new URL(res.headers.get("location") ?? "", server.url);
     expect(location.pathname).toBe("/login");
     expect(location.searchParams.get("next")).toBe("/directors/lab?tab=rules");
-    const signedIn = await fetch(`${server.url}/`, { headers: { cookie: cookies.viewer }, redirect: "manual" });
+    const signedIn = await fetch(`${server.url}/`, {
+      headers: { cookie: cookies.viewer },
+      redirect: "manual",
+    });
     expect(signedIn.status).toBe(200);
   });
 
@@ -86,9 +99,14 @@ describe("signing in and out", () => {
   });
 
   it("sets an httpOnly SameSite=Strict cookie, Secure behind TLS", async () => {
-    const plain = await mutate("auth.login", { name: "viewer-user", password: server.passwords.viewer });
+    const plain = await mutate("auth.login", {
+      name: "viewer-user",
+      password: server.passwords.viewer,
+    });
     const cookie = plain.headers.get("set-cookie") ?? "";
-    expect(cookie).toMatch(/^lvs_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    expect(cookie).toMatch(
+      /^lvs_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/,
+    );
     const tls = await mutate(
       "auth.login",
       { name: "viewer-user", password: server.passwords.viewer },
@@ -99,7 +117,10 @@ describe("signing in and out", () => {
 
   it("answers a wrong password and an unknown user the same way", async () => {
     const wrong = await mutate("auth.login", { name: "viewer-user", password: "not-the-password" });
-    const unknown = await mutate("auth.login", { name: "nobody-here", password: "not-the-password" });
+    const unknown = await mutate("auth.login", {
+      name: "nobody-here",
+      password: "not-the-password",
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     const strip = (t: string) => t.replace(/"path":"[^"]*"/, "");
@@ -123,7 +144,11 @@ describe("CSRF", () => {
     for (const cookie of ["", cookies.admin]) {
       const res = await fetch(trpcUrl("hostKeys.trust"), {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://evil.example", cookie },
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          origin: "http://evil.example",
+          cookie,
+        },
         body: "directorId=lab&fingerprint=SHA256%3Aevil",
       });
       expect(res.status).toBe(403);
@@ -131,9 +156,15 @@ describe("CSRF", () => {
   });
 
   it("refuses JSON from another origin, multipart forms and text/plain", async () => {
-    const cross = await mutate("auth.logout", undefined, { cookie: cookies.admin, origin: "http://evil.example" });
+    const cross = await mutate("auth.logout", undefined, {
+      cookie: cookies.admin,
+      origin: "http://evil.example",
+    });
     expect(cross.status).toBe(403);
-    const site = await mutate("auth.logout", undefined, { cookie: cookies.admin, "sec-fetch-site": "cross-site" });
+    const site = await mutate("auth.logout", undefined, {
+      cookie: cookies.admin,
+      "sec-fetch-site": "cross-site",
+    });
     expect(site.status).toBe(403);
     const form = new FormData();
     form.set("directorId", "lab");
@@ -150,13 +181,17 @@ describe("CSRF", () => {
     });
     expect(text.status).toBe(403);
     // The admin is still signed in: none of these reached auth.logout.
-    expect(await (await fetch(trpcUrl("auth.me"), { headers: { cookie: cookies.admin } })).text()).toContain("admin-user");
+    expect(
+      await (await fetch(trpcUrl("auth.me"), { headers: { cookie: cookies.admin } })).text(),
+    ).toContain("admin-user");
   });
 });
 
 describe("roles over HTTP", () => {
   it("gives viewers reads only, operators changes, admins host keys", async () => {
-    expect((await fetch(trpcUrl("inventory.list"), { headers: { cookie: cookies.viewer } })).status).toBe(200);
+    expect(
+      (await fetch(trpcUrl("inventory.list"), { headers: { cookie: cookies.viewer } })).status,
+    ).toBe(200);
     const drain = { clusterId: "lab", realserver: { address: "10.10.0.11" }, expectedVersions: {} };
     const viewerDrain = await mutate("drains.start", drain, { cookie: cookies.viewer });
     expect(viewerDrain.status).toBe(403);
@@ -168,13 +203,24 @@ describe("roles over HTTP", () => {
   });
 
   it("records the signed-in user in the audit log for a change attempt", async () => {
-    const change = { kind: "deleteService", service: { kind: "tcp", address: "203.0.113.99", port: 8099 } };
-    const res = await mutate("changes.commit", { clusterId: "lab", change, expectedVersions: { lab: "stale" } }, {
-      cookie: cookies.operator,
-    });
+    const change = {
+      kind: "deleteService",
+      service: { kind: "tcp", address: "203.0.113.99", port: 8099 },
+    };
+    const res = await mutate(
+      "changes.commit",
+      { clusterId: "lab", change, expectedVersions: { lab: "stale" } },
+      {
+        cookie: cookies.operator,
+      },
+    );
     expect(res.status).toBeGreaterThanOrEqual(400);
-    const list = await fetch(trpcUrl("audit.list", { user: "operator-user" }), { headers: { cookie: cookies.viewer } });
-    const body = (await list.json()) as { result: { data: { json: { entries: Array<{ user: string }> } } } };
+    const list = await fetch(trpcUrl("audit.list", { user: "operator-user" }), {
+      headers: { cookie: cookies.viewer },
+    });
+    const body = (await list.json()) as {
+      result: { data: { json: { entries: Array<{ user: string }> } } };
+    };
     expect(body.result.data.json.entries.length).toBeGreaterThan(0);
     for (const e of body.result.data.json.entries) expect(e.user).toBe("operator-user");
   });
@@ -190,7 +236,9 @@ describe("trusted reverse-proxy header", () => {
   };
   const me = async (headers: Record<string, string>) =>
     (await (await fetch(trpcUrl("auth.me"), { headers })).json()) as {
-      result: { data: { json: { user: { name: string; role: string } | null; via: string | null } } };
+      result: {
+        data: { json: { user: { name: string; role: string } | null; via: string | null } };
+      };
     };
 
   it("takes the user from the header only when the proxy's address connects", async () => {
@@ -203,7 +251,10 @@ describe("trusted reverse-proxy header", () => {
       name: "someone-new",
       role: "viewer",
     });
-    const page = await fetch(`${server.url}/`, { headers: { "x-remote-user": "someone-new" }, redirect: "manual" });
+    const page = await fetch(`${server.url}/`, {
+      headers: { "x-remote-user": "someone-new" },
+      redirect: "manual",
+    });
     expect(page.status).toBe(200);
 
     setProxies(["192.0.2.1"]);
@@ -222,11 +273,16 @@ describe("sign-in rate limit", () => {
     // Earlier tests' failures count against this address too, so the limit may come sooner.
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
-      statuses.push((await mutate("auth.login", { name: "operator-user", password: `wrong-${i}` })).status);
+      statuses.push(
+        (await mutate("auth.login", { name: "operator-user", password: `wrong-${i}` })).status,
+      );
     }
     expect(statuses[0]).toBe(401);
     expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
-    const limited = await mutate("auth.login", { name: "operator-user", password: server.passwords.operator });
+    const limited = await mutate("auth.login", {
+      name: "operator-user",
+      password: server.passwords.operator,
+    });
     expect(limited.status).toBe(429);
     expect(await limited.text()).toMatch(/too many failed sign-ins/);
   });

@@ -23,7 +23,15 @@ export interface ConsoleServer {
   stop: () => Promise<void>;
 }
 
-const SOURCES = ["app", "server", "components", "proxy.ts", "next.config.ts", "instrumentation.ts", "package.json"];
+const SOURCES = [
+  "app",
+  "server",
+  "components",
+  "proxy.ts",
+  "next.config.ts",
+  "instrumentation.ts",
+  "package.json",
+];
 
 function newestSource(path: string): number {
   if (!existsSync(path)) return 0;
@@ -39,9 +47,15 @@ function newestSource(path: string): number {
 
 function run(cmd: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+    const child = spawn(cmd, args, {
+      cwd,
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+    });
     child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}`))));
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}`)),
+    );
   });
 }
 
@@ -51,7 +65,11 @@ export async function ensureProductionBuild(dir = repoRoot): Promise<void> {
   if (process.env.LVS_TEST_NEXT_DIR) return;
   const newest = Math.max(...SOURCES.map((s) => newestSource(join(dir, s))));
   if (existsSync(buildId) && statSync(buildId).mtimeMs > newest) return;
-  await run(process.execPath, [join(dir, "node_modules", "next", "dist", "bin", "next"), "build"], dir);
+  await run(
+    process.execPath,
+    [join(dir, "node_modules", "next", "dist", "bin", "next"), "build"],
+    dir,
+  );
 }
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
@@ -83,7 +101,11 @@ export async function startConsole(opts: {
   const userLines: string[] = [];
   for (const role of ["viewer", "operator", "admin"] as const) {
     passwords[role] = randomBytes(15).toString("base64url");
-    userLines.push(`  - name: ${role}-user`, `    role: ${role}`, `    passwordHash: "${await hashPassword(passwords[role])}"`);
+    userLines.push(
+      `  - name: ${role}-user`,
+      `    role: ${role}`,
+      `    passwordHash: "${await hashPassword(passwords[role])}"`,
+    );
   }
   const configPath = join(tmp, "lvs-console.yaml");
   writeFileSync(
@@ -111,7 +133,14 @@ export async function startConsole(opts: {
 
   const child = spawn(
     process.execPath,
-    [join(dir, "node_modules", "next", "dist", "bin", "next"), "start", "-H", "127.0.0.1", "-p", String(opts.port)],
+    [
+      join(dir, "node_modules", "next", "dist", "bin", "next"),
+      "start",
+      "-H",
+      "127.0.0.1",
+      "-p",
+      String(opts.port),
+    ],
     {
       cwd: dir,
       stdio: ["ignore", "pipe", "pipe"],
@@ -152,7 +181,8 @@ export async function signIn(server: ConsoleServer, role: Role): Promise<string>
     headers: { "content-type": "application/json", origin: server.url },
     body: JSON.stringify({ json: { name: `${role}-user`, password: server.passwords[role] } }),
   });
-  if (res.status !== 200) throw new Error(`sign-in as ${role}: HTTP ${res.status} ${await res.text()}`);
+  if (res.status !== 200)
+    throw new Error(`sign-in as ${role}: HTTP ${res.status} ${await res.text()}`);
   const cookie = res.headers.get("set-cookie") ?? "";
   const m = /lvs_session=([^;]+)/.exec(cookie);
   if (!m) throw new Error(`sign-in as ${role}: no session cookie in ${cookie}`);
@@ -161,7 +191,9 @@ export async function signIn(server: ConsoleServer, role: Role): Promise<string>
 
 /** How many SSH sessions with a command the lab director has started (its sshd log). */
 export async function sshSessionCount(labName: string): Promise<number> {
-  const r = await labExec(labName, `grep -c "Starting session: command" /var/log/sshd.log`, { timeoutMs: 30_000 });
+  const r = await labExec(labName, `grep -c "Starting session: command" /var/log/sshd.log`, {
+    timeoutMs: 30_000,
+  });
   const n = Number(r.stdout.trim());
   if (!Number.isInteger(n)) throw new Error(`cannot count SSH sessions: ${r.stdout} ${r.stderr}`);
   return n;

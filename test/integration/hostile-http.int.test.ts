@@ -38,7 +38,9 @@ const PAYLOADS: unknown[] = [
 /** Raw bodies JSON.stringify cannot make: own __proto__ keys, broken JSON, lying superjson meta. */
 function rawBodies(keys: string[]): string[] {
   const pollute = `"__proto__": {"polluted": true, "isAdmin": true}`;
-  const fields = keys.map((k) => `${JSON.stringify(k)}: ${JSON.stringify(`$(touch ${MARKER})`)}`).join(", ");
+  const fields = keys
+    .map((k) => `${JSON.stringify(k)}: ${JSON.stringify(`$(touch ${MARKER})`)}`)
+    .join(", ");
   return [
     `{"json": {${pollute}}}`,
     `{"json": {${fields}${fields ? ", " : ""}${pollute}}}`,
@@ -85,7 +87,10 @@ interface MutationCase {
 }
 
 function mutations(): MutationCase[] {
-  const record = appRouter._def.procedures as unknown as Record<string, { _def: { type: string; inputs: unknown[] } }>;
+  const record = appRouter._def.procedures as unknown as Record<
+    string,
+    { _def: { type: string; inputs: unknown[] } }
+  >;
   return Object.entries(record)
     .filter(([, p]) => p._def.type === "mutation")
     .map(([path, p]) => ({ path, keys: p._def.inputs.flatMap(inputKeys) }));
@@ -143,8 +148,12 @@ describe("hostile input over HTTP", () => {
         const text = await res.text();
         // Wrong credentials and the sign-in limit are the expected refusals for auth.login.
         const allowed = path === "auth.login" ? [401, 429] : [];
-        const ok = res.status >= 400 && res.status < 500 && (![401, 403].includes(res.status) || allowed.includes(res.status));
-        if (!ok) failures.push(`${path} ${res.status} ${body.slice(0, 120)} -> ${text.slice(0, 200)}`);
+        const ok =
+          res.status >= 400 &&
+          res.status < 500 &&
+          (![401, 403].includes(res.status) || allowed.includes(res.status));
+        if (!ok)
+          failures.push(`${path} ${res.status} ${body.slice(0, 120)} -> ${text.slice(0, 200)}`);
       }
     }
     const after = await sshSessionCount(labName());
@@ -159,14 +168,18 @@ describe("hostile input over HTTP", () => {
   it("would have noticed: one legitimate read does show up in the director's log", async () => {
     const before = await sshSessionCount(labName());
     const input = encodeURIComponent(JSON.stringify({ json: { directorId: "lab" } }));
-    const res = await fetch(`${server.url}/api/trpc/live.status?input=${input}`, { headers: { cookie: viewerCookie } });
+    const res = await fetch(`${server.url}/api/trpc/live.status?input=${input}`, {
+      headers: { cookie: viewerCookie },
+    });
     expect(res.status).toBe(200);
     expect((await sshSessionCount(labName())) - before).toBeGreaterThanOrEqual(2);
   });
 
   it("is still healthy afterwards: no polluted prototypes, the admin still signed in", async () => {
     const res = await fetch(`${server.url}/api/trpc/auth.me`, { headers: { cookie: adminCookie } });
-    const body = (await res.json()) as { result: { data: { json: { user: { name: string; role: string } | null } } } };
+    const body = (await res.json()) as {
+      result: { data: { json: { user: { name: string; role: string } | null } } };
+    };
     expect(body.result.data.json.user).toEqual({ name: "admin-user", role: "admin" });
     const me = await fetch(`${server.url}/api/trpc/auth.me`, { headers: { cookie: viewerCookie } });
     expect(await me.text()).not.toContain("polluted");

@@ -9,7 +9,8 @@ import { parseConnections } from "@/server/ipvs/parse";
 import { connectionFilterSchema, connectionsQuerySchema, type ConnectionsQueryInput } from "@/server/live/connections-query";
 import { listConnections } from "@/server/live/connections";
 import { DirectorPoller, type SnapshotReader } from "@/server/live/poller";
-import { readSnapshot } from "@/server/live/snapshot";
+import { lastRead, readSnapshot } from "@/server/live/snapshot";
+import { rulesOf } from "@/server/directors/diff";
 import type { DirectorStatus } from "@/server/live/types";
 import { createSshPool, type SshPool } from "@/server/ssh/pool";
 import { createCallerFactory, createContext } from "@/server/trpc/init";
@@ -92,6 +93,30 @@ describe("readSnapshot", () => {
     expect(svc?.rates?.cps).toBeGreaterThan(0);
     // version and timeouts were read on the first poll of this connection only
     expect(second.ipvsadm).toEqual(first.ipvsadm);
+  });
+
+  it("polls light between full reads, with the full read's version and rules, and reads everything again after a change behind its back", async () => {
+    const p = createSshPool({ trust: { get: () => null } });
+    const member = "-t 203.0.113.10:8080 -r 10.10.0.13:80 -m";
+    try {
+      const first = await readSnapshot(director, { pool: p, mode: "poll" });
+      expect(lastRead(director.id, p)).toEqual({ kind: "full", tunnels: true, meta: true });
+      const light = await readSnapshot(director, { pool: p, mode: "poll", previous: first });
+      expect(lastRead(director.id, p)?.kind).toBe("light");
+      expect(light.version).toBe(first.version);
+      expect(rulesOf(light.services)).toEqual(rulesOf(first.services));
+      const https = light.services.find((s) => formatServiceKey(s.key) === "TCP 203.0.113.11:443");
+      expect(https?.realservers.map((r) => r.tunnel?.type ?? null)).toEqual([null, null, "ipip"]);
+
+      await labExec(labName(), `ipvsadm -e ${member} -w 7`);
+      const after = await readSnapshot(director, { pool: p, mode: "poll", previous: light });
+      expect(lastRead(director.id, p)?.kind).toBe("full");
+      expect(after.version).not.toBe(first.version);
+      expect(after.version).toBe((await readSnapshot(director, { pool: p })).version);
+    } finally {
+      await labExec(labName(), `ipvsadm -e ${member} -w 0`);
+      p.closeAll();
+    }
   });
 
   it("works through sudo as the unprivileged user", async () => {
