@@ -69,7 +69,7 @@ describe("previewChange", () => {
       "-y",
       "50",
     ]);
-    expect(first.steps[0]?.command).toContain("'ipvsadm' '-e'");
+    expect(first.steps[0]?.command).toContain("ipvsadm -e -t 203.0.113.10:80");
     expect(preview.warnings.map((w) => [w.directorId, w.code])).toEqual([
       ["lvs1", "persistence-keeps-clients"],
       ["lvs2", "persistence-keeps-clients"],

@@ -193,4 +193,21 @@ describe("PollerRegistry", () => {
     expect(registry.find("lab1")).toBe(registry.poller(director));
     expect(registry.find("other")).toBeUndefined();
   });
+
+  it("follow: a late watcher gets the current status at once, and the poll stays shared", async () => {
+    const fake = fakeReader();
+    const registry = new PollerRegistry(() => options(fake.read));
+    const first: DirectorStatus[] = [];
+    const offFirst = registry.follow(director, (s) => first.push(s));
+    expect(first).toEqual([]); // nothing polled yet: nothing to tell
+    await vi.advanceTimersByTimeAsync(2150);
+    const late: DirectorStatus[] = [];
+    const offLate = registry.follow(director, (s) => late.push(s));
+    expect(late).toEqual([first.at(-1)]);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(fake.state.reads).toBe(3);
+    expect(late.at(-1)).toBe(first.at(-1));
+    offFirst();
+    offLate();
+  });
 });

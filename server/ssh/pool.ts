@@ -12,7 +12,8 @@
  */
 import "server-only";
 import { readFileSync } from "node:fs";
-import { Client, utils, type ClientChannel, type ConnectConfig } from "ssh2";
+// utils only through the default import: Node's ESM loader cannot see it as a named export of ssh2 (CommonJS).
+import ssh2, { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import type { DirectorConfig, JumpHostConfig } from "@/server/config";
 import { ConsoleError } from "@/server/errors";
 import { backoffDelay, type BackoffPolicy } from "./backoff";
@@ -195,9 +196,9 @@ function describeLogin(at: Endpoint, role: "director" | "jumpHost", directorId: 
  * "Cannot parse privateKey: ... bad passphrase?", not which key or which variable.
  */
 function keyProblem(privateKey: Buffer, passphrase: string | undefined, path: string, passphraseEnv: string | undefined, login: string): string | null {
-  const parsed = utils.parseKey(privateKey, passphrase);
+  const parsed = ssh2.utils.parseKey(privateKey, passphrase);
   if (!(parsed instanceof Error)) return null;
-  const unlocked = passphrase === undefined ? parsed : utils.parseKey(privateKey);
+  const unlocked = passphrase === undefined ? parsed : ssh2.utils.parseKey(privateKey);
   const encrypted = unlocked instanceof Error && /no passphrase given/i.test(unlocked.message);
   if (!encrypted) return `cannot use the private key ${path} (for ${login}): ${parsed.message}`;
   if (passphrase !== undefined) return `the passphrase in ${passphraseEnv ?? "passphraseEnv"} does not decrypt the private key ${path} (for ${login})`;

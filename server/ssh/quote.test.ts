@@ -12,9 +12,36 @@ const MARKER = path.join(dir, "MARKER");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("shellQuote", () => {
-  it("single-quotes every word, including plain ones", () => {
-    expect(shellQuote(["ipvsadm", "-Ln"])).toBe("'ipvsadm' '-Ln'");
-    expect(shellQuote([""])).toBe("''");
+  it("leaves plain words bare and single-quotes the rest", () => {
+    expect(
+      shellQuote(["ipvsadm", "-e", "-t", "203.0.113.10:80", "-r", "10.10.0.11:80", "-w", "0"]),
+    ).toBe("ipvsadm -e -t 203.0.113.10:80 -r 10.10.0.11:80 -w 0");
+    expect(shellQuote(["ipvsadm", "-a", "-t", "[2001:db8::1]:80"])).toBe(
+      "ipvsadm -a -t '[2001:db8::1]:80'",
+    );
+    expect(shellQuote(["sysctl", "-w", "net.ipv4.vs.expire_quiescent_template=1"])).toBe(
+      "sysctl -w net.ipv4.vs.expire_quiescent_template=1",
+    );
+    // A first word with "=" would be a variable assignment, not a command.
+    expect(shellQuote(["A=b", "c=d"])).toBe("'A=b' c=d");
+    for (const word of [
+      "",
+      "a b",
+      "*",
+      "?",
+      "~",
+      "~root",
+      "$HOME",
+      "a;b",
+      "a|b",
+      "a&b",
+      "(",
+      "!",
+      "#",
+      "a\nb",
+    ]) {
+      expect(shellQuote(["echo", word])).toBe(`echo '${word}'`);
+    }
   });
 
   it("writes a single quote as '\\''", () => {
@@ -38,7 +65,7 @@ describe("shellQuote", () => {
 
 describe("commandLine", () => {
   it("sets LC_ALL=C through env(1)", () => {
-    expect(commandLine(["ipvsadm", "-Sn"])).toBe("'env' 'LC_ALL=C' 'ipvsadm' '-Sn'");
+    expect(commandLine(["ipvsadm", "-Sn"])).toBe("env LC_ALL=C ipvsadm -Sn");
   });
 
   it("puts sudo -n -- in front, and env inside it (sudo resets the environment)", () => {

@@ -8,9 +8,15 @@
 import { ConsoleError } from "@/server/errors";
 
 /**
- * Single-quotes every word: inside '...' the shell gives no character a meaning, and a
- * quote inside a word becomes '\'' (close, escaped quote, reopen).
+ * Words made only of characters no POSIX shell treats specially stay bare, so operators
+ * read `ipvsadm -e -t 203.0.113.10:80 ...` in previews, the audit log and errors. Every
+ * other word is single-quoted: inside '...' the shell gives no character a meaning, and a
+ * quote inside a word becomes '\'' (close, escaped quote, reopen). "=" is bare only after
+ * the first word, where it cannot read as a variable assignment; "[", "]", "*", "?" and "~"
+ * are never bare (globbing and tilde expansion).
  */
+const BARE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
 export function shellQuote(argv: readonly string[]): string {
   if (argv.length === 0) {
     throw new ConsoleError("INTERNAL", "cannot build a command line from an empty argv");
@@ -28,6 +34,7 @@ export function shellQuote(argv: readonly string[]): string {
           },
         );
       }
+      if (BARE.test(word) && (index > 0 || !word.includes("="))) return word;
       return `'${word.replaceAll("'", `'\\''`)}'`;
     })
     .join(" ");
