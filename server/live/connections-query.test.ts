@@ -90,6 +90,10 @@ describe("the connection table query (awk on the director)", () => {
     const fwm = query({ service: "FWM 1" });
     expect(fwm.matched).toBe(ALL.filter((e) => formatEndpoint(e.virtual) === "203.0.113.12:80").length);
     expect(fwm.matched).toBeGreaterThan(0);
+    // IPv6 fields are compared in the kernel's own form (lower-case groups of four).
+    const v6 = query({ service: "TCP [2001:db8:100::10]:80" });
+    expect(v6.matched).toBe(ALL.filter((e) => e.protocol === "TCP" && formatEndpoint(e.virtual) === "[2001:db8:100::10]:80").length);
+    expect(v6.matched).toBeGreaterThan(0);
   });
 
   it("separates persistence templates from connections", () => {

@@ -75,6 +75,16 @@ export function addressToHex(address: string): string {
 
 const portHex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
 
+/**
+ * An address exactly as /proc/net/ip_vs_conn prints it (`%08X` for IPv4, `%pI6`: eight
+ * lower-case groups of four for IPv6), so awk compares fields as they are instead of
+ * normalising every line of a table that may hold hundreds of thousands.
+ */
+export function procAddress(address: string): string {
+  const hex = addressToHex(address);
+  return hex.length === 8 ? hex : (hex.toLowerCase().match(/.{4}/g) ?? []).join(":");
+}
+
 function parseAddress(text: string, ctx: z.RefinementCtx, what: string): string | null {
   const address = canonicalAddress(text);
   if (address === null) {
@@ -204,19 +214,19 @@ NF < 9 { next }
   if (tpl == "1" && $3 != "0000") next
   if (tpl == "0" && $3 == "0000") next
   if (cnet != "" && !inprefix(norm($2), cnet, cbits)) next
-  if (raddr != "" && norm($6) != raddr) next
+  if (raddr != "" && $6 != raddr) next
   if (rport != "" && $7 != rport) next
-  if (sproto != "" && ($1 != sproto || norm($4) != saddr || $5 != sport)) next
+  if (sproto != "" && ($1 != sproto || $4 != saddr || $5 != sport)) next
   if (fwm != "") {
     if ($1 == "IP") { if (substr(norm($4), 1, 8) != fwm) next }
     else {
-      if (index(fwdests, " " norm($6) ":" $7 " ") == 0) next
-      if (index(svckeys, " " $1 ":" norm($4) ":" $5 " ") > 0) next
+      if (index(fwdests, " " $6 ":" $7 " ") == 0) next
+      if (index(svckeys, " " $1 ":" $4 ":" $5 " ") > 0) next
     }
   }
   m++
   st[$8]++
-  rs[norm($6) " " $7]++
+  rs[$6 " " $7]++
   if (m > off && m <= off + lim) print "E " $0
 }
 END {
@@ -247,7 +257,7 @@ export function connectionsArgv(
     tpl: filter.templates === undefined ? "" : filter.templates ? "1" : "0",
     cnet: filter.client?.hex ?? "",
     cbits: String(filter.client?.bits ?? 0),
-    raddr: filter.realserver ? addressToHex(filter.realserver.address) : "",
+    raddr: filter.realserver ? procAddress(filter.realserver.address) : "",
     rport: filter.realserver?.port ? portHex(filter.realserver.port) : "",
     sproto: "",
     saddr: "",
@@ -261,7 +271,7 @@ export function connectionsArgv(
   const service = filter.service;
   if (service && service.kind !== "fwm") {
     vars.sproto = service.kind.toUpperCase();
-    vars.saddr = addressToHex(service.address);
+    vars.saddr = procAddress(service.address);
     vars.sport = portHex(service.port);
   } else if (service) {
     const target = context?.services.find((s) => s.key.kind === "fwm" && s.key.mark === service.mark && s.key.family === service.family);
@@ -269,9 +279,9 @@ export function connectionsArgv(
       throw new ConsoleError("NOT_FOUND", `the director has no service ${formatServiceKey(service)}`, { service: formatServiceKey(service) });
     }
     vars.fwm = service.mark.toString(16).toUpperCase().padStart(8, "0");
-    vars.fwdests = ` ${target.realservers.map((r) => `${addressToHex(r.address)}:${portHex(r.port)}`).join(" ")} `;
+    vars.fwdests = ` ${target.realservers.map((r) => `${procAddress(r.address)}:${portHex(r.port)}`).join(" ")} `;
     vars.svckeys = ` ${(context?.services ?? [])
-      .flatMap((s) => (s.key.kind === "fwm" ? [] : [`${s.key.kind.toUpperCase()}:${addressToHex(s.key.address)}:${portHex(s.key.port)}`]))
+      .flatMap((s) => (s.key.kind === "fwm" ? [] : [`${s.key.kind.toUpperCase()}:${procAddress(s.key.address)}:${portHex(s.key.port)}`]))
       .join(" ")} `;
   }
   return ["awk", ...Object.entries(vars).flatMap(([name, value]) => ["-v", `${name}=${value}`]), CONNECTIONS_AWK, file];
@@ -286,8 +296,9 @@ export interface ConnectionsPage {
   countsByRealserver: Record<string, number>;
 }
 
-function hexToDisplay(addressHex: string, portHexText: string): string {
+function hexToDisplay(procText: string, portHexText: string): string {
   const port = Number.parseInt(portHexText, 16);
+  const addressHex = procText.replaceAll(":", "");
   let address: string | null;
   if (addressHex.length === 8) {
     const value = Number.parseInt(addressHex, 16);

@@ -59,10 +59,9 @@ export interface OutputOptions {
 export function pollOutput(kind: "full" | "light", options: OutputOptions = {}): string {
   const full = kind === "full";
   return sections({
-    files: filesSection(options.proc),
     persistent: options.persistent ?? fixture("ipvsadm-Ln--persistent-conn.txt"),
     stats: fixture("ipvsadm-Ln--exact--stats.txt"),
-    ...(full ? { thresholds: thresholdsFixture() } : {}),
+    ...(full ? { files: filesSection(options.proc), thresholds: thresholdsFixture() } : {}),
     ...(full && options.tunInfo !== false ? { tuninfo: tunInfoFixture() } : {}),
     ...(full && options.meta !== false ? { version: fixture("ipvsadm--version.txt"), timeout: fixture("ipvsadm-L--timeout.txt") } : {}),
   });

@@ -112,7 +112,7 @@ describe("parseSnapshot", () => {
 
 describe("parseSnapshot of a light read", () => {
   const full = parseSnapshot(pollOutput("full"), ctx);
-  const base = { services: full.services, version: full.version };
+  const base = { services: full.services, version: full.version, sysctls: full.sysctls };
   const lightCtx = { ...ctx, takenAt: 1_002_000, cached: full, base };
 
   it("gives the very version and rules of a full read of the same director", () => {
@@ -137,7 +137,7 @@ describe("parseSnapshot of a light read", () => {
     fewer[0]?.realservers.pop();
     for (const [output, context] of [
       [pollOutput("light", { persistent }), lightCtx],
-      [pollOutput("light"), { ...lightCtx, base: { services: fewer, version: rulesVersion(fewer) } }],
+      [pollOutput("light"), { ...lightCtx, base: { services: fewer, version: rulesVersion(fewer), sysctls: full.sysctls } }],
     ] as const) {
       try {
         parseSnapshot(output, context);
@@ -153,7 +153,7 @@ describe("parseSnapshot of a light read", () => {
     const edited = structuredClone(full.services);
     const member = edited[0]?.realservers[0];
     if (member) member.upperThreshold = 500;
-    const light = parseSnapshot(pollOutput("light"), { ...lightCtx, base: { services: edited, version: rulesVersion(edited) } });
+    const light = parseSnapshot(pollOutput("light"), { ...lightCtx, base: { services: edited, version: rulesVersion(edited), sysctls: full.sysctls } });
     expect(light.services[0]?.realservers[0]?.upperThreshold).toBe(500);
     expect(light.version).toBe(rulesVersion(edited));
     expect(parseSnapshot(pollOutput("full"), ctx).services[0]?.realservers[0]?.upperThreshold).toBe(0);
@@ -233,14 +233,14 @@ describe("SNAPSHOT_SCRIPT", () => {
     };
     expect(run({ kind: "light", tunnels: true, meta: true })).toEqual({
       calls: ["ipvsadm LC_ALL=C -Ln --persistent-conn", "ipvsadm LC_ALL=C -Ln --exact --stats"],
-      sections: ["files", "persistent", "stats"],
+      sections: ["persistent", "stats"],
     });
     expect(run({ kind: "full", tunnels: false, meta: false }).calls).toEqual([
       "ipvsadm LC_ALL=C -Ln --persistent-conn",
       "ipvsadm LC_ALL=C -Ln --exact --stats",
       "ipvsadm LC_ALL=C -Ln --thresholds",
     ]);
-    expect(run({ kind: "full", tunnels: true, meta: true }).sections).toEqual(["files", "persistent", "stats", "thresholds", "tuninfo", "version", "timeout"]);
+    expect(run({ kind: "full", tunnels: true, meta: true }).sections).toEqual(["persistent", "stats", "files", "thresholds", "tuninfo", "version", "timeout"]);
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -5,23 +5,24 @@
  * cannot read sysctls at all, as the kernel answers a read at a non-zero offset of an
  * integer sysctl with end-of-file), so the script starts as few processes as it can.
  *
- * A LIGHT read ($1 = light), what the poller runs in the steady state, starts three:
- * - one grep prints /proc/net/ip_vs (forward methods) and every net.ipv4.vs sysctl;
+ * A LIGHT read ($1 = light), what the poller runs in the steady state, starts two:
  * - ipvsadm -Ln --persistent-conn (rules, weights, active/inactive/persistent connections);
  * - ipvsadm -Ln --exact --stats (counters; rates come from the deltas between polls).
- * A FULL read ($1 = full) adds what no light listing shows, the thresholds and the tunnel
- * types an edit must repeat:
+ * A FULL read ($1 = full) adds what those listings do not show: the forward methods, the
+ * sysctls, and the thresholds and tunnel types an edit must repeat:
+ * - one grep prints /proc/net/ip_vs (forward methods) and every net.ipv4.vs sysctl;
  * - ipvsadm -Ln --thresholds;
  * - ipvsadm -Ln --tun-info when $2 = 1 (the director has, or may have, tunnel members);
  * - ipvsadm --version and --timeout when $3 = 1.
- * A light read takes thresholds and tunnel types from the last full read (parseSnapshot).
+ * A light read takes forward methods, thresholds, tunnel types and sysctls from the last
+ * full read (parseSnapshot).
  * The connection count is the sum of the per-realserver counts (active, inactive and
  * persistence templates), not a read of the whole connection table.
  *
  * Pure: the script text, its arguments, and the parser of its output.
  */
 import { createHash } from "node:crypto";
-import { ConsoleError } from "@/server/errors";
+import { ConsoleError, isConsoleError } from "@/server/errors";
 import {
   formatEndpoint,
   formatServiceKey,
@@ -51,10 +52,10 @@ const MARK = "@@lvs-console:9c1f@@";
 export const SNAPSHOT_SCRIPT = `m='${MARK}'
 s() { printf '%s %s\\n' "$m" "$1"; }
 e() { printf '%s exit %s\\n' "$m" "$1"; }
-s files; grep -H '' /proc/net/ip_vs /proc/sys/net/ipv4/vs/* 2>/dev/null; e 0
 s persistent; ipvsadm -Ln --persistent-conn 2>&1; e $?
 s stats; ipvsadm -Ln --exact --stats 2>&1; e $?
 if [ "$1" = full ]; then
+s files; grep -H '' /proc/net/ip_vs /proc/sys/net/ipv4/vs/* 2>/dev/null; e 0
 s thresholds; ipvsadm -Ln --thresholds 2>&1; e $?
 if [ "$2" = 1 ]; then s tuninfo; ipvsadm -Ln --tun-info 2>&1; e $?; fi
 if [ "$3" = 1 ]; then
@@ -149,11 +150,15 @@ function mergeError(message: string, details: Record<string, unknown>): ConsoleE
   return new ConsoleError("PARSE_ERROR", `merging listings: ${message}`, { source: "merge", ...details });
 }
 
+/** Where forward methods come from: /proc/net/ip_vs, or the services of the last full read. */
+type ForwardSource = ReadonlyArray<Pick<ProcService, "key"> & { realservers: ReadonlyArray<Pick<ProcService["realservers"][number], "address" | "port" | "forward">> }>;
+
 /**
  * The main listing mergeListings needs (forward and weight per realserver), built from the
- * --persistent-conn listing plus the forward methods of /proc/net/ip_vs.
+ * --persistent-conn listing plus the forward methods of /proc/net/ip_vs (a full read) or
+ * of the last full read (a light read: any difference means the rules changed).
  */
-export function listWithForward(persistent: ServiceListing, proc: ProcService[]): ServiceListing {
+export function listWithForward(persistent: ServiceListing, proc: ForwardSource): ServiceListing {
   for (const p of proc) {
     if (!persistent.services.some((s) => sameKeyLoosely(s.key, p.key))) {
       throw mergeError(`service ${formatServiceKey(p.key)} is in /proc/net/ip_vs only`, { service: formatServiceKey(p.key), view: "proc" });
@@ -280,7 +285,7 @@ export interface SnapshotContext {
   /** ipvsadm version and timeouts from an earlier poll, when this one did not read them. */
   cached: { ipvsadm: IpvsadmVersion | null; timeouts: IpvsTimeouts | null } | null;
   /** The last full read of the director: a light read takes thresholds and tunnel types from it. */
-  base?: Pick<DirectorSnapshot, "services" | "version"> | null;
+  base?: Pick<DirectorSnapshot, "services" | "version" | "sysctls"> | null;
 }
 
 const PROC_PREFIX = "/proc/net/ip_vs:";
@@ -340,19 +345,26 @@ export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSna
   const full = sections.has("thresholds");
   const thresholds = full ? parseList(section(sections, "thresholds", id)) : undefined;
   const stats = parseStats(section(sections, "stats", id));
-  const files = splitFiles(section(sections, "files", id));
-  const proc = parseProcServices(files.proc);
   const base = ctx.base ?? null;
   if (!full && !base) {
     throw new ConsoleError("INTERNAL", `a light read of ${id} needs an earlier full read`, { directorId: id });
   }
+  const files = full ? splitFiles(section(sections, "files", id)) : null;
+  const proc: ForwardSource = files ? parseProcServices(files.proc) : (base?.services ?? []);
   let list: ServiceListing;
   if (sections.has("tuninfo")) {
     list = parseList(section(sections, "tuninfo", id));
   } else if (full && hasTunnels(proc)) {
     throw mergeError("a tunnel member appeared: read again with --tun-info", { view: "tuninfo", reason: "tunnel-info" });
   } else {
-    list = listWithForward(persistent, proc);
+    try {
+      list = listWithForward(persistent, proc);
+    } catch (e) {
+      // A light read's forward methods come from the last full read: a different set of
+      // services or members there means the rules changed.
+      if (full || !isConsoleError(e, "PARSE_ERROR")) throw e;
+      throw mergeError("the rules changed since the last full read: read everything again", { view: "light", reason: "rules-changed" });
+    }
   }
   let merged = mergeListings({ list, persistent, stats, ...(thresholds ? { thresholds } : {}) });
   let version: string;
@@ -366,7 +378,11 @@ export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSna
     }
   }
   const services = withRates(merged, ctx.takenAt, ctx.previous);
-  const sysctls = files.sysctls.trim() === "" ? {} : parseSysctls(files.sysctls);
+  const sysctls = files
+    ? files.sysctls.trim() === ""
+      ? {}
+      : parseSysctls(files.sysctls)
+    : (base?.sysctls ?? {});
   const ipvsadm = sections.has("version") ? parseVersion(section(sections, "version", id)) : (ctx.cached?.ipvsadm ?? null);
   const timeouts = sections.has("timeout") ? parseTimeouts(section(sections, "timeout", id)) : (ctx.cached?.timeouts ?? null);
   let connectionCount = 0;
