@@ -28,7 +28,11 @@ export interface ConsoleErrorData {
 }
 
 export type PreviewDirector =
-  | { directorId: string; ok: true; steps: Array<{ argv: string[]; command: string; description: string }> }
+  | {
+      directorId: string;
+      ok: true;
+      steps: Array<{ argv: string[]; command: string; description: string }>;
+    }
   | { directorId: string; ok: false; reason: string; message: string };
 
 export interface PreviewResult {

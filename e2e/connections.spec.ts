@@ -7,7 +7,9 @@ test.afterAll(async () => {
 
 test("connection table filters on the director and counts per state", async ({ page }) => {
   // Connections from two clients, held open so they are ESTABLISHED while we look.
-  await lab("lab-traffic hold --vip 203.0.113.10:8080 --count 4 --seconds 60 --from 203.0.113.101 && lab-traffic hold --vip 203.0.113.10:8080 --count 3 --seconds 60 --from 203.0.113.102");
+  await lab(
+    "lab-traffic hold --vip 203.0.113.10:8080 --count 4 --seconds 60 --from 203.0.113.101 && lab-traffic hold --vip 203.0.113.10:8080 --count 3 --seconds 60 --from 203.0.113.102",
+  );
   await page.goto("/directors/lab/connections");
   await expect(page.getByTestId("conn-matched")).toBeVisible({ timeout: 60_000 });
   await expect(page.locator("[data-state-count=ESTABLISHED]")).toBeVisible({ timeout: 30_000 });
@@ -26,6 +28,9 @@ test("connection table filters on the director and counts per state", async ({ p
 
   // Pause: the table stops polling.
   await page.getByRole("button", { name: "Pause polling" }).click();
-  await expect(page.getByRole("button", { name: "Resume polling" })).toHaveAttribute("aria-pressed", "true");
+  await expect(page.getByRole("button", { name: "Resume polling" })).toHaveAttribute(
+    "aria-pressed",
+    "true",
+  );
   await screenshot(page, "connections-filtered");
 });

@@ -1,5 +1,13 @@
 import { expect, test, type Request } from "@playwright/test";
-import { lab, openDirector, planCommands, realserverRow, restoreLab, savedRulesFor, screenshot } from "./helpers";
+import {
+  lab,
+  openDirector,
+  planCommands,
+  realserverRow,
+  restoreLab,
+  savedRulesFor,
+  screenshot,
+} from "./helpers";
 
 const SVC = "TCP 203.0.113.10:8080";
 
@@ -17,19 +25,29 @@ test("director page lists services and realservers", async ({ page }) => {
   await screenshot(page, "director");
 });
 
-test("inline weight edit shows the command, applies it, and the director has it", async ({ page }) => {
+test("inline weight edit shows the command, applies it, and the director has it", async ({
+  page,
+}) => {
   await openDirector(page);
   const row = realserverRow(page, SVC, "10.10.0.12:80");
   const input = row.getByRole("textbox", { name: /Weight of 10\.10\.0\.12:80/ });
   await input.fill("7");
   await input.press("Enter");
   const dialog = page.getByRole("dialog");
-  expect(await planCommands(dialog)).toMatch(/ipvsadm -e -t 203\.0\.113\.10:8080 -r 10\.10\.0\.12:80 -m -w 7\b/);
+  expect(await planCommands(dialog)).toMatch(
+    /ipvsadm -e -t 203\.0\.113\.10:8080 -r 10\.10\.0\.12:80 -m -w 7\b/,
+  );
   await dialog.getByTestId("apply-change").click();
-  await expect(page.getByRole("status").filter({ hasText: "applied" }).first()).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByRole("status").filter({ hasText: "applied" }).first()).toBeVisible({
+    timeout: 30_000,
+  });
   await expect(dialog).toBeHidden();
-  expect((await savedRulesFor("10.10.0.12:80")).find((l) => l.includes("203.0.113.10:8080"))).toMatch(/-m -w 7\b/);
-  await expect(row.getByRole("textbox", { name: /Weight of/ })).toHaveValue("7", { timeout: 15_000 });
+  expect(
+    (await savedRulesFor("10.10.0.12:80")).find((l) => l.includes("203.0.113.10:8080")),
+  ).toMatch(/-m -w 7\b/);
+  await expect(row.getByRole("textbox", { name: /Weight of/ })).toHaveValue("7", {
+    timeout: 15_000,
+  });
 });
 
 test("invalid input shows errors and sends nothing", async ({ page }) => {
@@ -37,10 +55,16 @@ test("invalid input shows errors and sends nothing", async ({ page }) => {
   const sent: Request[] = [];
   page.on("request", (r) => {
     const url = r.url();
-    if (url.includes("/api/trpc/") && (r.method() === "POST" || /changes\.|drains\.(preview|start)/.test(url))) sent.push(r);
+    if (
+      url.includes("/api/trpc/") &&
+      (r.method() === "POST" || /changes\.|drains\.(preview|start)/.test(url))
+    )
+      sent.push(r);
   });
 
-  const weight = realserverRow(page, SVC, "10.10.0.11:80").getByRole("textbox", { name: /Weight of/ });
+  const weight = realserverRow(page, SVC, "10.10.0.11:80").getByRole("textbox", {
+    name: /Weight of/,
+  });
   await weight.fill("-3");
   await expect(weight).toHaveAttribute("aria-invalid", "true");
   await expect(page.getByText(/a weight is a whole number from 0 to 2147483647/)).toBeVisible();
@@ -74,10 +98,14 @@ test("add and remove a realserver", async ({ page }) => {
   await form.getByLabel("Weight").fill("2");
   await form.getByRole("button", { name: "Review commands" }).click();
   const plan = page.getByRole("dialog", { name: /Add realserver 10\.10\.0\.14:80/ });
-  expect(await planCommands(plan)).toContain("ipvsadm -a -t 203.0.113.10:8080 -r 10.10.0.14:80 -m -w 2");
+  expect(await planCommands(plan)).toContain(
+    "ipvsadm -a -t 203.0.113.10:8080 -r 10.10.0.14:80 -m -w 2",
+  );
   await plan.getByTestId("apply-change").click();
   await expect(plan).toBeHidden({ timeout: 30_000 });
-  expect(await savedRulesFor("10.10.0.14:80")).toEqual(["-a -t 203.0.113.10:8080 -r 10.10.0.14:80 -m -w 2"]);
+  expect(await savedRulesFor("10.10.0.14:80")).toEqual([
+    "-a -t 203.0.113.10:8080 -r 10.10.0.14:80 -m -w 2",
+  ]);
   const row = realserverRow(page, SVC, "10.10.0.14:80");
   await expect(row).toBeVisible({ timeout: 15_000 });
 

@@ -1,5 +1,13 @@
 import { expect, test } from "@playwright/test";
-import { lab, openDirector, planCommands, realserverRow, restoreLab, savedRulesFor, screenshot } from "./helpers";
+import {
+  lab,
+  openDirector,
+  planCommands,
+  realserverRow,
+  restoreLab,
+  savedRulesFor,
+  screenshot,
+} from "./helpers";
 
 const RS = "10.10.0.11:80";
 
@@ -20,7 +28,9 @@ test("drain a realserver with persistent clients, watch it empty, undrain it", a
   }
 
   await openDirector(page);
-  await realserverRow(page, "TCP 203.0.113.10:80", RS).getByRole("button", { name: `Drain ${RS}` }).click();
+  await realserverRow(page, "TCP 203.0.113.10:80", RS)
+    .getByRole("button", { name: `Drain ${RS}` })
+    .click();
   const dialog = page.getByRole("dialog", { name: `Drain ${RS}` });
   const text = await planCommands(dialog);
   expect(text).toContain("-t 203.0.113.10:80 -r 10.10.0.11:80");
@@ -43,12 +53,19 @@ test("drain a realserver with persistent clients, watch it empty, undrain it", a
   expect(await lab("cat /proc/sys/net/ipv4/vs/expire_quiescent_template")).toMatch(/^1\s*$/);
   const thresholdsDuring = await lab(`ipvsadm -Ln --thresholds | grep '${RS}'`);
   // "-> ADDR:PORT Uthreshold Lthreshold ActiveConn InActConn": compare all but the counts.
-  const thresholdCols = (s: string) => s.split("\n").filter((l) => l.trim()).map((l) => l.trim().split(/\s+/).slice(0, 4).join(" "));
+  const thresholdCols = (s: string) =>
+    s
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => l.trim().split(/\s+/).slice(0, 4).join(" "));
   expect(thresholdCols(thresholdsDuring)).toEqual(thresholdCols(thresholdsBefore));
 
   // New connections avoid it, pinned clients included.
   await expect
-    .poll(async () => (await labExecProbe()).filter((l) => / (rs1|10\.10\.0\.11)\S*$/.test(l)).length, { timeout: 60_000, intervals: [2_000] })
+    .poll(
+      async () => (await labExecProbe()).filter((l) => / (rs1|10\.10\.0\.11)\S*$/.test(l)).length,
+      { timeout: 60_000, intervals: [2_000] },
+    )
     .toBe(0);
 
   await screenshot(page, "drain-progress");

@@ -63,7 +63,10 @@ async function prepare(): Promise<void> {
 
 export default async function globalSetup(config: FullConfig): Promise<void> {
   await ensureLab({ name: LAB.name, port: LAB.port, timeoutSeconds: 300 });
-  const { name, password } = JSON.parse(await readFile(credentialsPath, "utf8")) as { name: string; password: string };
+  const { name, password } = JSON.parse(await readFile(credentialsPath, "utf8")) as {
+    name: string;
+    password: string;
+  };
   const use = config.projects[0]?.use ?? {};
   const browser = await chromium.launch(use.launchOptions);
   try {

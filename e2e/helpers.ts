@@ -34,7 +34,9 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 /** The director page once its first poll is on screen. */
 export async function openDirector(page: Page, id = LAB): Promise<void> {
   await page.goto(`/directors/${id}`);
-  await expect(page.getByRole("table", { name: "Virtual services" })).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByRole("table", { name: "Virtual services" })).toBeVisible({
+    timeout: 60_000,
+  });
 }
 
 export function realserverRow(page: Page, service: string, realserver: string) {
@@ -45,5 +47,7 @@ export function realserverRow(page: Page, service: string, realserver: string) {
 export async function planCommands(dialog: Locator): Promise<string> {
   const first = dialog.getByTestId("plan-command").first();
   await expect(first).toBeVisible({ timeout: 30_000 });
-  return (await dialog.getByTestId("plan-command").allTextContents()).map((c) => c.replace(/'/g, "")).join("\n");
+  return (await dialog.getByTestId("plan-command").allTextContents())
+    .map((c) => c.replace(/'/g, ""))
+    .join("\n");
 }

@@ -7,8 +7,13 @@ test("audit log lists the changes with their exact commands and results", async 
   await expect(rows.first()).toBeVisible({ timeout: 30_000 });
   await page.getByLabel(/^Text/).fill("10.10.0.14");
   await expect(rows.first()).toContainText("10.10.0.14");
-  await rows.first().getByRole("button", { name: /Show commands/ }).click();
-  await expect(page.getByText(/ipvsadm -[ad] -t 203\.0\.113\.10:8080 -r 10\.10\.0\.14:80/).first()).toBeVisible();
+  await rows
+    .first()
+    .getByRole("button", { name: /Show commands/ })
+    .click();
+  await expect(
+    page.getByText(/ipvsadm -[ad] -t 203\.0\.113\.10:8080 -r 10\.10\.0\.14:80/).first(),
+  ).toBeVisible();
   await expect(page.getByText("exit 0").first()).toBeVisible();
   await page.getByLabel(/^Text/).fill("");
   await screenshot(page, "audit");

@@ -22,7 +22,11 @@ import { promisify } from "node:util";
 import { chromium, type Browser, type Page } from "@playwright/test";
 import superjson from "superjson";
 import { labExec, repoRoot } from "../lab/harness";
-import { connectionFilterSchema, connectionsArgv, parseConnectionsOutput } from "../server/live/connections-query";
+import {
+  connectionFilterSchema,
+  connectionsArgv,
+  parseConnectionsOutput,
+} from "../server/live/connections-query";
 import { shellQuote } from "../server/ssh/quote";
 
 const run = promisify(execFile);
@@ -43,7 +47,16 @@ function hex(n: number, width: number): string {
 
 /** 100k entries shaped like a busy NAT director: 200 client /24s, 3 realservers, mixed states. */
 function generateConnTable(): string {
-  const states = ["ESTABLISHED", "ESTABLISHED", "ESTABLISHED", "TIME_WAIT", "TIME_WAIT", "FIN_WAIT", "SYN_RECV", "CLOSE_WAIT"];
+  const states = [
+    "ESTABLISHED",
+    "ESTABLISHED",
+    "ESTABLISHED",
+    "TIME_WAIT",
+    "TIME_WAIT",
+    "FIN_WAIT",
+    "SYN_RECV",
+    "CLOSE_WAIT",
+  ];
   const lines = ["Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData"];
   for (let i = 0; i < ENTRIES; i++) {
     const client = (198 << 24) | (51 << 16) | ((i % 200) << 8) | (1 + (i % 250));
@@ -63,23 +76,37 @@ const FILTERS = [
   { name: "state ESTABLISHED", filter: { state: "ESTABLISHED" } },
   { name: "client 198.51.7.0/24", filter: { client: "198.51.7.0/24" } },
   { name: "realserver 10.10.0.12:80", filter: { realserver: "10.10.0.12:80" } },
-  { name: "service TCP 203.0.113.10:8080 + TIME_WAIT", filter: { service: "TCP 203.0.113.10:8080", state: "TIME_WAIT" } },
+  {
+    name: "service TCP 203.0.113.10:8080 + TIME_WAIT",
+    filter: { service: "TCP 203.0.113.10:8080", state: "TIME_WAIT" },
+  },
 ] as const;
 
 async function serverSideFilter(file: string): Promise<void> {
-  console.log(`\n2. connection-table filter on the director, ${ENTRIES.toLocaleString("en")} entries (awk over ${CONN_FILE})`);
+  console.log(
+    `\n2. connection-table filter on the director, ${ENTRIES.toLocaleString("en")} entries (awk over ${CONN_FILE})`,
+  );
   const content = await readFile(file, "utf8");
   const up = await labExec("lab", `cat > ${CONN_FILE}`, { input: content, timeoutMs: 120_000 });
   if (up.code !== 0) throw new Error(`copy to the lab failed: ${up.stderr}`);
   for (const f of FILTERS) {
-    const argv = connectionsArgv(connectionFilterSchema.parse(f.filter), { offset: 0, limit: 200 }, null, CONN_FILE);
+    const argv = connectionsArgv(
+      connectionFilterSchema.parse(f.filter),
+      { offset: 0, limit: 200 },
+      null,
+      CONN_FILE,
+    );
     const line = shellQuote(argv);
     const inGuest: number[] = [];
     const roundTrip: number[] = [];
     let matched = 0;
     for (let i = 0; i < 5; i++) {
       const t0 = performance.now();
-      const r = await labExec("lab", `s=$(date +%s%N); ${line} > /tmp/bench_out; e=$(date +%s%N); echo $(( (e - s) / 1000 )); cat /tmp/bench_out`, { timeoutMs: 60_000 });
+      const r = await labExec(
+        "lab",
+        `s=$(date +%s%N); ${line} > /tmp/bench_out; e=$(date +%s%N); echo $(( (e - s) / 1000 )); cat /tmp/bench_out`,
+        { timeoutMs: 60_000 },
+      );
       roundTrip.push(performance.now() - t0);
       const [micros = "0", ...rest] = r.stdout.split("\n");
       inGuest.push(Number(micros) / 1000);
@@ -92,7 +119,10 @@ async function serverSideFilter(file: string): Promise<void> {
 }
 
 async function login(browser: Browser): Promise<string> {
-  const { name, password } = JSON.parse(await readFile(join(tmp, "credentials.json"), "utf8")) as { name: string; password: string };
+  const { name, password } = JSON.parse(await readFile(join(tmp, "credentials.json"), "utf8")) as {
+    name: string;
+    password: string;
+  };
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${BASE}/login`);
@@ -111,30 +141,51 @@ async function fleetTti(browser: Browser, state: string): Promise<void> {
   const times: number[] = [];
   const dcl: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const context = await browser.newContext({ storageState: state, viewport: { width: 1366, height: 768 } });
+    const context = await browser.newContext({
+      storageState: state,
+      viewport: { width: 1366, height: 768 },
+    });
     const page = await context.newPage();
     const t0 = performance.now();
     await page.goto(`${BASE}/`, { waitUntil: "commit" });
-    await page.locator('tr[data-director="lab"][data-reachability="live"]').filter({ hasText: /v\d+\.\d+/ }).waitFor({ timeout: 60_000 });
+    await page
+      .locator('tr[data-director="lab"][data-reachability="live"]')
+      .filter({ hasText: /v\d+\.\d+/ })
+      .waitFor({ timeout: 60_000 });
     times.push(performance.now() - t0);
-    dcl.push(await page.evaluate(() => {
-      const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
-      return nav ? nav.domContentLoadedEventEnd : Number.NaN;
-    }));
+    dcl.push(
+      await page.evaluate(() => {
+        const nav = performance.getEntriesByType("navigation")[0] as
+          PerformanceNavigationTiming | undefined;
+        return nav ? nav.domContentLoadedEventEnd : Number.NaN;
+      }),
+    );
     await context.close();
   }
-  console.log(`   first live data: median ${median(times).toFixed(0)} ms (runs: ${times.map((t) => t.toFixed(0)).join(", ")})`);
+  console.log(
+    `   first live data: median ${median(times).toFixed(0)} ms (runs: ${times.map((t) => t.toFixed(0)).join(", ")})`,
+  );
   console.log(`   DOMContentLoaded: median ${median(dcl).toFixed(0)} ms`);
 }
 
 /** superjson sends an undefined filter field as null (plus meta saying so): null = absent. */
 interface BatchInput {
-  json: { directorId: string; filter: Record<string, string | boolean | null>; offset: number; limit: number };
+  json: {
+    directorId: string;
+    filter: Record<string, string | boolean | null>;
+    offset: number;
+    limit: number;
+  };
 }
 
 async function browserFilter(browser: Browser, state: string, file: string): Promise<void> {
-  console.log(`\n3. connections page with ${ENTRIES.toLocaleString("en")} entries (pages answered by the same awk on this host)`);
-  const context = await browser.newContext({ storageState: state, viewport: { width: 1366, height: 768 } });
+  console.log(
+    `\n3. connections page with ${ENTRIES.toLocaleString("en")} entries (pages answered by the same awk on this host)`,
+  );
+  const context = await browser.newContext({
+    storageState: state,
+    viewport: { width: 1366, height: 768 },
+  });
   const page: Page = await context.newPage();
   await page.route("**/api/trpc/connections.list**", async (route) => {
     const url = new URL(route.request().url());
@@ -144,12 +195,25 @@ async function browserFilter(browser: Browser, state: string, file: string): Pro
       const raw = inputs[key];
       if (!raw) continue;
       const input = raw.json;
-      const filter = connectionFilterSchema.parse(Object.fromEntries(Object.entries(input.filter).filter(([, v]) => v !== null)));
-      const [cmd = "awk", ...args] = connectionsArgv(filter, { offset: input.offset, limit: input.limit }, null, file);
+      const filter = connectionFilterSchema.parse(
+        Object.fromEntries(Object.entries(input.filter).filter(([, v]) => v !== null)),
+      );
+      const [cmd = "awk", ...args] = connectionsArgv(
+        filter,
+        { offset: input.offset, limit: input.limit },
+        null,
+        file,
+      );
       const { stdout } = await run(cmd, args, { maxBuffer: 64 << 20 });
-      out.push({ result: { data: superjson.serialize(parseConnectionsOutput(stdout, Date.now())) } });
+      out.push({
+        result: { data: superjson.serialize(parseConnectionsOutput(stdout, Date.now())) },
+      });
     }
-    await route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(out) });
+    await route.fulfill({
+      status: 200,
+      contentType: "application/json",
+      body: JSON.stringify(out),
+    });
   });
   await page.goto(`${BASE}/directors/lab/connections`);
   const matched = page.getByTestId("conn-matched");
@@ -163,18 +227,31 @@ async function browserFilter(browser: Browser, state: string, file: string): Pro
     const t0 = performance.now();
     await page.getByLabel("Client (address or prefix)").fill(client);
     await matched.filter({ hasText: /^500$/ }).waitFor({ timeout: 30_000 });
-    await page.locator("[data-conn-row]").first().filter({ hasText: client.replace("0/24", "") }).waitFor();
+    await page
+      .locator("[data-conn-row]")
+      .first()
+      .filter({ hasText: client.replace("0/24", "") })
+      .waitFor();
     typing.push(performance.now() - t0);
     if (i === 0) console.log("   (includes the 250 ms typing debounce)");
   }
-  console.log(`   filter typed -> matched count + rows shown: median ${median(typing).toFixed(0)} ms (${typing.map((t) => t.toFixed(0)).join(", ")})`);
+  console.log(
+    `   filter typed -> matched count + rows shown: median ${median(typing).toFixed(0)} ms (${typing.map((t) => t.toFixed(0)).join(", ")})`,
+  );
 
   await page.getByLabel("Client (address or prefix)").fill("");
   await matched.filter({ hasText: "100,000" }).waitFor();
   const t1 = performance.now();
-  await page.getByRole("rowgroup", { name: "Scrollable entries" }).evaluate((el) => el.scrollTo({ top: 90_000 * 24 }));
-  await page.locator('[aria-rowindex="90002"]').filter({ hasText: "TCP" }).waitFor({ timeout: 30_000 });
-  console.log(`   jump to row 90,000 -> rendered with data: ${(performance.now() - t1).toFixed(0)} ms`);
+  await page
+    .getByRole("rowgroup", { name: "Scrollable entries" })
+    .evaluate((el) => el.scrollTo({ top: 90_000 * 24 }));
+  await page
+    .locator('[aria-rowindex="90002"]')
+    .filter({ hasText: "TCP" })
+    .waitFor({ timeout: 30_000 });
+  console.log(
+    `   jump to row 90,000 -> rendered with data: ${(performance.now() - t1).toFixed(0)} ms`,
+  );
   const domRows = await page.locator("[data-conn-row]").count();
   console.log(`   rows in the DOM while showing 100,000: ${domRows}`);
   await context.close();
@@ -205,7 +282,15 @@ async function main(): Promise<void> {
   const server = await startServer();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   try {
     const state = await login(browser);

@@ -23,7 +23,12 @@ import { join } from "node:path";
 import type { DirectorConfig } from "@/server/config";
 import { DirectorPoller } from "@/server/live/poller";
 import { lastRead, readSnapshot } from "@/server/live/snapshot";
-import { snapshotArgs, SNAPSHOT_SCRIPT, type ReadKind, type ReadRequest } from "@/server/live/snapshot-script";
+import {
+  snapshotArgs,
+  SNAPSHOT_SCRIPT,
+  type ReadKind,
+  type ReadRequest,
+} from "@/server/live/snapshot-script";
 import type { DirectorSnapshot } from "@/server/live/types";
 import { createSshPool, type SshPool } from "@/server/ssh/pool";
 import { scriptCommandLine } from "@/server/ssh/quote";
@@ -41,7 +46,9 @@ const FANOUT_INTERVALS = 4;
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+  return sorted.length % 2
+    ? (sorted[mid] ?? NaN)
+    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }
 
 function run(cmd: string, args: string[]): Promise<number> {
@@ -49,7 +56,8 @@ function run(cmd: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout) => {
       if (error) return reject(new Error(`${cmd} failed: ${error.message}`));
-      if (!stdout.includes("@@lvs-console:") && !args.includes("-O")) return reject(new Error(`${cmd} printed no snapshot`));
+      if (!stdout.includes("@@lvs-console:") && !args.includes("-O"))
+        return reject(new Error(`${cmd} printed no snapshot`));
       resolve(performance.now() - started);
     });
   });
@@ -57,26 +65,46 @@ function run(cmd: string, args: string[]): Promise<number> {
 
 function sshArgs(lab: LabDirector, extra: string[], command: string): string[] {
   return [
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", `UserKnownHostsFile=${lab.knownHostsPath}`,
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "BatchMode=yes",
-    "-o", "IdentitiesOnly=yes",
-    "-o", "IdentityAgent=none",
-    "-o", "LogLevel=ERROR",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${lab.knownHostsPath}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "IdentityAgent=none",
+    "-o",
+    "LogLevel=ERROR",
     ...extra,
-    "-i", lab.privateKeyPath,
-    "-p", String(lab.port),
+    "-i",
+    lab.privateKeyPath,
+    "-p",
+    String(lab.port),
     `${lab.user}@${lab.host}`,
     command,
   ];
 }
 
 /** One poll the way the poller runs it; fails when it was not the kind asked for. */
-async function poll(director: DirectorConfig, pool: SshPool, previous: DirectorSnapshot | null, kind: ReadKind): Promise<DirectorSnapshot> {
-  const snapshot = await readSnapshot(director, { pool, previous, mode: "poll", fullReadEvery: kind === "full" ? 1 : NEVER_FULL });
+async function poll(
+  director: DirectorConfig,
+  pool: SshPool,
+  previous: DirectorSnapshot | null,
+  kind: ReadKind,
+): Promise<DirectorSnapshot> {
+  const snapshot = await readSnapshot(director, {
+    pool,
+    previous,
+    mode: "poll",
+    fullReadEvery: kind === "full" ? 1 : NEVER_FULL,
+  });
   const request = lastRead(director.id, pool);
-  if (request?.kind !== kind) throw new Error(`asked for a ${kind} poll, ran ${JSON.stringify(request)}`);
+  if (request?.kind !== kind)
+    throw new Error(`asked for a ${kind} poll, ran ${JSON.stringify(request)}`);
   return snapshot;
 }
 
@@ -93,7 +121,9 @@ async function fanout(director: DirectorConfig, subscribers: number): Promise<nu
     const before = pool.stats(director.id).commands;
     const offs = Array.from({ length: subscribers }, () => poller.subscribe(() => undefined));
     // Stop just before the next poll would start: exactly FANOUT_INTERVALS polls ran.
-    await new Promise((r) => setTimeout(r, FANOUT_INTERVAL_MS * FANOUT_INTERVALS - FANOUT_INTERVAL_MS / 2));
+    await new Promise((r) =>
+      setTimeout(r, FANOUT_INTERVAL_MS * FANOUT_INTERVALS - FANOUT_INTERVAL_MS / 2),
+    );
     offs.forEach((off) => off());
     return (pool.stats(director.id).commands - before) / FANOUT_INTERVALS;
   } finally {
@@ -104,7 +134,10 @@ async function fanout(director: DirectorConfig, subscribers: number): Promise<nu
 async function main(): Promise<void> {
   const json = process.argv.includes("--json");
   const name = process.env.LVS_LAB_NAME ?? "lab";
-  const { director: lab, startedByUs } = await ensureLab({ name, port: Number(process.env.LVS_LAB_PORT ?? 2222) });
+  const { director: lab, startedByUs } = await ensureLab({
+    name,
+    port: Number(process.env.LVS_LAB_PORT ?? 2222),
+  });
   const director: DirectorConfig = {
     id: lab.id,
     clusterId: "bench",
@@ -117,7 +150,14 @@ async function main(): Promise<void> {
   };
   const pool: SshPool = createSshPool({ trust: { get: () => null } });
   const controlPath = join(mkdtempSync(join(tmpdir(), "lvs-bench-")), "cm");
-  const cm = ["-o", "ControlMaster=auto", "-o", `ControlPath=${controlPath}`, "-o", "ControlPersist=60"];
+  const cm = [
+    "-o",
+    "ControlMaster=auto",
+    "-o",
+    `ControlPath=${controlPath}`,
+    "-o",
+    "ControlPersist=60",
+  ];
   try {
     // Warm-up: the pooled connection, and the first poll (a full read, which light ones go by).
     let previous: DirectorSnapshot = await poll(director, pool, null, "full");
@@ -143,14 +183,21 @@ async function main(): Promise<void> {
     };
     for (let round = 0; round < ROUNDS; round++) {
       freshMs.push(await run("ssh", sshArgs(lab, [], lightCommand)));
-      for (let i = 0; i < CONTROL_MASTER_PER_ROUND; i++) controlMasterMs.push(await run("ssh", sshArgs(lab, cm, lightCommand)));
+      for (let i = 0; i < CONTROL_MASTER_PER_ROUND; i++)
+        controlMasterMs.push(await run("ssh", sshArgs(lab, cm, lightCommand)));
       for (let i = 0; i < SNAPSHOTS_PER_ROUND; i++) await timed(snapshotMs, "light");
       for (let i = 0; i < FULL_PER_ROUND; i++) {
         fullControlMasterMs.push(await run("ssh", sshArgs(lab, cm, fullCommand)));
         await timed(fullSnapshotMs, "full");
       }
     }
-    await run("ssh", ["-o", `ControlPath=${controlPath}`, "-O", "exit", `${lab.user}@${lab.host}`]).catch(() => undefined);
+    await run("ssh", [
+      "-o",
+      `ControlPath=${controlPath}`,
+      "-O",
+      "exit",
+      `${lab.user}@${lab.host}`,
+    ]).catch(() => undefined);
 
     const fanoutExecs1 = await fanout(director, 1);
     const fanoutExecs50 = await fanout(director, 50);
@@ -180,7 +227,9 @@ async function main(): Promise<void> {
     if (json) {
       console.log(JSON.stringify(result, null, 2));
     } else {
-      console.log(`measured: the steady-state ${result.pollKind} poll; for information, the ${result.fullKind} read`);
+      console.log(
+        `measured: the steady-state ${result.pollKind} poll; for information, the ${result.fullKind} read`,
+      );
       const rows: Array<[string, string, string]> = [
         ["warm light poll (pooled ssh2), median ms", String(result.snapshotMs), ""],
         ["OpenSSH, new connection each time, median ms", String(result.freshSshMs), ""],
@@ -188,12 +237,21 @@ async function main(): Promise<void> {
         ["snapshotVsFreshSsh", String(result.snapshotVsFreshSsh), "target <= 0.3"],
         ["snapshotVsControlMaster", String(result.snapshotVsControlMaster), "target <= 1.0"],
         ["full read (pooled ssh2), median ms", String(result.fullSnapshotMs), "information"],
-        ["full read, OpenSSH ControlMaster, median ms", String(result.fullControlMasterMs), "information"],
+        [
+          "full read, OpenSSH ControlMaster, median ms",
+          String(result.fullControlMasterMs),
+          "information",
+        ],
         ["fanoutExecs1 (SSH commands per interval)", String(fanoutExecs1), ""],
-        ["fanoutExecs50 (SSH commands per interval)", String(fanoutExecs50), "target = fanoutExecs1"],
+        [
+          "fanoutExecs50 (SSH commands per interval)",
+          String(fanoutExecs50),
+          "target = fanoutExecs1",
+        ],
       ];
       const width = Math.max(...rows.map((r) => r[0].length));
-      for (const [label, value, target] of rows) console.log(`${label.padEnd(width)}  ${value.padStart(8)}  ${target}`);
+      for (const [label, value, target] of rows)
+        console.log(`${label.padEnd(width)}  ${value.padStart(8)}  ${target}`);
     }
   } finally {
     pool.closeAll();

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 step "type-check"; npx tsc --noEmit -p tsconfig.json
-step "lint"; npx eslint --max-warnings=0 .
+step "lint"; npx eslint --max-warnings=0 .; npx prettier --check . >/dev/null
 step "unit tests"; npx vitest run --project unit
 step "production build"; npx next build
 step "integration tests (lab director over SSH)"; npx vitest run --project integration

@@ -9,12 +9,26 @@ import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Field, Input, Select } from "@/components/ui/input";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableRow,
+} from "@/components/ui/table";
 
 const RESULTS = ["ok", "failed", "refused", "conflict", "partial", "pending"] as const;
 type ResultFilter = (typeof RESULTS)[number] | "";
 
-const RESULT_VARIANT = { ok: "ok", failed: "danger", refused: "warn", conflict: "warn", partial: "danger", pending: "info" } as const;
+const RESULT_VARIANT = {
+  ok: "ok",
+  failed: "danger",
+  refused: "warn",
+  conflict: "warn",
+  partial: "danger",
+  pending: "info",
+} as const;
 
 interface DirectorResultView {
   directorId: string;
@@ -28,7 +42,10 @@ function resultsOf(details: unknown): DirectorResultView[] {
   if (typeof details !== "object" || details === null) return [];
   const r = (details as { results?: unknown }).results ?? details;
   if (!Array.isArray(r)) return [];
-  return r.filter((x): x is DirectorResultView => typeof x === "object" && x !== null && "directorId" in x && "steps" in x);
+  return r.filter(
+    (x): x is DirectorResultView =>
+      typeof x === "object" && x !== null && "directorId" in x && "steps" in x,
+  );
 }
 
 export function AuditView() {
@@ -55,7 +72,10 @@ export function AuditView() {
   });
   const pages = useQueries({
     queries: [undefined, ...cursors].map((before) =>
-      trpc.audit.list.queryOptions({ ...filter, before }, { refetchInterval: before === undefined ? 10_000 : false }),
+      trpc.audit.list.queryOptions(
+        { ...filter, before },
+        { refetchInterval: before === undefined ? 10_000 : false },
+      ),
     ),
   });
   const first = pages[0];
@@ -77,19 +97,39 @@ export function AuditView() {
       <h1 id="audit-title" className="text-base font-semibold">
         Audit log
       </h1>
-      <form className="flex flex-wrap items-end gap-3" role="search" onSubmit={(e) => e.preventDefault()}>
+      <form
+        className="flex flex-wrap items-end gap-3"
+        role="search"
+        onSubmit={(e) => e.preventDefault()}
+      >
         <Field label="Text (summary, commands, errors)" className="w-72">
-          {(p) => <Input {...p} name="text" value={text} onChange={(e) => setText(e.target.value)} />}
+          {(p) => (
+            <Input {...p} name="text" value={text} onChange={(e) => setText(e.target.value)} />
+          )}
         </Field>
         <Field label="User" className="w-36">
-          {(p) => <Input {...p} name="user" value={user} onChange={(e) => setUser(e.target.value)} />}
+          {(p) => (
+            <Input {...p} name="user" value={user} onChange={(e) => setUser(e.target.value)} />
+          )}
         </Field>
         <Field label="Director" className="w-36">
-          {(p) => <Input {...p} name="director" value={directorId} onChange={(e) => setDirectorId(e.target.value)} />}
+          {(p) => (
+            <Input
+              {...p}
+              name="director"
+              value={directorId}
+              onChange={(e) => setDirectorId(e.target.value)}
+            />
+          )}
         </Field>
         <Field label="Result" className="w-32">
           {(p) => (
-            <Select {...p} name="result" value={result} onChange={(e) => setResult(e.target.value as ResultFilter)}>
+            <Select
+              {...p}
+              name="result"
+              value={result}
+              onChange={(e) => setResult(e.target.value as ResultFilter)}
+            >
               <option value="">any</option>
               {RESULTS.map((r) => (
                 <option key={r} value={r}>
@@ -162,7 +202,9 @@ export function AuditView() {
                       </Button>
                     </TableCell>
                     <TableCell className="num">{e.id}</TableCell>
-                    <TableCell className="whitespace-nowrap">{formatDateTime(e.startedAt)}</TableCell>
+                    <TableCell className="whitespace-nowrap">
+                      {formatDateTime(e.startedAt)}
+                    </TableCell>
                     <TableCell>{e.user}</TableCell>
                     <TableCell className="font-mono">{e.action}</TableCell>
                     <TableCell className="truncate">{e.directors.join(", ")}</TableCell>
@@ -188,7 +230,15 @@ export function AuditView() {
                             <div key={director} className="mb-2">
                               <p className="font-medium">
                                 {director}{" "}
-                                {r && <Badge variant={r.ok ? "ok" : "danger"}>{r.ok ? (r.verified === false ? "not verified" : "ok") : "failed"}</Badge>}
+                                {r && (
+                                  <Badge variant={r.ok ? "ok" : "danger"}>
+                                    {r.ok
+                                      ? r.verified === false
+                                        ? "not verified"
+                                        : "ok"
+                                      : "failed"}
+                                  </Badge>
+                                )}
                               </p>
                               <ol className="font-mono">
                                 {cmds.map((argv, i) => {
@@ -196,18 +246,37 @@ export function AuditView() {
                                   return (
                                     <li key={i} className="flex gap-2">
                                       <span className="text-muted-foreground">$</span>
-                                      <span className="flex-1 break-all">{commandLineForDisplay(argv)}</span>
-                                      {step && <span className={step.exitCode === 0 ? "text-ok" : "text-danger"}>exit {step.exitCode ?? "—"}</span>}
+                                      <span className="flex-1 break-all">
+                                        {commandLineForDisplay(argv)}
+                                      </span>
+                                      {step && (
+                                        <span
+                                          className={
+                                            step.exitCode === 0 ? "text-ok" : "text-danger"
+                                          }
+                                        >
+                                          exit {step.exitCode ?? "—"}
+                                        </span>
+                                      )}
                                     </li>
                                   );
                                 })}
                               </ol>
-                              {r?.steps.filter((s) => s.stderr).map((s, i) => (
-                                <pre key={i} className="mt-1 rounded bg-muted px-2 py-1 whitespace-pre-wrap text-danger">
-                                  {s.stderr}
-                                </pre>
-                              ))}
-                              {r?.error && <p className="text-danger">{r.error.code}: {r.error.message}</p>}
+                              {r?.steps
+                                .filter((s) => s.stderr)
+                                .map((s, i) => (
+                                  <pre
+                                    key={i}
+                                    className="mt-1 rounded bg-muted px-2 py-1 whitespace-pre-wrap text-danger"
+                                  >
+                                    {s.stderr}
+                                  </pre>
+                                ))}
+                              {r?.error && (
+                                <p className="text-danger">
+                                  {r.error.code}: {r.error.message}
+                                </p>
+                              )}
                             </div>
                           );
                         })}
@@ -222,7 +291,12 @@ export function AuditView() {
       </div>
       {list.hasNextPage && (
         <div>
-          <Button variant="outline" size="sm" disabled={list.isFetchingNextPage} onClick={list.fetchNextPage}>
+          <Button
+            variant="outline"
+            size="sm"
+            disabled={list.isFetchingNextPage}
+            onClick={list.fetchNextPage}
+          >
             {list.isFetchingNextPage ? "Loading…" : "Older entries"}
           </Button>
         </div>

@@ -26,7 +26,10 @@ export function ChangeDialog({
   const client = useTRPCClient();
   const queryClient = useQueryClient();
   const preview = useQuery(
-    trpc.changes.preview.queryOptions({ clusterId, change }, { staleTime: 0, gcTime: 0, retry: false, refetchOnWindowFocus: false }),
+    trpc.changes.preview.queryOptions(
+      { clusterId, change },
+      { staleTime: 0, gcTime: 0, retry: false, refetchOnWindowFocus: false },
+    ),
   );
   return (
     <PlanDialog
@@ -39,10 +42,18 @@ export function ChangeDialog({
       onApply={async ({ versions, fixes }) => {
         // Fixes are sysctls: they do not touch the rules' version, so they go first with the same versions.
         for (const setting of fixes) {
-          const r = await client.changes.commit.mutate({ clusterId, change: { kind: "setSysctl", setting }, expectedVersions: versions });
+          const r = await client.changes.commit.mutate({
+            clusterId,
+            change: { kind: "setSysctl", setting },
+            expectedVersions: versions,
+          });
           if (!r.ok) return { ok: false, results: r.results };
         }
-        const r = await client.changes.commit.mutate({ clusterId, change, expectedVersions: versions });
+        const r = await client.changes.commit.mutate({
+          clusterId,
+          change,
+          expectedVersions: versions,
+        });
         return { ok: r.ok, results: r.results };
       }}
       onApplied={(outcome) => {

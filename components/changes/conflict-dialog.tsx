@@ -7,7 +7,8 @@ function changeTexts(details: Record<string, unknown>): string[] {
   if (!Array.isArray(c)) return [];
   return c.map((x: unknown) => {
     if (typeof x === "string") return x;
-    if (typeof x === "object" && x !== null && "text" in x && typeof x.text === "string") return x.text;
+    if (typeof x === "object" && x !== null && "text" in x && typeof x.text === "string")
+      return x.text;
     return JSON.stringify(x);
   });
 }
@@ -53,7 +54,9 @@ export function ConflictDialog({
       ) : (
         <p className="text-xs">No details were given.</p>
       )}
-      <p className="mt-2 text-xs text-muted-foreground">Nothing was applied. Review the change against the current rules and apply again.</p>
+      <p className="mt-2 text-xs text-muted-foreground">
+        Nothing was applied. Review the change against the current rules and apply again.
+      </p>
     </Dialog>
   );
 }

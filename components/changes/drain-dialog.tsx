@@ -22,9 +22,13 @@ export function DrainDialog({
   const queryClient = useQueryClient();
   const router = useRouter();
   const preview = useQuery(
-    trpc.drains.preview.queryOptions({ clusterId, realserver }, { staleTime: 0, gcTime: 0, retry: false }),
+    trpc.drains.preview.queryOptions(
+      { clusterId, realserver },
+      { staleTime: 0, gcTime: 0, retry: false },
+    ),
   );
-  const label = realserver.port === undefined ? realserver.address : `${realserver.address}:${realserver.port}`;
+  const label =
+    realserver.port === undefined ? realserver.address : `${realserver.address}:${realserver.port}`;
   return (
     <PlanDialog
       open
@@ -35,12 +39,23 @@ export function DrainDialog({
       applyLabel="Drain"
       destructive
       onApply={async ({ versions, fixes }) => {
-        const setExpireQuiescentTemplate = fixes.some((f) => f.name === "expire_quiescent_template" && f.value === 1);
+        const setExpireQuiescentTemplate = fixes.some(
+          (f) => f.name === "expire_quiescent_template" && f.value === 1,
+        );
         for (const setting of fixes.filter((f) => f.name !== "expire_quiescent_template")) {
-          const r = await client.changes.commit.mutate({ clusterId, change: { kind: "setSysctl", setting }, expectedVersions: versions });
+          const r = await client.changes.commit.mutate({
+            clusterId,
+            change: { kind: "setSysctl", setting },
+            expectedVersions: versions,
+          });
           if (!r.ok) return { ok: false, results: r.results };
         }
-        const r = await client.drains.start.mutate({ clusterId, realserver, expectedVersions: versions, setExpireQuiescentTemplate });
+        const r = await client.drains.start.mutate({
+          clusterId,
+          realserver,
+          expectedVersions: versions,
+          setExpireQuiescentTemplate,
+        });
         const ok = r.results.every((x) => x.ok);
         if (ok) router.push(`/drains/${r.drainId}`);
         return { ok, results: r.results };

@@ -8,7 +8,15 @@ function argvOf(details: Record<string, unknown>): string | null {
 }
 
 /** A console error as the operator needs it: what failed, where, exit code and stderr. */
-export function ConsoleErrorAlert({ error, title, directorId }: { error: ConsoleErrorData; title?: string; directorId?: string }) {
+export function ConsoleErrorAlert({
+  error,
+  title,
+  directorId,
+}: {
+  error: ConsoleErrorData;
+  title?: string;
+  directorId?: string;
+}) {
   const exitCode = detailNumber(error.details, "exitCode");
   const stderr = detailString(error.details, "stderr");
   const argv = argvOf(error.details);
@@ -20,9 +28,15 @@ export function ConsoleErrorAlert({ error, title, directorId }: { error: Console
       </AlertTitle>
       <AlertDescription>
         <p>{error.message}</p>
-        {argv && <pre className="overflow-x-auto rounded bg-muted px-2 py-1 font-mono">$ {argv}</pre>}
+        {argv && (
+          <pre className="overflow-x-auto rounded bg-muted px-2 py-1 font-mono">$ {argv}</pre>
+        )}
         {exitCode !== null && <p className="mt-1">exit code {exitCode}</p>}
-        {stderr && <pre className="overflow-x-auto rounded bg-muted px-2 py-1 font-mono whitespace-pre-wrap text-danger">{stderr}</pre>}
+        {stderr && (
+          <pre className="overflow-x-auto rounded bg-muted px-2 py-1 font-mono whitespace-pre-wrap text-danger">
+            {stderr}
+          </pre>
+        )}
       </AlertDescription>
     </Alert>
   );
@@ -49,7 +63,9 @@ export function ResultsAlert({ results }: { results: ApplyDirectorResult[] }) {
                   <div key={i}>
                     <pre className="font-mono">$ {s.argv.join(" ")}</pre>
                     <p>exit code {s.exitCode ?? "none"}</p>
-                    {s.stderr && <pre className="font-mono whitespace-pre-wrap text-danger">{s.stderr}</pre>}
+                    {s.stderr && (
+                      <pre className="font-mono whitespace-pre-wrap text-danger">{s.stderr}</pre>
+                    )}
                   </div>
                 ))}
             </AlertDescription>

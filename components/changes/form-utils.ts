@@ -7,7 +7,10 @@ export function parseWhole(text: string): number {
 }
 
 /** zod issues keyed by their path below `prefix` (e.g. ["realserver"]): "port" -> message. */
-export function fieldErrors(error: z.ZodError | undefined, prefix: readonly (string | number)[] = []): Record<string, string> {
+export function fieldErrors(
+  error: z.ZodError | undefined,
+  prefix: readonly (string | number)[] = [],
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (!error) return out;
   for (const issue of error.issues) {

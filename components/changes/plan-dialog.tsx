@@ -53,14 +53,20 @@ export function PlanDialog({
   preview: PreviewState;
   applyLabel: string;
   destructive?: boolean;
-  onApply: (args: { versions: Record<string, string>; fixes: SysctlSetting[] }) => Promise<ApplyOutcome>;
+  onApply: (args: {
+    versions: Record<string, string>;
+    fixes: SysctlSetting[];
+  }) => Promise<ApplyOutcome>;
   onApplied: (outcome: ApplyOutcome) => void;
   children?: ReactNode;
 }) {
   const { toast } = useToast();
   const [fixes, setFixes] = useState<Record<string, SysctlSetting>>({});
   const [applying, setApplying] = useState(false);
-  const [failure, setFailure] = useState<{ error: ConsoleErrorData | null; message: string } | null>(null);
+  const [failure, setFailure] = useState<{
+    error: ConsoleErrorData | null;
+    message: string;
+  } | null>(null);
   const [failedResults, setFailedResults] = useState<ApplyDirectorResult[] | null>(null);
   const [trust, setTrust] = useState<{ directorId: string; fingerprint: string } | null>(null);
   const [conflict, setConflict] = useState<ConsoleErrorData | null>(null);
@@ -69,13 +75,17 @@ export function PlanDialog({
   const data = preview.data;
   const previewError = preview.error ? consoleErrorOf(preview.error) : null;
   const refused = data?.perDirector.filter((d) => !d.ok) ?? [];
-  const runnable = data !== undefined && refused.length === 0 && data.perDirector.some((d) => d.ok && d.steps.length > 0);
+  const runnable =
+    data !== undefined &&
+    refused.length === 0 &&
+    data.perDirector.some((d) => d.ok && d.steps.length > 0);
 
   function handleError(err: unknown) {
     const c = consoleErrorOf(err);
     if (c?.code === "HOST_KEY_UNKNOWN") {
       const fingerprint = detailString(c.details, "fingerprint");
-      const directorId = detailString(c.details, "directorId") ?? detailString(c.details, "director");
+      const directorId =
+        detailString(c.details, "directorId") ?? detailString(c.details, "director");
       if (fingerprint && directorId) setTrust({ directorId, fingerprint });
     }
     if (c?.code === "CONFLICT") setConflict(c);
@@ -90,11 +100,18 @@ export function PlanDialog({
     try {
       const outcome = await onApply({ versions: data.versions, fixes: Object.values(fixes) });
       if (outcome.ok) {
-        toast({ title: `${title}: applied`, description: `on ${outcome.results.map((r) => r.directorId).join(", ")}` });
+        toast({
+          title: `${title}: applied`,
+          description: `on ${outcome.results.map((r) => r.directorId).join(", ")}`,
+        });
         onApplied(outcome);
       } else {
         setFailedResults(outcome.results);
-        toast({ title: `${title}: failed`, variant: "error", description: "see the details in the dialog" });
+        toast({
+          title: `${title}: failed`,
+          variant: "error",
+          description: "see the details in the dialog",
+        });
       }
     } catch (err) {
       handleError(err);
@@ -103,11 +120,17 @@ export function PlanDialog({
     }
   }
 
-  const shownPreviewError = previewError ?? (preview.error ? { code: "INTERNAL" as const, message: errorMessage(preview.error), details: {} } : null);
+  const shownPreviewError =
+    previewError ??
+    (preview.error
+      ? { code: "INTERNAL" as const, message: errorMessage(preview.error), details: {} }
+      : null);
   let trustShown = trust;
   if (!trustShown && !trustDismissed && previewError?.code === "HOST_KEY_UNKNOWN") {
     const fingerprint = detailString(previewError.details, "fingerprint");
-    const directorId = detailString(previewError.details, "directorId") ?? detailString(previewError.details, "director");
+    const directorId =
+      detailString(previewError.details, "directorId") ??
+      detailString(previewError.details, "director");
     if (fingerprint && directorId) trustShown = { directorId, fingerprint };
   }
 
@@ -136,14 +159,26 @@ export function PlanDialog({
       >
         <div className="flex flex-col gap-3">
           {children}
-          {preview.isPending && <p className="text-xs text-muted-foreground">Planning against the directors&apos; current rules…</p>}
-          {shownPreviewError && <ConsoleErrorAlert error={shownPreviewError} title="Could not plan the change" />}
+          {preview.isPending && (
+            <p className="text-xs text-muted-foreground">
+              Planning against the directors&apos; current rules…
+            </p>
+          )}
+          {shownPreviewError && (
+            <ConsoleErrorAlert error={shownPreviewError} title="Could not plan the change" />
+          )}
           {data?.perDirector.map((d) => (
-            <section key={d.directorId} aria-label={`Commands on ${d.directorId}`} data-plan-director={d.directorId}>
+            <section
+              key={d.directorId}
+              aria-label={`Commands on ${d.directorId}`}
+              data-plan-director={d.directorId}
+            >
               <h3 className="mb-1 text-xs font-semibold">
                 {d.directorId}
                 {data.versions[d.directorId] && (
-                  <span className="ml-2 font-mono font-normal text-muted-foreground">rules {data.versions[d.directorId]?.slice(0, 12)}</span>
+                  <span className="ml-2 font-mono font-normal text-muted-foreground">
+                    rules {data.versions[d.directorId]?.slice(0, 12)}
+                  </span>
                 )}
               </h3>
               {d.ok ? (
@@ -153,7 +188,10 @@ export function PlanDialog({
                   <ol className="flex flex-col gap-1">
                     {d.steps.map((s, i) => (
                       <li key={i}>
-                        <pre className="overflow-x-auto rounded bg-muted px-2 py-1 font-mono text-xs" data-testid="plan-command">
+                        <pre
+                          className="overflow-x-auto rounded bg-muted px-2 py-1 font-mono text-xs"
+                          data-testid="plan-command"
+                        >
                           {s.command}
                         </pre>
                         <p className="text-xs text-muted-foreground">{s.description}</p>
@@ -204,7 +242,10 @@ export function PlanDialog({
             </section>
           )}
           {failure && !failedResults && (
-            <ConsoleErrorAlert error={failure.error ?? { code: "INTERNAL", message: failure.message, details: {} }} title="Not applied" />
+            <ConsoleErrorAlert
+              error={failure.error ?? { code: "INTERNAL", message: failure.message, details: {} }}
+              title="Not applied"
+            />
           )}
           {failedResults && <ResultsAlert results={failedResults} />}
         </div>

@@ -43,7 +43,10 @@ export function TrustHostKeyDialog({
           <Button variant="outline" onClick={() => onOpenChange(false)}>
             Cancel
           </Button>
-          <Button disabled={trust.isPending} onClick={() => trust.mutate({ directorId, fingerprint })}>
+          <Button
+            disabled={trust.isPending}
+            onClick={() => trust.mutate({ directorId, fingerprint })}
+          >
             {trust.isPending ? "Trusting…" : "Trust this key"}
           </Button>
         </>

@@ -38,7 +38,8 @@ function useDebounced<T>(value: T, ms: number): T {
   return v;
 }
 
-const COLS = "grid grid-cols-[56px_112px_64px_minmax(150px,1fr)_minmax(150px,1fr)_minmax(150px,1fr)_72px]";
+const COLS =
+  "grid grid-cols-[56px_112px_64px_minmax(150px,1fr)_minmax(150px,1fr)_minmax(150px,1fr)_72px]";
 
 /**
  * The connection table, filtered and counted on the director: the browser only ever holds the
@@ -90,7 +91,12 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
     queries: pageIndexes.map((p) =>
       trpc.connections.list.queryOptions(
         { directorId, filter, offset: p * PAGE_SIZE, limit: PAGE_SIZE },
-        { refetchInterval: paused ? false : POLL_MS, placeholderData: keepPreviousData, staleTime: paused ? Infinity : 1_000, retry: false },
+        {
+          refetchInterval: paused ? false : POLL_MS,
+          placeholderData: keepPreviousData,
+          staleTime: paused ? Infinity : 1_000,
+          retry: false,
+        },
       ),
     ),
   });
@@ -118,36 +124,82 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
       <div className="flex flex-wrap items-center gap-3">
         <h1 id="conn-title" className="text-base font-semibold">
           Connections on{" "}
-          <Link className="text-primary hover:underline" href={`/directors/${encodeURIComponent(directorId)}`}>
+          <Link
+            className="text-primary hover:underline"
+            href={`/directors/${encodeURIComponent(directorId)}`}
+          >
             {directorId}
           </Link>
         </h1>
         <ConnectionStatus state={liveState} since={head?.takenAt ?? null} />
-        <Button size="sm" variant="outline" aria-pressed={paused} onClick={() => setPaused((x) => !x)}>
+        <Button
+          size="sm"
+          variant="outline"
+          aria-pressed={paused}
+          onClick={() => setPaused((x) => !x)}
+        >
           {paused ? "Resume polling" : "Pause polling"}
         </Button>
-        <span className="text-xs text-muted-foreground" aria-live="polite" data-testid="conn-counts">
+        <span
+          className="text-xs text-muted-foreground"
+          aria-live="polite"
+          data-testid="conn-counts"
+        >
           {head ? (
             <>
-              <b className="num" data-testid="conn-matched">{formatCount(head.matched)}</b> of <span className="num">{formatCount(head.total)}</span> entries · read{" "}
+              <b className="num" data-testid="conn-matched">
+                {formatCount(head.matched)}
+              </b>{" "}
+              of <span className="num">{formatCount(head.total)}</span> entries · read{" "}
               {formatClock(head.takenAt)}
             </>
           ) : (
             "reading…"
           )}
-          <span className={cn("ml-2 inline-block w-16", fetching ? "" : "invisible")}>updating</span>
+          <span className={cn("ml-2 inline-block w-16", fetching ? "" : "invisible")}>
+            updating
+          </span>
         </span>
       </div>
 
-      <form className="flex flex-wrap items-end gap-3" role="search" aria-label="Filter connections" onSubmit={(e) => e.preventDefault()}>
+      <form
+        className="flex flex-wrap items-end gap-3"
+        role="search"
+        aria-label="Filter connections"
+        onSubmit={(e) => e.preventDefault()}
+      >
         <Field label="Client (address or prefix)" className="w-52" error={errors.client}>
-          {(p) => <Input {...p} name="client" value={client} onChange={(e) => setClient(e.target.value)} placeholder="203.0.113.0/24" />}
+          {(p) => (
+            <Input
+              {...p}
+              name="client"
+              value={client}
+              onChange={(e) => setClient(e.target.value)}
+              placeholder="203.0.113.0/24"
+            />
+          )}
         </Field>
         <Field label="Realserver (addr or addr:port)" className="w-52" error={errors.realserver}>
-          {(p) => <Input {...p} name="realserver" value={realserver} onChange={(e) => setRealserver(e.target.value)} placeholder="10.10.0.11:80" />}
+          {(p) => (
+            <Input
+              {...p}
+              name="realserver"
+              value={realserver}
+              onChange={(e) => setRealserver(e.target.value)}
+              placeholder="10.10.0.11:80"
+            />
+          )}
         </Field>
         <Field label="Service" className="w-56" error={errors.service}>
-          {(p) => <Input {...p} name="service" value={service} onChange={(e) => setService(e.target.value)} placeholder="TCP 203.0.113.10:80" />}
+          {(p) => (
+            <Input
+              {...p}
+              name="service"
+              value={service}
+              onChange={(e) => setService(e.target.value)}
+              placeholder="TCP 203.0.113.10:80"
+            />
+          )}
         </Field>
         <Field label="State" className="w-40">
           {(p) => (
@@ -163,7 +215,12 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
         </Field>
         <Field label="Entries" className="w-56">
           {(p) => (
-            <Select {...p} name="kind" value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
+            <Select
+              {...p}
+              name="kind"
+              value={kind}
+              onChange={(e) => setKind(e.target.value as Kind)}
+            >
               <option value="all">connections + templates</option>
               <option value="connections">connections only</option>
               <option value="templates">persistence templates only</option>
@@ -174,7 +231,14 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
 
       <div role="group" className="flex min-h-6 flex-wrap gap-1" aria-label="Entries per state">
         {counts.map(([s, n]) => (
-          <Button key={s} size="xs" variant={state === s ? "default" : "outline"} aria-pressed={state === s} onClick={() => setState(state === s ? "" : s)} data-state-count={s}>
+          <Button
+            key={s}
+            size="xs"
+            variant={state === s ? "default" : "outline"}
+            aria-pressed={state === s}
+            onClick={() => setState(state === s ? "" : s)}
+            data-state-count={s}
+          >
             {s} <span className="num">{formatCount(n)}</span>
           </Button>
         ))}
@@ -187,19 +251,40 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
         </Alert>
       )}
 
-      <div role="table" aria-label="Connection entries" aria-rowcount={matchedCount + 1} className="rounded-md border bg-card text-xs">
+      <div
+        role="table"
+        aria-label="Connection entries"
+        aria-rowcount={matchedCount + 1}
+        className="rounded-md border bg-card text-xs"
+      >
         <div role="rowgroup">
-          <div role="row" className={cn(COLS, "h-7 items-center border-b bg-muted/60 px-2 font-medium text-muted-foreground")}>
+          <div
+            role="row"
+            className={cn(
+              COLS,
+              "h-7 items-center border-b bg-muted/60 px-2 font-medium text-muted-foreground",
+            )}
+          >
             <span role="columnheader">Proto</span>
             <span role="columnheader">State</span>
-            <span role="columnheader" className="text-right">Expires</span>
-            <span role="columnheader" className="pl-4">Client</span>
+            <span role="columnheader" className="text-right">
+              Expires
+            </span>
+            <span role="columnheader" className="pl-4">
+              Client
+            </span>
             <span role="columnheader">Virtual</span>
             <span role="columnheader">Realserver</span>
             <span role="columnheader">Kind</span>
           </div>
         </div>
-        <div ref={scrollRef} role="rowgroup" className="h-[calc(100vh-290px)] min-h-60 overflow-auto" tabIndex={0} aria-label="Scrollable entries">
+        <div
+          ref={scrollRef}
+          role="rowgroup"
+          className="h-[calc(100vh-290px)] min-h-60 overflow-auto"
+          tabIndex={0}
+          aria-label="Scrollable entries"
+        >
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
             {items.map((v) => {
               const e = rowAt(v.index);
@@ -208,7 +293,10 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
                   key={v.key}
                   role="row"
                   aria-rowindex={v.index + 2}
-                  className={cn(COLS, "absolute left-0 w-full items-center border-b px-2 font-mono hover:bg-muted/40")}
+                  className={cn(
+                    COLS,
+                    "absolute left-0 w-full items-center border-b px-2 font-mono hover:bg-muted/40",
+                  )}
                   style={{ height: ROW_HEIGHT, transform: `translateY(${v.start}px)` }}
                   data-conn-row
                 >
@@ -216,20 +304,34 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
                     <>
                       <span role="cell">{e.protocol}</span>
                       <span role="cell">{e.state}</span>
-                      <span role="cell" className="num">{e.expiresSeconds}s</span>
-                      <span role="cell" className="truncate pl-4">{formatEndpoint(e.client)}</span>
-                      <span role="cell" className="truncate">{formatEndpoint(e.virtual)}</span>
-                      <span role="cell" className="truncate">{formatEndpoint(e.destination)}</span>
-                      <span role="cell" className="text-muted-foreground">{e.template ? "template" : "conn"}</span>
+                      <span role="cell" className="num">
+                        {e.expiresSeconds}s
+                      </span>
+                      <span role="cell" className="truncate pl-4">
+                        {formatEndpoint(e.client)}
+                      </span>
+                      <span role="cell" className="truncate">
+                        {formatEndpoint(e.virtual)}
+                      </span>
+                      <span role="cell" className="truncate">
+                        {formatEndpoint(e.destination)}
+                      </span>
+                      <span role="cell" className="text-muted-foreground">
+                        {e.template ? "template" : "conn"}
+                      </span>
                     </>
                   ) : (
-                    <span role="cell" className="col-span-7 text-muted-foreground">…</span>
+                    <span role="cell" className="col-span-7 text-muted-foreground">
+                      …
+                    </span>
                   )}
                 </div>
               );
             })}
           </div>
-          {head && matchedCount === 0 && <p className="p-3 text-muted-foreground">No entries match.</p>}
+          {head && matchedCount === 0 && (
+            <p className="p-3 text-muted-foreground">No entries match.</p>
+          )}
         </div>
       </div>
     </section>

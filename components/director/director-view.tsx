@@ -27,18 +27,35 @@ import { Badge } from "@/components/ui/badge";
 import { Button, buttonVariants } from "@/components/ui/button";
 import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
 import { ShareBar } from "@/components/ui/share-bar";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableRow,
+} from "@/components/ui/table";
 import { useDirectorLive } from "./use-director";
 import { WeightEditor } from "./weight-editor";
 
 type Action =
-  | { kind: "change"; change: ChangeInput; title: string; applyLabel?: string; destructive?: boolean }
+  | {
+      kind: "change";
+      change: ChangeInput;
+      title: string;
+      applyLabel?: string;
+      destructive?: boolean;
+    }
   | { kind: "realserverForm"; service: ServiceKey; existing?: RealserverRule }
   | { kind: "serviceForm"; existing?: ServiceRule }
   | { kind: "drain"; realserver: { address: string; port?: number } }
   | { kind: "trust"; fingerprint: string };
 
-const FORWARD_SHORT: Record<RealserverRule["forward"], string> = { masq: "Masq", route: "Route", tunnel: "Tunnel" };
+const FORWARD_SHORT: Record<RealserverRule["forward"], string> = {
+  masq: "Masq",
+  route: "Route",
+  tunnel: "Tunnel",
+};
 
 function flagsOf(s: ServiceState): string {
   const f: string[] = [];
@@ -57,13 +74,22 @@ export function DirectorView({ directorId }: { directorId: string }) {
   const snapshot = status?.snapshot ?? null;
   const clusterId = status?.clusterId ?? null;
   const drains = useQuery(
-    trpc.drains.list.queryOptions({ clusterId: clusterId ?? undefined, active: true }, { enabled: clusterId !== null, refetchInterval: 5_000 }),
+    trpc.drains.list.queryOptions(
+      { clusterId: clusterId ?? undefined, active: true },
+      { enabled: clusterId !== null, refetchInterval: 5_000 },
+    ),
   );
   const hostKeyFingerprint =
-    status?.error?.code === "HOST_KEY_UNKNOWN" ? detailString(status.error.details, "fingerprint") : null;
+    status?.error?.code === "HOST_KEY_UNKNOWN"
+      ? detailString(status.error.details, "fingerprint")
+      : null;
 
   function drainOf(rs: { address: string; port: number }) {
-    return drains.data?.find((d) => d.realserver.address === rs.address && (d.realserver.port === null || d.realserver.port === rs.port));
+    return drains.data?.find(
+      (d) =>
+        d.realserver.address === rs.address &&
+        (d.realserver.port === null || d.realserver.port === rs.port),
+    );
   }
 
   const close = () => setAction(null);
@@ -79,15 +105,25 @@ export function DirectorView({ directorId }: { directorId: string }) {
         {status && <ReachabilityBadge status={status} />}
         {snapshot && (
           <span className="text-xs text-muted-foreground">
-            poll {formatClock(snapshot.takenAt)} · rules <span className="font-mono">{snapshot.version.slice(0, 12)}</span>
-            {snapshot.ipvsadm && ` · ipvsadm v${snapshot.ipvsadm.ipvsadm} (IPVS ${snapshot.ipvsadm.ipvs})`} · {formatCount(snapshot.connectionCount)} entries
+            poll {formatClock(snapshot.takenAt)} · rules{" "}
+            <span className="font-mono">{snapshot.version.slice(0, 12)}</span>
+            {snapshot.ipvsadm &&
+              ` · ipvsadm v${snapshot.ipvsadm.ipvsadm} (IPVS ${snapshot.ipvsadm.ipvs})`}{" "}
+            · {formatCount(snapshot.connectionCount)} entries
           </span>
         )}
         <div className="ml-auto flex gap-2">
-          <Link className={buttonVariants({ variant: "outline", size: "sm" })} href={`/directors/${encodeURIComponent(directorId)}/connections`}>
+          <Link
+            className={buttonVariants({ variant: "outline", size: "sm" })}
+            href={`/directors/${encodeURIComponent(directorId)}/connections`}
+          >
             Connections
           </Link>
-          <Button size="sm" disabled={!clusterId} onClick={() => setAction({ kind: "serviceForm" })}>
+          <Button
+            size="sm"
+            disabled={!clusterId}
+            onClick={() => setAction({ kind: "serviceForm" })}
+          >
             Add virtual service
           </Button>
         </div>
@@ -101,17 +137,25 @@ export function DirectorView({ directorId }: { directorId: string }) {
       )}
       {status?.error && (
         <div className="flex flex-col gap-1">
-          <ConsoleErrorAlert error={status.error} title={`${directorId} is ${status.reachability}`} />
+          <ConsoleErrorAlert
+            error={status.error}
+            title={`${directorId} is ${status.reachability}`}
+          />
           {hostKeyFingerprint && (
             <div>
-              <Button size="sm" onClick={() => setAction({ kind: "trust", fingerprint: hostKeyFingerprint })}>
+              <Button
+                size="sm"
+                onClick={() => setAction({ kind: "trust", fingerprint: hostKeyFingerprint })}
+              >
                 Review host key…
               </Button>
             </div>
           )}
         </div>
       )}
-      {status && !snapshot && !status.error && <p className="text-sm text-muted-foreground">Waiting for the first poll…</p>}
+      {status && !snapshot && !status.error && (
+        <p className="text-sm text-muted-foreground">Waiting for the first poll…</p>
+      )}
 
       {snapshot && clusterId && (
         <div className="rounded-md border bg-card">
@@ -173,8 +217,20 @@ export function DirectorView({ directorId }: { directorId: string }) {
                           ? `${s.persistence.timeout} s${s.persistence.netmask !== null ? ` /${String(s.persistence.netmask)}` : ""}`
                           : "—"}
                       </TableCell>
-                      <TableCell className="truncate whitespace-nowrap text-muted-foreground" title={flagsOf(s)}>{flagsOf(s) || "—"}</TableCell>
-                      <TableCell className="num" title={s.counters ? `in ${formatCount(s.counters.inPackets)} pkts, out ${formatCount(s.counters.outPackets)} pkts` : undefined}>
+                      <TableCell
+                        className="truncate whitespace-nowrap text-muted-foreground"
+                        title={flagsOf(s)}
+                      >
+                        {flagsOf(s) || "—"}
+                      </TableCell>
+                      <TableCell
+                        className="num"
+                        title={
+                          s.counters
+                            ? `in ${formatCount(s.counters.inPackets)} pkts, out ${formatCount(s.counters.outPackets)} pkts`
+                            : undefined
+                        }
+                      >
                         {formatCount(s.counters?.conns)}
                       </TableCell>
                       <TableCell className="num">{formatCount(s.counters?.inBytes)}</TableCell>
@@ -183,10 +239,20 @@ export function DirectorView({ directorId }: { directorId: string }) {
                       <TableCell className="num">{formatByteRate(s.rates?.inBps)}</TableCell>
                       <TableCell className="num">{formatByteRate(s.rates?.outBps)}</TableCell>
                       <TableCell className="text-right whitespace-nowrap">
-                        <Button size="xs" variant="outline" onClick={() => setAction({ kind: "realserverForm", service: s.key })} aria-label={`Add realserver to ${name}`}>
+                        <Button
+                          size="xs"
+                          variant="outline"
+                          onClick={() => setAction({ kind: "realserverForm", service: s.key })}
+                          aria-label={`Add realserver to ${name}`}
+                        >
                           Add realserver
                         </Button>{" "}
-                        <Button size="xs" variant="outline" onClick={() => setAction({ kind: "serviceForm", existing: s })} aria-label={`Edit ${name}`}>
+                        <Button
+                          size="xs"
+                          variant="outline"
+                          onClick={() => setAction({ kind: "serviceForm", existing: s })}
+                          aria-label={`Edit ${name}`}
+                        >
                           Edit
                         </Button>{" "}
                         <Button
@@ -195,7 +261,13 @@ export function DirectorView({ directorId }: { directorId: string }) {
                           className="text-danger"
                           aria-label={`Delete ${name}`}
                           onClick={() =>
-                            setAction({ kind: "change", change: { kind: "deleteService", service: s.key }, title: `Delete ${name}`, applyLabel: "Delete", destructive: true })
+                            setAction({
+                              kind: "change",
+                              change: { kind: "deleteService", service: s.key },
+                              title: `Delete ${name}`,
+                              applyLabel: "Delete",
+                              destructive: true,
+                            })
                           }
                         >
                           Delete
@@ -206,11 +278,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
                       <TableRow className="hover:bg-transparent">
                         <TableCell />
                         <TableCell colSpan={11} className="py-1 pr-0">
-                          <RealserverTable
-                            service={s}
-                            drainOf={drainOf}
-                            onAction={setAction}
-                          />
+                          <RealserverTable service={s} drainOf={drainOf} onAction={setAction} />
                         </TableCell>
                       </TableRow>
                     )}
@@ -253,14 +321,30 @@ export function DirectorView({ directorId }: { directorId: string }) {
         <ServiceFormDialog
           existing={action.existing}
           onOpenChange={(o) => !o && close()}
-          onSubmit={(change) => setAction({ kind: "change", change, title: change.kind === "addService" ? "Add virtual service" : "Edit virtual service" })}
+          onSubmit={(change) =>
+            setAction({
+              kind: "change",
+              change,
+              title: change.kind === "addService" ? "Add virtual service" : "Edit virtual service",
+            })
+          }
         />
       )}
       {action?.kind === "drain" && clusterId && (
-        <DrainDialog clusterId={clusterId} realserver={action.realserver} onOpenChange={(o) => !o && close()} />
+        <DrainDialog
+          clusterId={clusterId}
+          realserver={action.realserver}
+          onOpenChange={(o) => !o && close()}
+        />
       )}
       {action?.kind === "trust" && (
-        <TrustHostKeyDialog open directorId={directorId} fingerprint={action.fingerprint} onOpenChange={(o) => !o && close()} onTrusted={live.reset} />
+        <TrustHostKeyDialog
+          open
+          directorId={directorId}
+          fingerprint={action.fingerprint}
+          onOpenChange={(o) => !o && close()}
+          onTrusted={live.reset}
+        />
       )}
     </section>
   );
@@ -279,27 +363,59 @@ function RealserverTable({
   const totalWeight = service.realservers.reduce((a, r) => a + r.weight, 0);
   const totalActive = service.realservers.reduce((a, r) => a + r.activeConns, 0);
   if (service.realservers.length === 0) {
-    return <p className="py-1 text-xs text-muted-foreground">No realservers: clients of this service are refused.</p>;
+    return (
+      <p className="py-1 text-xs text-muted-foreground">
+        No realservers: clients of this service are refused.
+      </p>
+    );
   }
   return (
     <table className="w-full table-fixed text-xs" aria-label={`Realservers of ${name}`}>
       <thead className="text-muted-foreground">
         <tr>
-          <th scope="col" className="w-40 px-2 py-0.5 text-left font-medium">Realserver</th>
-          <th scope="col" className="w-14 px-2 text-left font-medium">Fwd</th>
-          <th scope="col" className="w-32 px-2 text-left font-medium">Weight</th>
-          <th scope="col" className="w-36 px-2 text-left font-medium">Weight / active share</th>
-          <th scope="col" className="w-20 px-2 text-right font-medium">ActiveConn</th>
-          <th scope="col" className="w-20 px-2 text-right font-medium">InActConn</th>
-          <th scope="col" className="w-20 px-2 text-right font-medium">PersistConn</th>
-          <th scope="col" className="w-24 px-2 text-right font-medium">Thresh x / y</th>
-          <th scope="col" className="w-20 px-2 text-right font-medium">Conns</th>
-          <th scope="col" className="w-44 px-2 text-right font-medium">Actions</th>
+          <th scope="col" className="w-40 px-2 py-0.5 text-left font-medium">
+            Realserver
+          </th>
+          <th scope="col" className="w-14 px-2 text-left font-medium">
+            Fwd
+          </th>
+          <th scope="col" className="w-32 px-2 text-left font-medium">
+            Weight
+          </th>
+          <th scope="col" className="w-36 px-2 text-left font-medium">
+            Weight / active share
+          </th>
+          <th scope="col" className="w-20 px-2 text-right font-medium">
+            ActiveConn
+          </th>
+          <th scope="col" className="w-20 px-2 text-right font-medium">
+            InActConn
+          </th>
+          <th scope="col" className="w-20 px-2 text-right font-medium">
+            PersistConn
+          </th>
+          <th scope="col" className="w-24 px-2 text-right font-medium">
+            Thresh x / y
+          </th>
+          <th scope="col" className="w-20 px-2 text-right font-medium">
+            Conns
+          </th>
+          <th scope="col" className="w-44 px-2 text-right font-medium">
+            Actions
+          </th>
         </tr>
       </thead>
       <tbody>
         {service.realservers.map((r) => (
-          <RealserverRow key={`${r.address}|${r.port}`} service={service} r={r} totalWeight={totalWeight} totalActive={totalActive} drain={drainOf(r)} onAction={onAction} />
+          <RealserverRow
+            key={`${r.address}|${r.port}`}
+            service={service}
+            r={r}
+            totalWeight={totalWeight}
+            totalActive={totalActive}
+            drain={drainOf(r)}
+            onAction={onAction}
+          />
         ))}
       </tbody>
     </table>
@@ -329,7 +445,10 @@ function RealserverRow({
   return (
     <tr className="border-t hover:bg-muted/40" data-realserver={ep} data-service={svc}>
       <td className="px-2 py-0.5 font-mono">
-        <Link className="text-primary hover:underline" href={`/realservers/${encodeURIComponent(r.address)}`}>
+        <Link
+          className="text-primary hover:underline"
+          href={`/realservers/${encodeURIComponent(r.address)}`}
+        >
           {ep}
         </Link>
         {drain && (
@@ -347,7 +466,12 @@ function RealserverRow({
           onCommit={(weight) =>
             onAction({
               kind: "change",
-              change: { kind: "setWeight", service: service.key, realserver: { address: r.address, port: r.port }, weight },
+              change: {
+                kind: "setWeight",
+                service: service.key,
+                realserver: { address: r.address, port: r.port },
+                weight,
+              },
               title: `Set weight of ${label} to ${weight}`,
             })
           }
@@ -363,16 +487,31 @@ function RealserverRow({
       </td>
       <td className="num px-2">{formatCount(r.activeConns)}</td>
       <td className="num px-2">{formatCount(r.inactiveConns)}</td>
-      <td className="num px-2">{r.persistentConns === null ? "—" : formatCount(r.persistentConns)}</td>
+      <td className="num px-2">
+        {r.persistentConns === null ? "—" : formatCount(r.persistentConns)}
+      </td>
       <td className="num px-2">
         {r.upperThreshold || "—"} / {r.lowerThreshold || "—"}
       </td>
       <td className="num px-2">{formatCount(r.counters?.conns)}</td>
       <td className="px-2 text-right whitespace-nowrap">
-        <Button size="xs" variant="outline" aria-label={`Drain ${ep}`} disabled={drain !== undefined} onClick={() => onAction({ kind: "drain", realserver: { address: r.address, port: r.port } })}>
+        <Button
+          size="xs"
+          variant="outline"
+          aria-label={`Drain ${ep}`}
+          disabled={drain !== undefined}
+          onClick={() =>
+            onAction({ kind: "drain", realserver: { address: r.address, port: r.port } })
+          }
+        >
           Drain
         </Button>{" "}
-        <Button size="xs" variant="outline" aria-label={`Edit ${label}`} onClick={() => onAction({ kind: "realserverForm", service: service.key, existing: r })}>
+        <Button
+          size="xs"
+          variant="outline"
+          aria-label={`Edit ${label}`}
+          onClick={() => onAction({ kind: "realserverForm", service: service.key, existing: r })}
+        >
           Edit
         </Button>{" "}
         <Button
@@ -383,7 +522,11 @@ function RealserverRow({
           onClick={() =>
             onAction({
               kind: "change",
-              change: { kind: "removeRealserver", service: service.key, realserver: { address: r.address, port: r.port } },
+              change: {
+                kind: "removeRealserver",
+                service: service.key,
+                realserver: { address: r.address, port: r.port },
+              },
               title: `Remove ${label}`,
               applyLabel: "Remove",
               destructive: true,

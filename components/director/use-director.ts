@@ -19,7 +19,10 @@ export function useDirectorLive(directorId: string): {
   const now = useNow();
   const [lastDataAt, setLastDataAt] = useState<number | null>(null);
   const sub = useSubscription(
-    trpc.live.director.subscriptionOptions({ directorId }, { onData: () => setLastDataAt(receivedAt()) }),
+    trpc.live.director.subscriptionOptions(
+      { directorId },
+      { onData: () => setLastDataAt(receivedAt()) },
+    ),
   );
   const status: DirectorStatus | undefined = sub.data?.data;
   let state = liveStateOf({ status: sub.status, hasData: status !== undefined, lastDataAt, now });

@@ -9,12 +9,21 @@ import { Input } from "@/components/ui/input";
  * Inline weight: type, Enter (or Set) opens the preview; Esc puts the current value back.
  * Validated as you type with the model's weight schema; an invalid weight never leaves.
  */
-export function WeightEditor({ weight, label, onCommit }: { weight: number; label: string; onCommit: (w: number) => void }) {
+export function WeightEditor({
+  weight,
+  label,
+  onCommit,
+}: {
+  weight: number;
+  label: string;
+  onCommit: (w: number) => void;
+}) {
   const [text, setText] = useState<string | null>(null);
   const value = text ?? String(weight);
   const parsed = weightSchema.safeParse(parseWhole(value));
   const dirty = text !== null && text !== String(weight);
-  const error = dirty && !parsed.success ? (parsed.error.issues[0]?.message ?? "invalid weight") : null;
+  const error =
+    dirty && !parsed.success ? (parsed.error.issues[0]?.message ?? "invalid weight") : null;
   const errorId = `weight-error-${label.replace(/[^a-z0-9]/gi, "-")}`;
   function commit() {
     if (dirty && parsed.success) {
@@ -41,11 +50,22 @@ export function WeightEditor({ weight, label, onCommit }: { weight: number; labe
           }
         }}
       />
-      <Button size="xs" variant="outline" className={dirty ? "" : "invisible"} disabled={!parsed.success} onClick={commit} aria-label={`Set weight of ${label}`}>
+      <Button
+        size="xs"
+        variant="outline"
+        className={dirty ? "" : "invisible"}
+        disabled={!parsed.success}
+        onClick={commit}
+        aria-label={`Set weight of ${label}`}
+      >
         Set
       </Button>
       {error && (
-        <p id={errorId} role="alert" className="absolute top-full left-0 z-10 w-64 rounded border border-danger/50 bg-card px-1.5 py-0.5 text-xs text-danger shadow">
+        <p
+          id={errorId}
+          role="alert"
+          className="absolute top-full left-0 z-10 w-64 rounded border border-danger/50 bg-card px-1.5 py-0.5 text-xs text-danger shadow"
+        >
           {error}
         </p>
       )}

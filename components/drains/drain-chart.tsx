@@ -11,21 +11,45 @@ const LINES = [
 ] as const;
 
 /** ActiveConn, InActConn and PersistConn falling over the drain, from the progress pushes. */
-export function DrainChart({ points }: { points: ReadonlyArray<Pick<DrainProgress, "at" | "totals">> }) {
+export function DrainChart({
+  points,
+}: {
+  points: ReadonlyArray<Pick<DrainProgress, "at" | "totals">>;
+}) {
   const t0 = points[0]?.at ?? 0;
   const t1 = Math.max(t0 + 1, points[points.length - 1]?.at ?? t0 + 1);
-  const max = Math.max(1, ...points.flatMap((p) => [p.totals.active, p.totals.inactive, p.totals.persistent]));
+  const max = Math.max(
+    1,
+    ...points.flatMap((p) => [p.totals.active, p.totals.inactive, p.totals.persistent]),
+  );
   const x = (at: number) => PAD + ((at - t0) / (t1 - t0)) * (W - PAD * 2);
   const y = (v: number) => H - PAD + -((v / max) * (H - PAD * 1.5));
   return (
     <figure className="flex flex-col gap-1">
-      <svg role="img" aria-label="Connections to the drained realserver over time" width={W} height={H} viewBox={`0 0 ${W} ${H}`} className="max-w-full">
+      <svg
+        role="img"
+        aria-label="Connections to the drained realserver over time"
+        width={W}
+        height={H}
+        viewBox={`0 0 ${W} ${H}`}
+        className="max-w-full"
+      >
         <line x1={PAD} x2={W - PAD} y1={H - PAD} y2={H - PAD} className="stroke-border" />
         <line x1={PAD} x2={PAD} y1={PAD / 2} y2={H - PAD} className="stroke-border" />
-        <text x={PAD - 4} y={PAD / 2 + 4} textAnchor="end" className="fill-muted-foreground text-[10px]">
+        <text
+          x={PAD - 4}
+          y={PAD / 2 + 4}
+          textAnchor="end"
+          className="fill-muted-foreground text-[10px]"
+        >
           {max}
         </text>
-        <text x={PAD - 4} y={H - PAD} textAnchor="end" className="fill-muted-foreground text-[10px]">
+        <text
+          x={PAD - 4}
+          y={H - PAD}
+          textAnchor="end"
+          className="fill-muted-foreground text-[10px]"
+        >
           0
         </text>
         {points.length > 1 &&
@@ -35,7 +59,9 @@ export function DrainChart({ points }: { points: ReadonlyArray<Pick<DrainProgres
               fill="none"
               strokeWidth={1.5}
               className={l.className}
-              points={points.map((p) => `${x(p.at).toFixed(1)},${y(p.totals[l.key]).toFixed(1)}`).join(" ")}
+              points={points
+                .map((p) => `${x(p.at).toFixed(1)},${y(p.totals[l.key]).toFixed(1)}`)
+                .join(" ")}
             />
           ))}
       </svg>

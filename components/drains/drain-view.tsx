@@ -16,7 +16,14 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { ConnectionStatus } from "@/components/ui/connection-status";
 import { Progress } from "@/components/ui/progress";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableRow,
+} from "@/components/ui/table";
 import { DrainChart } from "./drain-chart";
 
 const MAX_POINTS = 600;
@@ -39,7 +46,9 @@ export function DrainView({ drainId }: { drainId: number }) {
   const [points, setPoints] = useState<DrainProgress[]>([]);
   const [lastDataAt, setLastDataAt] = useState<number | null>(null);
   const [dialog, setDialog] = useState<"undrain" | "remove" | null>(null);
-  const active = drain.data ? drain.data.state === "draining" || drain.data.state === "drained" : false;
+  const active = drain.data
+    ? drain.data.state === "draining" || drain.data.state === "drained"
+    : false;
   const sub = useSubscription(
     trpc.drains.progress.subscriptionOptions(
       { drainId },
@@ -48,7 +57,9 @@ export function DrainView({ drainId }: { drainId: number }) {
         onData: (d) => {
           const p = d.data;
           setLastDataAt(receivedAt());
-          setPoints((xs) => (xs.length && xs[xs.length - 1]?.at === p.at ? xs : [...xs, p].slice(-MAX_POINTS)));
+          setPoints((xs) =>
+            xs.length && xs[xs.length - 1]?.at === p.at ? xs : [...xs, p].slice(-MAX_POINTS),
+          );
         },
       },
     ),
@@ -59,7 +70,9 @@ export function DrainView({ drainId }: { drainId: number }) {
   const fraction = remaining === null ? 0 : 1 - remaining / peak;
   const state = liveStateOf({ status: sub.status, hasData: latest !== undefined, lastDataAt, now });
   const d = drain.data;
-  const label = d ? `${d.realserver.address}${d.realserver.port !== null ? `:${d.realserver.port}` : ""}` : `drain ${drainId}`;
+  const label = d
+    ? `${d.realserver.address}${d.realserver.port !== null ? `:${d.realserver.port}` : ""}`
+    : `drain ${drainId}`;
 
   return (
     <section className="flex flex-col gap-3" aria-labelledby="drain-title">
@@ -68,7 +81,10 @@ export function DrainView({ drainId }: { drainId: number }) {
           Drain of {label}
         </h1>
         {d && (
-          <Badge variant={d.state === "drained" ? "ok" : d.state === "draining" ? "info" : "default"} data-drain-state={d.state}>
+          <Badge
+            variant={d.state === "drained" ? "ok" : d.state === "draining" ? "info" : "default"}
+            data-drain-state={d.state}
+          >
             {d.state}
           </Badge>
         )}
@@ -96,13 +112,22 @@ export function DrainView({ drainId }: { drainId: number }) {
           <div className="flex flex-col gap-2 rounded-md border bg-card p-3">
             <div className="flex items-center gap-3 text-sm">
               <span>
-                Active <b className="num inline-block w-12" data-testid="drain-active">{latest ? formatCount(latest.totals.active) : "—"}</b>
+                Active{" "}
+                <b className="num inline-block w-12" data-testid="drain-active">
+                  {latest ? formatCount(latest.totals.active) : "—"}
+                </b>
               </span>
               <span>
-                Inactive <b className="num inline-block w-12" data-testid="drain-inactive">{latest ? formatCount(latest.totals.inactive) : "—"}</b>
+                Inactive{" "}
+                <b className="num inline-block w-12" data-testid="drain-inactive">
+                  {latest ? formatCount(latest.totals.inactive) : "—"}
+                </b>
               </span>
               <span>
-                Persistent <b className="num inline-block w-12" data-testid="drain-persistent">{latest ? formatCount(latest.totals.persistent) : "—"}</b>
+                Persistent{" "}
+                <b className="num inline-block w-12" data-testid="drain-persistent">
+                  {latest ? formatCount(latest.totals.persistent) : "—"}
+                </b>
               </span>
             </div>
             <Progress value={latest?.drained ? 1 : fraction} label="Drain progress" />
@@ -110,7 +135,9 @@ export function DrainView({ drainId }: { drainId: number }) {
             {(latest?.drained || d.state === "drained") && active && (
               <Alert variant="info" data-testid="safe-to-remove">
                 <AlertTitle>Safe to remove</AlertTitle>
-                <AlertDescription>No connections or persistence templates point at {label} any more.</AlertDescription>
+                <AlertDescription>
+                  No connections or persistence templates point at {label} any more.
+                </AlertDescription>
               </Alert>
             )}
             <div className="flex gap-2">
@@ -120,7 +147,10 @@ export function DrainView({ drainId }: { drainId: number }) {
               <Button variant="destructive" disabled={!active} onClick={() => setDialog("remove")}>
                 Remove
               </Button>
-              <Link className="ml-auto self-center text-xs text-primary hover:underline" href={`/realservers/${encodeURIComponent(d.realserver.address)}`}>
+              <Link
+                className="ml-auto self-center text-xs text-primary hover:underline"
+                href={`/realservers/${encodeURIComponent(d.realserver.address)}`}
+              >
                 {d.realserver.address} everywhere
               </Link>
             </div>
@@ -150,8 +180,12 @@ export function DrainView({ drainId }: { drainId: number }) {
                       </TableCell>
                       <TableCell className="num">{o.weight}</TableCell>
                       <TableCell className="num">{s ? formatCount(s.activeConns) : "—"}</TableCell>
-                      <TableCell className="num">{s ? formatCount(s.inactiveConns) : "—"}</TableCell>
-                      <TableCell className="num">{s?.persistentConns == null ? "—" : formatCount(s.persistentConns)}</TableCell>
+                      <TableCell className="num">
+                        {s ? formatCount(s.inactiveConns) : "—"}
+                      </TableCell>
+                      <TableCell className="num">
+                        {s?.persistentConns == null ? "—" : formatCount(s.persistentConns)}
+                      </TableCell>
                     </TableRow>
                   );
                 })}
@@ -161,30 +195,62 @@ export function DrainView({ drainId }: { drainId: number }) {
         </div>
       )}
       {d && dialog === "undrain" && (
-        <UndrainDialog drainId={d.id} clusterId={d.clusterId} realserver={d.realserver} original={d.original} onClose={() => setDialog(null)} />
+        <UndrainDialog
+          drainId={d.id}
+          clusterId={d.clusterId}
+          realserver={d.realserver}
+          original={d.original}
+          onClose={() => setDialog(null)}
+        />
       )}
       {d && dialog === "remove" && (
-        <RemoveDialog drainId={d.id} clusterId={d.clusterId} realserver={d.realserver} original={d.original} onClose={() => setDialog(null)} />
+        <RemoveDialog
+          drainId={d.id}
+          clusterId={d.clusterId}
+          realserver={d.realserver}
+          original={d.original}
+          onClose={() => setDialog(null)}
+        />
       )}
     </section>
   );
 }
 
-function selector(rs: { address: string; port: number | null }): { address: string; port?: number } {
+function selector(rs: { address: string; port: number | null }): {
+  address: string;
+  port?: number;
+} {
   return rs.port === null ? { address: rs.address } : { address: rs.address, port: rs.port };
 }
 
 function uniqueTargets(original: readonly Original[]): Original[] {
   const out: Original[] = [];
-  for (const o of original) if (!out.some((x) => sameServiceKey(x.service, o.service) && x.port === o.port)) out.push(o);
+  for (const o of original)
+    if (!out.some((x) => sameServiceKey(x.service, o.service) && x.port === o.port)) out.push(o);
   return out;
 }
 
-export function UndrainDialog({ drainId, clusterId, realserver, original, onClose }: { drainId: number; clusterId: string; realserver: { address: string; port: number | null }; original: Original[]; onClose: () => void }) {
+export function UndrainDialog({
+  drainId,
+  clusterId,
+  realserver,
+  original,
+  onClose,
+}: {
+  drainId: number;
+  clusterId: string;
+  realserver: { address: string; port: number | null };
+  original: Original[];
+  onClose: () => void;
+}) {
   const trpc = useTRPC();
   const client = useTRPCClient();
   const queryClient = useQueryClient();
-  const weights = uniqueTargets(original).map((o) => ({ service: o.service, port: o.port, weight: o.weight }));
+  const weights = uniqueTargets(original).map((o) => ({
+    service: o.service,
+    port: o.port,
+    weight: o.weight,
+  }));
   const preview = useQuery(
     trpc.changes.preview.queryOptions(
       { clusterId, change: { kind: "undrain", realserver: selector(realserver), weights } },
@@ -211,7 +277,19 @@ export function UndrainDialog({ drainId, clusterId, realserver, original, onClos
   );
 }
 
-function RemoveDialog({ drainId, clusterId, realserver, original, onClose }: { drainId: number; clusterId: string; realserver: { address: string; port: number | null }; original: Original[]; onClose: () => void }) {
+function RemoveDialog({
+  drainId,
+  clusterId,
+  realserver,
+  original,
+  onClose,
+}: {
+  drainId: number;
+  clusterId: string;
+  realserver: { address: string; port: number | null };
+  original: Original[];
+  onClose: () => void;
+}) {
   const trpc = useTRPC();
   const client = useTRPCClient();
   const queryClient = useQueryClient();
@@ -219,7 +297,14 @@ function RemoveDialog({ drainId, clusterId, realserver, original, onClose }: { d
   const previews = useQueries({
     queries: targets.map((o) =>
       trpc.changes.preview.queryOptions(
-        { clusterId, change: { kind: "removeRealserver", service: o.service, realserver: { address: realserver.address, port: o.port } } },
+        {
+          clusterId,
+          change: {
+            kind: "removeRealserver",
+            service: o.service,
+            realserver: { address: realserver.address, port: o.port },
+          },
+        },
         { staleTime: 0, gcTime: 0, retry: false },
       ),
     ),
@@ -235,10 +320,16 @@ function RemoveDialog({ drainId, clusterId, realserver, original, onClose }: { d
         versions: first.versions,
         warnings: done.flatMap((x) => x.warnings),
         perDirector: first.perDirector.map((d0) => {
-          const parts = done.map((x) => x.perDirector.find((d) => d.directorId === d0.directorId)).filter((x) => x !== undefined);
+          const parts = done
+            .map((x) => x.perDirector.find((d) => d.directorId === d0.directorId))
+            .filter((x) => x !== undefined);
           const refused = parts.find((p) => !p.ok);
           if (refused) return refused;
-          return { directorId: d0.directorId, ok: true as const, steps: parts.flatMap((p) => (p.ok ? p.steps : [])) };
+          return {
+            directorId: d0.directorId,
+            ok: true as const,
+            steps: parts.flatMap((p) => (p.ok ? p.steps : [])),
+          };
         }),
       };
     }

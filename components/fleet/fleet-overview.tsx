@@ -10,7 +10,14 @@ import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
 import { Sparkline } from "@/components/ui/sparkline";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableRow,
+} from "@/components/ui/table";
 import { ReachabilityBadge } from "@/components/live/reachability-badge";
 
 export function FleetOverview() {
@@ -18,11 +25,14 @@ export function FleetOverview() {
   const [series, addSnapshot] = useRateHistory();
   const live = useFleetLive(addSnapshot);
   const inventory = useQuery(trpc.inventory.list.queryOptions());
-  const drains = useQuery(trpc.drains.list.queryOptions({ active: true }, { refetchInterval: 5_000 }));
+  const drains = useQuery(
+    trpc.drains.list.queryOptions({ active: true }, { refetchInterval: 5_000 }),
+  );
   const data = live.fleet;
 
   const hosts = new Map<string, string>();
-  for (const c of inventory.data ?? []) for (const d of c.directors) hosts.set(d.id, `${d.user}@${d.host}:${d.port}`);
+  for (const c of inventory.data ?? [])
+    for (const d of c.directors) hosts.set(d.id, `${d.user}@${d.host}:${d.port}`);
 
   return (
     <section className="flex flex-col gap-3" aria-labelledby="fleet-title">
@@ -31,7 +41,9 @@ export function FleetOverview() {
           Fleet
         </h1>
         <ConnectionStatus state={live.state} since={live.since} onRetry={live.reset} />
-        {data && <span className="text-xs text-muted-foreground">pushed {formatClock(data.at)}</span>}
+        {data && (
+          <span className="text-xs text-muted-foreground">pushed {formatClock(data.at)}</span>
+        )}
       </div>
       {live.error && (
         <Alert>
@@ -45,21 +57,38 @@ export function FleetOverview() {
           <AlertDescription>{inventory.error.message}</AlertDescription>
         </Alert>
       )}
-      {!data && !live.error && <p className="text-sm text-muted-foreground">Waiting for the first poll…</p>}
+      {!data && !live.error && (
+        <p className="text-sm text-muted-foreground">Waiting for the first poll…</p>
+      )}
       {data?.clusters.map((cluster) => {
         const clusterDrains = (drains.data ?? []).filter((d) => d.clusterId === cluster.id);
         const unreachable = cluster.directors.filter((d) => d.reachability === "unreachable");
         return (
-          <section key={cluster.id} aria-label={`Cluster ${cluster.name}`} className="rounded-md border bg-card" data-cluster={cluster.id}>
+          <section
+            key={cluster.id}
+            aria-label={`Cluster ${cluster.name}`}
+            className="rounded-md border bg-card"
+            data-cluster={cluster.id}
+          >
             <div className="flex flex-wrap items-center gap-2 border-b px-3 py-1.5">
               <h2 className="text-sm font-semibold">{cluster.name}</h2>
               <span className="text-xs text-muted-foreground">{cluster.id}</span>
-              <span className="text-xs text-muted-foreground">· {cluster.directors.length} director{cluster.directors.length === 1 ? "" : "s"}</span>
+              <span className="text-xs text-muted-foreground">
+                · {cluster.directors.length} director{cluster.directors.length === 1 ? "" : "s"}
+              </span>
               <div className="ml-auto flex flex-wrap gap-1">
-                {cluster.rulesDiffer && <Badge variant="warn">directors hold different rules</Badge>}
-                {unreachable.length > 0 && <Badge variant="danger">{unreachable.length} unreachable</Badge>}
+                {cluster.rulesDiffer && (
+                  <Badge variant="warn">directors hold different rules</Badge>
+                )}
+                {unreachable.length > 0 && (
+                  <Badge variant="danger">{unreachable.length} unreachable</Badge>
+                )}
                 {clusterDrains.map((d) => (
-                  <Link key={d.id} href={`/drains/${d.id}`} className="rounded focus-visible:outline-2 focus-visible:outline-ring">
+                  <Link
+                    key={d.id}
+                    href={`/drains/${d.id}`}
+                    className="rounded focus-visible:outline-2 focus-visible:outline-ring"
+                  >
                     <Badge variant="info">
                       {d.state === "drained" ? "drained" : "draining"} {d.realserver.address}
                       {d.realserver.port !== null ? `:${d.realserver.port}` : ""}
@@ -86,7 +115,12 @@ export function FleetOverview() {
               </TableHeader>
               <TableBody>
                 {cluster.directors.map((d) => (
-                  <DirectorRow key={d.directorId} d={d} host={hosts.get(d.directorId)} series={series[d.directorId]} />
+                  <DirectorRow
+                    key={d.directorId}
+                    d={d}
+                    host={hosts.get(d.directorId)}
+                    series={series[d.directorId]}
+                  />
                 ))}
               </TableBody>
             </Table>
@@ -97,13 +131,24 @@ export function FleetOverview() {
   );
 }
 
-function DirectorRow({ d, host, series }: { d: DirectorStatus; host: string | undefined; series: Series | undefined }) {
+function DirectorRow({
+  d,
+  host,
+  series,
+}: {
+  d: DirectorStatus;
+  host: string | undefined;
+  series: Series | undefined;
+}) {
   const s = d.snapshot;
   const t = s ? totalsOf(s) : null;
   return (
     <TableRow data-director={d.directorId} data-reachability={d.reachability}>
       <TableCell className="font-medium">
-        <Link className="text-primary hover:underline" href={`/directors/${encodeURIComponent(d.directorId)}`}>
+        <Link
+          className="text-primary hover:underline"
+          href={`/directors/${encodeURIComponent(d.directorId)}`}
+        >
           {d.directorId}
         </Link>
       </TableCell>
@@ -125,7 +170,11 @@ function DirectorRow({ d, host, series }: { d: DirectorStatus; host: string | un
       <TableCell>
         <div className="flex items-center gap-2">
           <span className="num w-24">{t ? formatByteRate(t.bps) : "—"}</span>
-          <Sparkline values={series?.bps ?? []} label={`byte rate of ${d.directorId}`} className="text-chart-2" />
+          <Sparkline
+            values={series?.bps ?? []}
+            label={`byte rate of ${d.directorId}`}
+            className="text-chart-2"
+          />
         </div>
       </TableCell>
       <TableCell className="max-w-0 truncate text-danger" title={d.error?.message}>

@@ -28,7 +28,14 @@ export function totalsOf(snapshot: DirectorSnapshot): DirectorTotals {
       realservers.add(`${r.address}|${r.port}`);
     }
   }
-  return { cps, bps, activeConns, inactiveConns, services: snapshot.services.length, realservers: realservers.size };
+  return {
+    cps,
+    bps,
+    activeConns,
+    inactiveConns,
+    services: snapshot.services.length,
+    realservers: realservers.size,
+  };
 }
 
 export interface Series {
@@ -40,7 +47,10 @@ export interface Series {
  * Rate history per director, kept in the browser from the pushes (the server keeps none).
  * One point per new snapshot: a repeated push of the same poll adds nothing.
  */
-export function useRateHistory(): [Record<string, Series>, (snapshot: DirectorSnapshot | null) => void] {
+export function useRateHistory(): [
+  Record<string, Series>,
+  (snapshot: DirectorSnapshot | null) => void,
+] {
   const lastTaken = useRef(new Map<string, number>());
   const [series, setSeries] = useState<Record<string, Series>>({});
   const add = useCallback((snapshot: DirectorSnapshot | null) => {

@@ -8,7 +8,9 @@ export function ReachabilityBadge({ status }: { status: DirectorStatus }) {
   return (
     <Badge variant="danger" title={status.error?.message}>
       unreachable
-      {status.lastSuccessAt !== null && <span className="font-normal">· since {formatClock(status.lastSuccessAt)}</span>}
+      {status.lastSuccessAt !== null && (
+        <span className="font-normal">· since {formatClock(status.lastSuccessAt)}</span>
+      )}
     </Badge>
   );
 }

@@ -23,7 +23,8 @@ export function useFleetLive(onSnapshot?: (s: DirectorSnapshot | null) => void):
     trpc.live.fleet.subscriptionOptions(undefined, {
       onData: (data) => {
         setLastDataAt(receivedAt());
-        if (onSnapshot) for (const c of data.clusters) for (const d of c.directors) onSnapshot(d.snapshot);
+        if (onSnapshot)
+          for (const c of data.clusters) for (const d of c.directors) onSnapshot(d.snapshot);
       },
     }),
   );

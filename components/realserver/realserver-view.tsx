@@ -12,13 +12,22 @@ import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { ConnectionStatus } from "@/components/ui/connection-status";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableRow,
+} from "@/components/ui/table";
 
 /** One host across every service it serves, on every director of every cluster. */
 export function RealserverView({ address }: { address: string }) {
   const trpc = useTRPC();
   const live = useFleetLive();
-  const drains = useQuery(trpc.drains.list.queryOptions({ active: true }, { refetchInterval: 5_000 }));
+  const drains = useQuery(
+    trpc.drains.list.queryOptions({ active: true }, { refetchInterval: 5_000 }),
+  );
   const [drainIn, setDrainIn] = useState<string | null>(null);
   const [undrainId, setUndrainId] = useState<number | null>(null);
   const clusters = live.fleet?.clusters ?? [];
@@ -41,13 +50,21 @@ export function RealserverView({ address }: { address: string }) {
       {clusters.map((cluster) => {
         const rows = cluster.directors.flatMap((d) =>
           (d.snapshot?.services ?? []).flatMap((s) =>
-            s.realservers.filter((r) => r.address === address).map((r) => ({ directorId: d.directorId, service: s, r })),
+            s.realservers
+              .filter((r) => r.address === address)
+              .map((r) => ({ directorId: d.directorId, service: s, r })),
           ),
         );
         if (rows.length === 0) return null;
-        const drain = drains.data?.find((d) => d.clusterId === cluster.id && d.realserver.address === address);
+        const drain = drains.data?.find(
+          (d) => d.clusterId === cluster.id && d.realserver.address === address,
+        );
         return (
-          <section key={cluster.id} className="rounded-md border bg-card" aria-label={`In cluster ${cluster.name}`}>
+          <section
+            key={cluster.id}
+            className="rounded-md border bg-card"
+            aria-label={`In cluster ${cluster.name}`}
+          >
             <div className="flex items-center gap-2 border-b px-3 py-1.5">
               <h2 className="text-sm font-semibold">{cluster.name}</h2>
               {drain ? (
@@ -58,12 +75,22 @@ export function RealserverView({ address }: { address: string }) {
                       {drain.realserver.port !== null ? ` (port ${drain.realserver.port})` : ""}
                     </Badge>
                   </Link>
-                  <Button size="sm" variant="outline" className="ml-auto" onClick={() => setUndrainId(drain.id)}>
+                  <Button
+                    size="sm"
+                    variant="outline"
+                    className="ml-auto"
+                    onClick={() => setUndrainId(drain.id)}
+                  >
                     Undrain
                   </Button>
                 </>
               ) : (
-                <Button size="sm" variant="outline" className="ml-auto" onClick={() => setDrainIn(cluster.id)}>
+                <Button
+                  size="sm"
+                  variant="outline"
+                  className="ml-auto"
+                  onClick={() => setDrainIn(cluster.id)}
+                >
                   Drain {address} everywhere
                 </Button>
               )}
@@ -87,7 +114,10 @@ export function RealserverView({ address }: { address: string }) {
                 {rows.map(({ directorId, service, r }) => (
                   <TableRow key={`${directorId}|${formatServiceKey(service.key)}|${r.port}`}>
                     <TableCell>
-                      <Link className="text-primary hover:underline" href={`/directors/${encodeURIComponent(directorId)}`}>
+                      <Link
+                        className="text-primary hover:underline"
+                        href={`/directors/${encodeURIComponent(directorId)}`}
+                      >
                         {directorId}
                       </Link>
                     </TableCell>
@@ -97,7 +127,9 @@ export function RealserverView({ address }: { address: string }) {
                     <TableCell className="num">{r.weight}</TableCell>
                     <TableCell className="num">{formatCount(r.activeConns)}</TableCell>
                     <TableCell className="num">{formatCount(r.inactiveConns)}</TableCell>
-                    <TableCell className="num">{r.persistentConns === null ? "—" : formatCount(r.persistentConns)}</TableCell>
+                    <TableCell className="num">
+                      {r.persistentConns === null ? "—" : formatCount(r.persistentConns)}
+                    </TableCell>
                     <TableCell className="num">{formatCount(r.counters?.conns)}</TableCell>
                     <TableCell />
                   </TableRow>
@@ -107,12 +139,30 @@ export function RealserverView({ address }: { address: string }) {
           </section>
         );
       })}
-      {live.fleet && clusters.every((c) => c.directors.every((d) => !d.snapshot?.services.some((s) => s.realservers.some((r) => r.address === address)))) && (
-        <p className="text-sm text-muted-foreground">No director sends clients to {address}.</p>
+      {live.fleet &&
+        clusters.every((c) =>
+          c.directors.every(
+            (d) =>
+              !d.snapshot?.services.some((s) => s.realservers.some((r) => r.address === address)),
+          ),
+        ) && (
+          <p className="text-sm text-muted-foreground">No director sends clients to {address}.</p>
+        )}
+      {drainIn && (
+        <DrainDialog
+          clusterId={drainIn}
+          realserver={{ address }}
+          onOpenChange={(o) => !o && setDrainIn(null)}
+        />
       )}
-      {drainIn && <DrainDialog clusterId={drainIn} realserver={{ address }} onOpenChange={(o) => !o && setDrainIn(null)} />}
       {undrain && (
-        <UndrainDialog drainId={undrain.id} clusterId={undrain.clusterId} realserver={undrain.realserver} original={undrain.original} onClose={() => setUndrainId(null)} />
+        <UndrainDialog
+          drainId={undrain.id}
+          clusterId={undrain.clusterId}
+          realserver={undrain.realserver}
+          original={undrain.original}
+          onClose={() => setUndrainId(null)}
+        />
       )}
     </section>
   );

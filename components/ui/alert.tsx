@@ -17,7 +17,11 @@ const alertVariants = cva("relative w-full rounded-md border px-3 py-2 text-sm",
  * Persistent messages that stay until the cause is gone. Errors use role="alert" so screen
  * readers announce them; warnings and info are polite status regions.
  */
-export function Alert({ className, variant, ...props }: ComponentProps<"div"> & VariantProps<typeof alertVariants>) {
+export function Alert({
+  className,
+  variant,
+  ...props
+}: ComponentProps<"div"> & VariantProps<typeof alertVariants>) {
   return (
     <div
       role={variant === "error" || variant === undefined || variant === null ? "alert" : "status"}

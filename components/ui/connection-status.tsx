@@ -35,7 +35,10 @@ export function ConnectionStatus({
       role="status"
       aria-live="polite"
       data-live-state={state}
-      className={cn("inline-flex h-6 items-center gap-1.5 rounded border px-2 text-xs whitespace-nowrap", className)}
+      className={cn(
+        "inline-flex h-6 items-center gap-1.5 rounded border px-2 text-xs whitespace-nowrap",
+        className,
+      )}
     >
       <span aria-hidden className={cn("inline-block h-2 w-2 rounded-full", dot)} />
       <span className="min-w-[11.5rem]">{text}</span>
@@ -50,5 +53,7 @@ export function ConnectionStatus({
 
 export function formatClock(ms: number): string {
   const d = new Date(ms);
-  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((x) => String(x).padStart(2, "0")).join(":");
+  return [d.getHours(), d.getMinutes(), d.getSeconds()]
+    .map((x) => String(x).padStart(2, "0"))
+    .join(":");
 }

@@ -38,17 +38,22 @@ export function Dialog({
     if (open && !el.open) {
       opener.current = document.activeElement;
       el.showModal();
-      const first = el.querySelector<HTMLElement>("[data-autofocus]") ?? el.querySelector<HTMLElement>(FOCUSABLE);
+      const first =
+        el.querySelector<HTMLElement>("[data-autofocus]") ??
+        el.querySelector<HTMLElement>(FOCUSABLE);
       first?.focus();
     } else if (!open && el.open) {
       el.close();
-      if (opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();
+      if (opener.current instanceof HTMLElement && opener.current.isConnected)
+        opener.current.focus();
     }
   }, [open]);
 
   function onKeyDown(e: KeyboardEvent<HTMLDialogElement>) {
     if (e.key !== "Tab" || !ref.current) return;
-    const items = Array.from(ref.current.querySelectorAll<HTMLElement>(FOCUSABLE)).filter((x) => x.offsetParent !== null);
+    const items = Array.from(ref.current.querySelectorAll<HTMLElement>(FOCUSABLE)).filter(
+      (x) => x.offsetParent !== null,
+    );
     const first = items[0];
     const last = items[items.length - 1];
     if (!first || !last) return;
@@ -99,7 +104,9 @@ export function Dialog({
             </button>
           </div>
           <div className="min-h-0 flex-1 overflow-y-auto px-4 py-3">{children}</div>
-          {footer && <div className="flex items-center justify-end gap-2 border-t px-4 py-2.5">{footer}</div>}
+          {footer && (
+            <div className="flex items-center justify-end gap-2 border-t px-4 py-2.5">{footer}</div>
+          )}
         </div>
       )}
     </dialog>

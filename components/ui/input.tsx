@@ -37,12 +37,17 @@ export function Field({
   error?: string | null;
   hint?: ReactNode;
   className?: string;
-  children: (ids: { id: string; "aria-invalid": boolean; "aria-describedby": string | undefined }) => ReactNode;
+  children: (ids: {
+    id: string;
+    "aria-invalid": boolean;
+    "aria-describedby": string | undefined;
+  }) => ReactNode;
 }) {
   const id = useId();
   const errorId = `${id}-error`;
   const hintId = `${id}-hint`;
-  const describedBy = [error ? errorId : null, hint ? hintId : null].filter(Boolean).join(" ") || undefined;
+  const describedBy =
+    [error ? errorId : null, hint ? hintId : null].filter(Boolean).join(" ") || undefined;
   return (
     <div className={cn("flex flex-col gap-0.5", className)}>
       <label htmlFor={id} className="text-xs font-medium text-muted-foreground">
@@ -63,5 +68,7 @@ export function Field({
 }
 
 export function Checkbox({ className, ...props }: Omit<ComponentProps<"input">, "type">) {
-  return <input type="checkbox" className={cn("h-3.5 w-3.5 accent-primary", className)} {...props} />;
+  return (
+    <input type="checkbox" className={cn("h-3.5 w-3.5 accent-primary", className)} {...props} />
+  );
 }

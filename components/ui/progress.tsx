@@ -20,7 +20,10 @@ export function Progress({
       aria-valuenow={pct}
       className={cn("h-2 w-full overflow-hidden rounded-full bg-muted", className)}
     >
-      <div className="h-full bg-primary transition-[width] duration-500" style={{ width: `${pct}%` }} />
+      <div
+        className="h-full bg-primary transition-[width] duration-500"
+        style={{ width: `${pct}%` }}
+      />
     </div>
   );
 }

@@ -5,7 +5,15 @@ import { cn } from "@/components/cn";
  * told) over its share of active connections (what it got). A gap between them is the thing
  * an operator looks for.
  */
-export function ShareBar({ weightShare, connShare, className }: { weightShare: number; connShare: number | null; className?: string }) {
+export function ShareBar({
+  weightShare,
+  connShare,
+  className,
+}: {
+  weightShare: number;
+  connShare: number | null;
+  className?: string;
+}) {
   const w = clamp(weightShare);
   const c = connShare === null ? null : clamp(connShare);
   return (

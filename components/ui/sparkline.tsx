@@ -17,7 +17,9 @@ export function Sparkline({
   const max = Math.max(1e-9, ...values);
   const n = values.length;
   const step = n > 1 ? width / (n - 1) : width;
-  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - 1 - (v / max) * (height - 2)).toFixed(1)}`);
+  const points = values.map(
+    (v, i) => `${(i * step).toFixed(1)},${(height - 1 - (v / max) * (height - 2)).toFixed(1)}`,
+  );
   return (
     <svg
       role="img"
@@ -27,9 +29,22 @@ export function Sparkline({
       viewBox={`0 0 ${width} ${height}`}
       className={cn("shrink-0 text-chart-1", className)}
     >
-      <line x1={0} x2={width} y1={height - 0.5} y2={height - 0.5} className="stroke-border" strokeWidth={1} />
+      <line
+        x1={0}
+        x2={width}
+        y1={height - 0.5}
+        y2={height - 0.5}
+        className="stroke-border"
+        strokeWidth={1}
+      />
       {n > 1 && (
-        <polyline points={points.join(" ")} fill="none" stroke="currentColor" strokeWidth={1.25} strokeLinejoin="round" />
+        <polyline
+          points={points.join(" ")}
+          fill="none"
+          stroke="currentColor"
+          strokeWidth={1.25}
+          strokeLinejoin="round"
+        />
       )}
     </svg>
   );

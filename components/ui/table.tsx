@@ -4,7 +4,10 @@ import { cn } from "@/components/cn";
 export function Table({ className, ...props }: ComponentProps<"table">) {
   return (
     <div className="relative w-full overflow-x-auto">
-      <table className={cn("w-full caption-bottom border-collapse text-xs", className)} {...props} />
+      <table
+        className={cn("w-full caption-bottom border-collapse text-xs", className)}
+        {...props}
+      />
     </div>
   );
 }
@@ -18,7 +21,9 @@ export function TableBody({ className, ...props }: ComponentProps<"tbody">) {
 }
 
 export function TableRow({ className, ...props }: ComponentProps<"tr">) {
-  return <tr className={cn("border-b transition-colors hover:bg-muted/40", className)} {...props} />;
+  return (
+    <tr className={cn("border-b transition-colors hover:bg-muted/40", className)} {...props} />
+  );
 }
 
 export function TableHead({ className, ...props }: ComponentProps<"th">) {

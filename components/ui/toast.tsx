@@ -1,6 +1,14 @@
 "use client";
 import { cva } from "class-variance-authority";
-import { createContext, useCallback, useContext, useMemo, useRef, useState, type ReactNode } from "react";
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useMemo,
+  useRef,
+  useState,
+  type ReactNode,
+} from "react";
 import { cn } from "@/components/cn";
 
 export type ToastVariant = "ok" | "error" | "info";
@@ -13,7 +21,12 @@ interface ToastItem {
 }
 
 interface ToastApi {
-  toast: (t: { title: string; description?: string; variant?: ToastVariant; durationMs?: number }) => void;
+  toast: (t: {
+    title: string;
+    description?: string;
+    variant?: ToastVariant;
+    durationMs?: number;
+  }) => void;
 }
 
 const ToastContext = createContext<ToastApi | null>(null);
@@ -51,11 +64,21 @@ export function Toaster({ children }: { children: ReactNode }) {
         className="pointer-events-none fixed right-4 bottom-4 z-[60] flex flex-col gap-2"
       >
         {items.map((t) => (
-          <div key={t.id} role="status" aria-live="polite" className={toastVariants({ variant: t.variant })} data-toast={t.variant}>
+          <div
+            key={t.id}
+            role="status"
+            aria-live="polite"
+            className={toastVariants({ variant: t.variant })}
+            data-toast={t.variant}
+          >
             <div className="flex items-start gap-2">
               <div className="min-w-0 flex-1">
                 <p className="font-medium">{t.title}</p>
-                {t.description && <p className="mt-0.5 text-xs break-words text-muted-foreground">{t.description}</p>}
+                {t.description && (
+                  <p className="mt-0.5 text-xs break-words text-muted-foreground">
+                    {t.description}
+                  </p>
+                )}
               </div>
               <button
                 type="button"

@@ -81,8 +81,19 @@ describe("loadConfig", () => {
       privateKeyPath: join(dir, "id_ed25519"),
       hostKeyFingerprint: FP,
     });
-    expect(lab2).toMatchObject({ user: "lvs", agent: true, port: 22, sudo: true, knownHostsPath: join(dir, "known_hosts") });
-    expect(lab2?.jumpHost).toMatchObject({ host: "bastion.example.net", port: 22, user: "root", privateKeyPath: join(dir, "id_ed25519") });
+    expect(lab2).toMatchObject({
+      user: "lvs",
+      agent: true,
+      port: 22,
+      sudo: true,
+      knownHostsPath: join(dir, "known_hosts"),
+    });
+    expect(lab2?.jumpHost).toMatchObject({
+      host: "bastion.example.net",
+      port: 22,
+      user: "root",
+      privateKeyPath: join(dir, "id_ed25519"),
+    });
     expect(config.clusters[1]?.directors[0]?.privateKeyPath).toBe(join(dir, "id_ed25519"));
     expect(config.users).toEqual([]);
   });
@@ -98,7 +109,10 @@ describe("loadConfig", () => {
   });
 
   it("reads LVS_CONSOLE_CONFIG when no path is given", () => {
-    const path = write("clusters: [{ id: a, directors: [{ id: a1, host: h, privateKeyPath: id_ed25519 }] }]", "other.yaml");
+    const path = write(
+      "clusters: [{ id: a, directors: [{ id: a1, host: h, privateKeyPath: id_ed25519 }] }]",
+      "other.yaml",
+    );
     process.env.LVS_CONSOLE_CONFIG = path;
     expect(configPath()).toBe(path);
     expect(loadConfig().file).toBe(path);
@@ -122,21 +136,83 @@ clusters:
 ${extra}`;
 
   it.each([
-    ["a port out of range", director("        privateKeyPath: id_ed25519\n        port: 70000"), "lvs-console.yaml: clusters[0].directors[1].port: a port is a whole number from 1 to 65535"],
-    ["a port that is text", director("        privateKeyPath: id_ed25519\n        port: ssh"), "lvs-console.yaml: clusters[0].directors[1].port: a port is a whole number from 1 to 65535"],
-    ["no way to log in", director(""), "lvs-console.yaml: clusters[0].directors[1].privateKeyPath: give privateKeyPath (a private key file) or agent: true"],
-    ["two ways to log in", director("        privateKeyPath: id_ed25519\n        agent: true"), "clusters[0].directors[1].agent: give either privateKeyPath or agent: true, not both"],
-    ["a bad fingerprint", director('        privateKeyPath: id_ed25519\n        hostKeyFingerprint: "MD5:aa:bb"'), 'clusters[0].directors[1].hostKeyFingerprint: a host key fingerprint looks like "SHA256:"'],
-    ["pinned and known_hosts both", director(`        privateKeyPath: id_ed25519\n        hostKeyFingerprint: "${FP}"\n        knownHostsPath: known_hosts`), "clusters[0].directors[1].knownHostsPath: give either hostKeyFingerprint or knownHostsPath, not both"],
-    ["a misspelt field", director("        privateKeyPath: id_ed25519\n        hostkeyFingerprint: x"), "clusters[0].directors[1].hostkeyFingerprint: unknown field"],
-    ["a duplicate director id", director("        privateKeyPath: id_ed25519").replace("id: lab2", "id: lab1"), 'clusters[0].directors[1].id: director id "lab1" is already used at clusters[0].directors[0]'],
-    ["a bad cluster id", director("        privateKeyPath: id_ed25519").replace("id: lab\n", "id: Lab_1\n"), "clusters[0].id: a cluster id is text of a-z, 0-9"],
-    ["a missing host", director("        privateKeyPath: id_ed25519").replace("        host: 127.0.0.2\n", ""), "clusters[0].directors[1].host: missing: a host is a DNS name"],
-    ["sudo that is not a boolean", director("        privateKeyPath: id_ed25519\n        sudo: yes please"), "clusters[0].directors[1].sudo: sudo is true or false"],
-    ["a key file that does not exist", director("        privateKeyPath: nope/id_rsa"), "clusters[0].directors[1].privateKeyPath: cannot read "],
-    ["an unset passphrase variable", director("        privateKeyPath: id_ed25519\n        passphraseEnv: TEST_KEY_PASSPHRASE"), "clusters[0].directors[1].passphraseEnv: the environment variable TEST_KEY_PASSPHRASE is not set"],
-    ["a jump host without a host key", director("        privateKeyPath: id_ed25519\n        jumpHost: { host: j, agent: true }"), "clusters[0].directors[1].jumpHost.hostKeyFingerprint: a jump host needs hostKeyFingerprint or knownHostsPath"],
-    ["a poll interval that is too short", `pollIntervalMs: 10\n${director("        privateKeyPath: id_ed25519")}`, "lvs-console.yaml: pollIntervalMs: pollIntervalMs is a whole number of milliseconds from 250 to 600000"],
+    [
+      "a port out of range",
+      director("        privateKeyPath: id_ed25519\n        port: 70000"),
+      "lvs-console.yaml: clusters[0].directors[1].port: a port is a whole number from 1 to 65535",
+    ],
+    [
+      "a port that is text",
+      director("        privateKeyPath: id_ed25519\n        port: ssh"),
+      "lvs-console.yaml: clusters[0].directors[1].port: a port is a whole number from 1 to 65535",
+    ],
+    [
+      "no way to log in",
+      director(""),
+      "lvs-console.yaml: clusters[0].directors[1].privateKeyPath: give privateKeyPath (a private key file) or agent: true",
+    ],
+    [
+      "two ways to log in",
+      director("        privateKeyPath: id_ed25519\n        agent: true"),
+      "clusters[0].directors[1].agent: give either privateKeyPath or agent: true, not both",
+    ],
+    [
+      "a bad fingerprint",
+      director('        privateKeyPath: id_ed25519\n        hostKeyFingerprint: "MD5:aa:bb"'),
+      'clusters[0].directors[1].hostKeyFingerprint: a host key fingerprint looks like "SHA256:"',
+    ],
+    [
+      "pinned and known_hosts both",
+      director(
+        `        privateKeyPath: id_ed25519\n        hostKeyFingerprint: "${FP}"\n        knownHostsPath: known_hosts`,
+      ),
+      "clusters[0].directors[1].knownHostsPath: give either hostKeyFingerprint or knownHostsPath, not both",
+    ],
+    [
+      "a misspelt field",
+      director("        privateKeyPath: id_ed25519\n        hostkeyFingerprint: x"),
+      "clusters[0].directors[1].hostkeyFingerprint: unknown field",
+    ],
+    [
+      "a duplicate director id",
+      director("        privateKeyPath: id_ed25519").replace("id: lab2", "id: lab1"),
+      'clusters[0].directors[1].id: director id "lab1" is already used at clusters[0].directors[0]',
+    ],
+    [
+      "a bad cluster id",
+      director("        privateKeyPath: id_ed25519").replace("id: lab\n", "id: Lab_1\n"),
+      "clusters[0].id: a cluster id is text of a-z, 0-9",
+    ],
+    [
+      "a missing host",
+      director("        privateKeyPath: id_ed25519").replace("        host: 127.0.0.2\n", ""),
+      "clusters[0].directors[1].host: missing: a host is a DNS name",
+    ],
+    [
+      "sudo that is not a boolean",
+      director("        privateKeyPath: id_ed25519\n        sudo: yes please"),
+      "clusters[0].directors[1].sudo: sudo is true or false",
+    ],
+    [
+      "a key file that does not exist",
+      director("        privateKeyPath: nope/id_rsa"),
+      "clusters[0].directors[1].privateKeyPath: cannot read ",
+    ],
+    [
+      "an unset passphrase variable",
+      director("        privateKeyPath: id_ed25519\n        passphraseEnv: TEST_KEY_PASSPHRASE"),
+      "clusters[0].directors[1].passphraseEnv: the environment variable TEST_KEY_PASSPHRASE is not set",
+    ],
+    [
+      "a jump host without a host key",
+      director("        privateKeyPath: id_ed25519\n        jumpHost: { host: j, agent: true }"),
+      "clusters[0].directors[1].jumpHost.hostKeyFingerprint: a jump host needs hostKeyFingerprint or knownHostsPath",
+    ],
+    [
+      "a poll interval that is too short",
+      `pollIntervalMs: 10\n${director("        privateKeyPath: id_ed25519")}`,
+      "lvs-console.yaml: pollIntervalMs: pollIntervalMs is a whole number of milliseconds from 250 to 600000",
+    ],
   ])("%s", (_what, text, expected) => {
     const error = errorOf(text);
     expect(error.message).toContain(expected);
@@ -145,16 +221,25 @@ ${extra}`;
 
   it("reports every problem, one line each", () => {
     const error = errorOf(director("        port: 0"));
-    expect(error.issues.map((i) => i.path)).toEqual(["clusters[0].directors[1].port", "clusters[0].directors[1].privateKeyPath"]);
+    expect(error.issues.map((i) => i.path)).toEqual([
+      "clusters[0].directors[1].port",
+      "clusters[0].directors[1].privateKeyPath",
+    ]);
     expect(error.message.split("\n")).toHaveLength(2);
   });
 
   it("names the line of a YAML syntax error", () => {
-    expect(errorOf("clusters:\n  - id: lab\n   directors: [").message).toMatch(/^lvs-console\.yaml: line \d+, column \d+: /);
+    expect(errorOf("clusters:\n  - id: lab\n   directors: [").message).toMatch(
+      /^lvs-console\.yaml: line \d+, column \d+: /,
+    );
   });
 
   it("rejects a file without clusters", () => {
-    expect(errorOf("pollIntervalMs: 1000\n").message).toBe("lvs-console.yaml: clusters: missing: clusters is a list of clusters");
-    expect(errorOf("").message).toContain("lvs-console.yaml: the file is a YAML mapping with clusters");
+    expect(errorOf("pollIntervalMs: 1000\n").message).toBe(
+      "lvs-console.yaml: clusters: missing: clusters is a list of clusters",
+    );
+    expect(errorOf("").message).toContain(
+      "lvs-console.yaml: the file is a YAML mapping with clusters",
+    );
   });
 });

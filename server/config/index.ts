@@ -18,7 +18,13 @@ import {
 } from "./schema";
 
 export type { ClusterConfig, Config, DirectorConfig, JumpHostConfig } from "./schema";
-export { configSchema, directorSchema, fingerprintSchema, FINGERPRINT, DEFAULT_FULL_READ_EVERY } from "./schema";
+export {
+  configSchema,
+  directorSchema,
+  fingerprintSchema,
+  FINGERPRINT,
+  DEFAULT_FULL_READ_EVERY,
+} from "./schema";
 
 export const DEFAULT_CONFIG_FILE = "lvs-console.yaml";
 
@@ -34,7 +40,11 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly issues: ConfigIssue[],
   ) {
-    super(issues.map((i) => (i.path ? `${file}: ${i.path}: ${i.message}` : `${file}: ${i.message}`)).join("\n"));
+    super(
+      issues
+        .map((i) => (i.path ? `${file}: ${i.path}: ${i.message}` : `${file}: ${i.message}`))
+        .join("\n"),
+    );
   }
 }
 
@@ -62,7 +72,10 @@ function issuesOf(error: z.ZodError, input: unknown): ConfigIssue[] {
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        out.push({ path: formatPath([...issue.path, key]), message: "unknown field (check the spelling)" });
+        out.push({
+          path: formatPath([...issue.path, key]),
+          message: "unknown field (check the spelling)",
+        });
       }
       continue;
     }
@@ -110,7 +123,13 @@ export function configFromObject(
       problems.push({ path: at, message: `cannot read ${path} (${code})` });
     }
   };
-  const fixEndpoint = <T extends { privateKeyPath?: string | undefined; knownHostsPath?: string | undefined; passphraseEnv?: string | undefined }>(
+  const fixEndpoint = <
+    T extends {
+      privateKeyPath?: string | undefined;
+      knownHostsPath?: string | undefined;
+      passphraseEnv?: string | undefined;
+    },
+  >(
     endpoint: T,
     at: string,
   ): T => {
@@ -123,7 +142,11 @@ export function configFromObject(
       out.knownHostsPath = expandPath(out.knownHostsPath, baseDir);
       readable(out.knownHostsPath, `${at}.knownHostsPath`);
     }
-    if (checks.checkFiles && out.passphraseEnv !== undefined && process.env[out.passphraseEnv] === undefined) {
+    if (
+      checks.checkFiles &&
+      out.passphraseEnv !== undefined &&
+      process.env[out.passphraseEnv] === undefined
+    ) {
       problems.push({
         path: `${at}.passphraseEnv`,
         message: `the environment variable ${out.passphraseEnv} is not set`,
@@ -139,7 +162,9 @@ export function configFromObject(
       const at = `clusters[${ci}].directors[${di}]`;
       const fixed = fixEndpoint(director, at);
       const jumpHost: JumpHostConfig | undefined =
-        director.jumpHost === undefined ? undefined : fixEndpoint(director.jumpHost, `${at}.jumpHost`);
+        director.jumpHost === undefined
+          ? undefined
+          : fixEndpoint(director.jumpHost, `${at}.jumpHost`);
       return { ...fixed, jumpHost, clusterId: cluster.id };
     }),
   }));
@@ -157,7 +182,12 @@ export function configFromObject(
 }
 
 /** Parses YAML text; syntax errors name the line and column. */
-export function configFromText(text: string, file: string, baseDir: string, checks?: FileChecks): Config {
+export function configFromText(
+  text: string,
+  file: string,
+  baseDir: string,
+  checks?: FileChecks,
+): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -165,7 +195,10 @@ export function configFromText(text: string, file: string, baseDir: string, chec
       doc.errors.map((e) => {
         const pos = e.linePos?.[0];
         const where = pos ? `line ${pos.line}, column ${pos.col}: ` : "";
-        const first = (e.message.split("\n")[0] ?? "invalid YAML").replace(/ at line \d+, column \d+:?$/, "");
+        const first = (e.message.split("\n")[0] ?? "invalid YAML").replace(
+          / at line \d+, column \d+:?$/,
+          "",
+        );
         return { path: "", message: `${where}${first}` };
       }),
     );

@@ -4,7 +4,12 @@
  */
 import { z } from "zod";
 import { portSchema } from "@/server/ipvs/model";
-import { authConfigSchema, usersSchema, type AuthConfig, type ConsoleUser } from "@/server/auth/schema";
+import {
+  authConfigSchema,
+  usersSchema,
+  type AuthConfig,
+  type ConsoleUser,
+} from "@/server/auth/schema";
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
 const idSchema = (what: string) =>
@@ -17,7 +22,10 @@ const hostSchema = z
   .string({ error: "a host is a DNS name or an IP address" })
   .min(1, "a host is a DNS name or an IP address")
   .max(253, "a host is at most 253 characters")
-  .regex(/^[A-Za-z0-9.:_-]+$/, "a host is a DNS name or an IP address (letters, digits, '.', ':', '-')");
+  .regex(
+    /^[A-Za-z0-9.:_-]+$/,
+    "a host is a DNS name or an IP address (letters, digits, '.', ':', '-')",
+  );
 
 const userSchema = z
   .string({ error: "a user is a login name" })
@@ -30,7 +38,10 @@ const pathSchema = (what: string) =>
 export const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 export const fingerprintSchema = z
   .string({ error: 'a host key fingerprint looks like "SHA256:" and 43 base64 characters' })
-  .regex(FINGERPRINT, 'a host key fingerprint looks like "SHA256:" and 43 base64 characters (ssh-keygen -lf)');
+  .regex(
+    FINGERPRINT,
+    'a host key fingerprint looks like "SHA256:" and 43 base64 characters (ssh-keygen -lf)',
+  );
 
 const envNameSchema = z
   .string({ error: "passphraseEnv is the name of an environment variable" })
@@ -72,7 +83,8 @@ function checkEndpoint(value: EndpointShape, ctx: z.RefinementCtx, requireHostKe
     ctx.addIssue({
       code: "custom",
       path: ["passphraseEnv"],
-      message: "passphraseEnv needs privateKeyPath: it names the variable holding that key's passphrase",
+      message:
+        "passphraseEnv needs privateKeyPath: it names the variable holding that key's passphrase",
     });
   }
   if (value.hostKeyFingerprint !== undefined && value.knownHostsPath !== undefined) {
@@ -82,7 +94,11 @@ function checkEndpoint(value: EndpointShape, ctx: z.RefinementCtx, requireHostKe
       message: "give either hostKeyFingerprint or knownHostsPath, not both",
     });
   }
-  if (requireHostKey && value.hostKeyFingerprint === undefined && value.knownHostsPath === undefined) {
+  if (
+    requireHostKey &&
+    value.hostKeyFingerprint === undefined &&
+    value.knownHostsPath === undefined
+  ) {
     ctx.addIssue({
       code: "custom",
       path: ["hostKeyFingerprint"],
@@ -92,7 +108,9 @@ function checkEndpoint(value: EndpointShape, ctx: z.RefinementCtx, requireHostKe
 }
 
 export const jumpHostSchema = z
-  .strictObject(endpointFields, { error: "jumpHost is a mapping: { host, port, user, privateKeyPath | agent, ... }" })
+  .strictObject(endpointFields, {
+    error: "jumpHost is a mapping: { host, port, user, privateKeyPath | agent, ... }",
+  })
   .superRefine((value, ctx) => checkEndpoint(value, ctx, true));
 
 export const directorSchema = z
@@ -152,7 +170,11 @@ export const configSchema = z
     const directorIds = new Map<string, string>();
     value.clusters.forEach((cluster, ci) => {
       if (clusterIds.has(cluster.id)) {
-        ctx.addIssue({ code: "custom", path: ["clusters", ci, "id"], message: `cluster id "${cluster.id}" is used twice` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["clusters", ci, "id"],
+          message: `cluster id "${cluster.id}" is used twice`,
+        });
       }
       clusterIds.add(cluster.id);
       cluster.directors.forEach((director, di) => {

@@ -28,7 +28,8 @@ export interface ClusterSummary {
 
 export function getCluster(clusterId: string): ClusterConfig {
   const cluster = getConfig().clusters.find((c) => c.id === clusterId);
-  if (!cluster) throw new ConsoleError("NOT_FOUND", `there is no cluster ${clusterId}`, { clusterId });
+  if (!cluster)
+    throw new ConsoleError("NOT_FOUND", `there is no cluster ${clusterId}`, { clusterId });
   return cluster;
 }
 
@@ -45,13 +46,19 @@ export function allDirectors(): DirectorConfig[] {
 }
 
 /** How a director's host key is checked; "trusted" when an admin accepted it in the UI. */
-export function hostKeyPolicy(director: DirectorConfig, trusted: (id: string) => boolean = (id) => getTrustedHostKey(id) !== null): HostKeyPolicy {
+export function hostKeyPolicy(
+  director: DirectorConfig,
+  trusted: (id: string) => boolean = (id) => getTrustedHostKey(id) !== null,
+): HostKeyPolicy {
   const configured = configuredPolicy(director);
   if (configured !== "none") return configured;
   return trusted(director.id) ? "trusted" : "none";
 }
 
-export function summariseDirector(director: DirectorConfig, trusted?: (id: string) => boolean): DirectorSummary {
+export function summariseDirector(
+  director: DirectorConfig,
+  trusted?: (id: string) => boolean,
+): DirectorSummary {
   const jump = director.jumpHost;
   return {
     id: director.id,

@@ -503,13 +503,36 @@ describe("rejections name the field and say why", () => {
   it("port 0 where IPVS allows it: persistent all-ports services and firewall-mark members", () => {
     const allPorts: ServiceKeyInput = { kind: "tcp", address: "203.0.113.10", port: 0 };
     expect(addService({ key: allPorts, scheduler: "rr", persistence: { timeout: 300 } })).toEqual([
-      "ipvsadm", "-A", "-t", "203.0.113.10:0", "-s", "rr", "-p", "300",
+      "ipvsadm",
+      "-A",
+      "-t",
+      "203.0.113.10:0",
+      "-s",
+      "rr",
+      "-p",
+      "300",
     ]);
     expect(addRealserver(allPorts, { ...rs1, port: 0 })).toEqual([
-      "ipvsadm", "-a", "-t", "203.0.113.10:0", "-r", "10.10.0.11:0", "-m", "-w", "1",
+      "ipvsadm",
+      "-a",
+      "-t",
+      "203.0.113.10:0",
+      "-r",
+      "10.10.0.11:0",
+      "-m",
+      "-w",
+      "1",
     ]);
     expect(addRealserver({ kind: "fwm", mark: 1 }, { ...rs1, port: 0 })).toEqual([
-      "ipvsadm", "-a", "-f", "1", "-r", "10.10.0.11:0", "-m", "-w", "1",
+      "ipvsadm",
+      "-a",
+      "-f",
+      "1",
+      "-r",
+      "10.10.0.11:0",
+      "-m",
+      "-w",
+      "1",
     ]);
   });
 

@@ -117,10 +117,15 @@ export const weightSchema = z
   .max(WEIGHT_MAX, `a weight is a whole number from 0 to ${WEIGHT_MAX}`);
 
 export const thresholdSchema = z
-  .number({ error: `a connection threshold is a whole number from 0 (no limit) to ${THRESHOLD_MAX}` })
+  .number({
+    error: `a connection threshold is a whole number from 0 (no limit) to ${THRESHOLD_MAX}`,
+  })
   .int(`a connection threshold is a whole number from 0 (no limit) to ${THRESHOLD_MAX}`)
   .min(0, `a connection threshold is a whole number from 0 (no limit) to ${THRESHOLD_MAX}`)
-  .max(THRESHOLD_MAX, `a connection threshold is a whole number from 0 (no limit) to ${THRESHOLD_MAX}`);
+  .max(
+    THRESHOLD_MAX,
+    `a connection threshold is a whole number from 0 (no limit) to ${THRESHOLD_MAX}`,
+  );
 
 export const fwmarkSchema = z
   .number({ error: "a firewall mark is a whole number from 1 to 4294967295" })
@@ -149,12 +154,20 @@ export type ServiceKey = z.output<typeof serviceKeySchema>;
 export const persistenceSchema = z.object({
   /** Seconds a client stays pinned to the realserver it was sent to. */
   timeout: z
-    .number({ error: `a persistence timeout is a whole number of seconds from 1 to ${PERSISTENCE_MAX}` })
+    .number({
+      error: `a persistence timeout is a whole number of seconds from 1 to ${PERSISTENCE_MAX}`,
+    })
     .int(`a persistence timeout is a whole number of seconds from 1 to ${PERSISTENCE_MAX}`)
     .min(1, `a persistence timeout is a whole number of seconds from 1 to ${PERSISTENCE_MAX}`)
-    .max(PERSISTENCE_MAX, `a persistence timeout is a whole number of seconds from 1 to ${PERSISTENCE_MAX}`),
+    .max(
+      PERSISTENCE_MAX,
+      `a persistence timeout is a whole number of seconds from 1 to ${PERSISTENCE_MAX}`,
+    ),
   /** Clients in the same netmask share a template (IPv4 dotted mask, or an IPv6 prefix length). */
-  netmask: z.union([addressSchema, z.number().int().min(1).max(128)]).nullable().default(null),
+  netmask: z
+    .union([addressSchema, z.number().int().min(1).max(128)])
+    .nullable()
+    .default(null),
 });
 export type Persistence = z.output<typeof persistenceSchema>;
 
@@ -315,7 +328,9 @@ export function formatServiceKey(key: ServiceKey): string {
 }
 
 export function formatEndpoint(e: { address: string; port: number }): string {
-  return addressFamily(e.address) === "inet6" ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+  return addressFamily(e.address) === "inet6"
+    ? `[${e.address}]:${e.port}`
+    : `${e.address}:${e.port}`;
 }
 
 export function sameServiceKey(a: ServiceKey, b: ServiceKey): boolean {
@@ -325,6 +340,9 @@ export function sameServiceKey(a: ServiceKey, b: ServiceKey): boolean {
   return a.kind === b.kind && a.address === b.address && a.port === b.port;
 }
 
-export function sameEndpoint(a: { address: string; port: number }, b: { address: string; port: number }): boolean {
+export function sameEndpoint(
+  a: { address: string; port: number },
+  b: { address: string; port: number },
+): boolean {
   return a.address === b.address && a.port === b.port;
 }

@@ -14,7 +14,9 @@ import {
   type ServiceContext,
 } from "./connections-query";
 
-const FIXTURE = fileURLToPath(new URL("../ipvs/__fixtures__/proc-net-ip_vs_conn.txt", import.meta.url));
+const FIXTURE = fileURLToPath(
+  new URL("../ipvs/__fixtures__/proc-net-ip_vs_conn.txt", import.meta.url),
+);
 const ALL = parseProcConnections(execFileSync("cat", [FIXTURE], { encoding: "utf8" }));
 
 const context: ServiceContext = {
@@ -24,8 +26,34 @@ const context: ServiceContext = {
     {
       key: { kind: "fwm", mark: 1, family: "inet" },
       realservers: [
-        { address: "10.10.0.11", port: 80, forward: "masq", weight: 1, upperThreshold: 0, lowerThreshold: 0, tunnel: null, activeConns: 0, inactiveConns: 0, persistentConns: 0, counters: null, rates: null },
-        { address: "10.10.0.12", port: 80, forward: "masq", weight: 1, upperThreshold: 0, lowerThreshold: 0, tunnel: null, activeConns: 0, inactiveConns: 0, persistentConns: 0, counters: null, rates: null },
+        {
+          address: "10.10.0.11",
+          port: 80,
+          forward: "masq",
+          weight: 1,
+          upperThreshold: 0,
+          lowerThreshold: 0,
+          tunnel: null,
+          activeConns: 0,
+          inactiveConns: 0,
+          persistentConns: 0,
+          counters: null,
+          rates: null,
+        },
+        {
+          address: "10.10.0.12",
+          port: 80,
+          forward: "masq",
+          weight: 1,
+          upperThreshold: 0,
+          lowerThreshold: 0,
+          tunnel: null,
+          activeConns: 0,
+          inactiveConns: 0,
+          persistentConns: 0,
+          counters: null,
+          rates: null,
+        },
       ],
     },
   ],
@@ -33,13 +61,24 @@ const context: ServiceContext = {
 
 /** Runs the real program with the local awk (mawk, like the lab director) over the fixture. */
 function query(filter: ConnectionFilterInput, offset = 0, limit = 500) {
-  const argv = connectionsArgv(connectionFilterSchema.parse(filter), { offset, limit }, context, FIXTURE);
+  const argv = connectionsArgv(
+    connectionFilterSchema.parse(filter),
+    { offset, limit },
+    context,
+    FIXTURE,
+  );
   expect(argv[0]).toBe("awk");
-  const stdout = execFileSync("/usr/bin/awk", argv.slice(1), { encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
+  const stdout = execFileSync("/usr/bin/awk", argv.slice(1), {
+    encoding: "utf8",
+    env: { ...process.env, LC_ALL: "C" },
+  });
   return parseConnectionsOutput(stdout, 1);
 }
 
-function countBy(entries: ConnectionEntry[], key: (e: ConnectionEntry) => string): Record<string, number> {
+function countBy(
+  entries: ConnectionEntry[],
+  key: (e: ConnectionEntry) => string,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const e of entries) out[key(e)] = (out[key(e)] ?? 0) + 1;
   return out;
@@ -50,7 +89,13 @@ describe("the connection table query (awk on the director)", () => {
     const page = query({});
     expect(page.total).toBe(162);
     expect(page.matched).toBe(162);
-    expect(page.countsByState).toEqual({ ASSURED: 10, ESTABLISHED: 13, NONE: 1, TIME_WAIT: 105, UDP: 33 });
+    expect(page.countsByState).toEqual({
+      ASSURED: 10,
+      ESTABLISHED: 13,
+      NONE: 1,
+      TIME_WAIT: 105,
+      UDP: 33,
+    });
     expect(page.countsByRealserver).toEqual(countBy(ALL, (e) => formatEndpoint(e.destination)));
     expect(page.countsByRealserver["[2001:db8:200::11]:80"]).toBeGreaterThan(0);
     expect(page.entries).toEqual(ALL);
@@ -68,38 +113,70 @@ describe("the connection table query (awk on the director)", () => {
     const rs = query({ realserver: "10.10.0.13" });
     const expected = ALL.filter((e) => e.destination.address === "10.10.0.13");
     expect(rs.matched).toBe(expected.length);
-    expect(Object.keys(rs.countsByRealserver).sort()).toEqual(["10.10.0.13:443", "10.10.0.13:80"].filter((k) => expected.some((e) => formatEndpoint(e.destination) === k)));
-    expect(query({ realserver: "10.10.0.11:53" }).matched).toBe(ALL.filter((e) => formatEndpoint(e.destination) === "10.10.0.11:53").length);
-    expect(query({ realserver: "[2001:db8:200::11]:80" }).matched).toBe(ALL.filter((e) => e.destination.address === "2001:db8:200::11").length);
+    expect(Object.keys(rs.countsByRealserver).sort()).toEqual(
+      ["10.10.0.13:443", "10.10.0.13:80"].filter((k) =>
+        expected.some((e) => formatEndpoint(e.destination) === k),
+      ),
+    );
+    expect(query({ realserver: "10.10.0.11:53" }).matched).toBe(
+      ALL.filter((e) => formatEndpoint(e.destination) === "10.10.0.11:53").length,
+    );
+    expect(query({ realserver: "[2001:db8:200::11]:80" }).matched).toBe(
+      ALL.filter((e) => e.destination.address === "2001:db8:200::11").length,
+    );
   });
 
   it("filters clients by address and by prefix, including prefixes that are not a whole hex digit", () => {
-    expect(query({ client: "203.0.113.109" }).matched).toBe(ALL.filter((e) => e.client.address === "203.0.113.109").length);
-    expect(query({ client: "203.0.113.0/24" }).matched).toBe(ALL.filter((e) => e.client.address.startsWith("203.0.113.")).length);
+    expect(query({ client: "203.0.113.109" }).matched).toBe(
+      ALL.filter((e) => e.client.address === "203.0.113.109").length,
+    );
+    expect(query({ client: "203.0.113.0/24" }).matched).toBe(
+      ALL.filter((e) => e.client.address.startsWith("203.0.113.")).length,
+    );
     // .104-.107 is 203.0.113.104/30; .108-.111 is .108/30
-    const in104 = ALL.filter((e) => ["203.0.113.104", "203.0.113.105", "203.0.113.106", "203.0.113.107"].includes(e.client.address));
+    const in104 = ALL.filter((e) =>
+      ["203.0.113.104", "203.0.113.105", "203.0.113.106", "203.0.113.107"].includes(
+        e.client.address,
+      ),
+    );
     expect(query({ client: "203.0.113.104/30" }).matched).toBe(in104.length);
-    expect(query({ client: "2001:db8:100::/48" }).matched).toBe(ALL.filter((e) => e.client.address.startsWith("2001:db8:100:")).length);
-    expect(query({ client: "0.0.0.0/0" }).matched).toBe(ALL.filter((e) => !e.client.address.includes(":")).length);
+    expect(query({ client: "2001:db8:100::/48" }).matched).toBe(
+      ALL.filter((e) => e.client.address.startsWith("2001:db8:100:")).length,
+    );
+    expect(query({ client: "0.0.0.0/0" }).matched).toBe(
+      ALL.filter((e) => !e.client.address.includes(":")).length,
+    );
   });
 
   it("filters by service, and by firewall mark through its realservers", () => {
     const web = query({ service: "TCP 203.0.113.10:80" });
-    expect(web.matched).toBe(ALL.filter((e) => e.protocol === "TCP" && formatEndpoint(e.virtual) === "203.0.113.10:80").length);
+    expect(web.matched).toBe(
+      ALL.filter((e) => e.protocol === "TCP" && formatEndpoint(e.virtual) === "203.0.113.10:80")
+        .length,
+    );
     // FWM 1 marks TCP to 203.0.113.12:80 in the lab; the table shows that address, not the mark
     const fwm = query({ service: "FWM 1" });
-    expect(fwm.matched).toBe(ALL.filter((e) => formatEndpoint(e.virtual) === "203.0.113.12:80").length);
+    expect(fwm.matched).toBe(
+      ALL.filter((e) => formatEndpoint(e.virtual) === "203.0.113.12:80").length,
+    );
     expect(fwm.matched).toBeGreaterThan(0);
     // IPv6 fields are compared in the kernel's own form (lower-case groups of four).
     const v6 = query({ service: "TCP [2001:db8:100::10]:80" });
-    expect(v6.matched).toBe(ALL.filter((e) => e.protocol === "TCP" && formatEndpoint(e.virtual) === "[2001:db8:100::10]:80").length);
+    expect(v6.matched).toBe(
+      ALL.filter(
+        (e) => e.protocol === "TCP" && formatEndpoint(e.virtual) === "[2001:db8:100::10]:80",
+      ).length,
+    );
     expect(v6.matched).toBeGreaterThan(0);
   });
 
   it("separates persistence templates from connections", () => {
     expect(query({ templates: true }).matched).toBe(11);
     expect(query({ templates: false }).matched).toBe(151);
-    expect(query({ templates: true, state: "NONE" }).entries[0]?.client).toEqual({ address: "203.0.113.0", port: 0 });
+    expect(query({ templates: true, state: "NONE" }).entries[0]?.client).toEqual({
+      address: "203.0.113.0",
+      port: 0,
+    });
   });
 
   it("returns one page of the matched entries, with counts over all of them", () => {
@@ -113,7 +190,12 @@ describe("the connection table query (awk on the director)", () => {
     expect(first.countsByState).toEqual({ TIME_WAIT: 105 });
     const timeWait = ALL.filter((e) => e.state === "TIME_WAIT");
     expect([...first.entries, ...second.entries]).toEqual(timeWait.slice(0, 20));
-    expect(query({ state: "SYN_RECV" })).toMatchObject({ matched: 0, entries: [], countsByState: {}, countsByRealserver: {} });
+    expect(query({ state: "SYN_RECV" })).toMatchObject({
+      matched: 0,
+      entries: [],
+      countsByState: {},
+      countsByRealserver: {},
+    });
   });
 });
 
@@ -131,7 +213,9 @@ describe("filter validation", () => {
   });
 
   it("limits a page to 500 entries", () => {
-    expect(connectionsQuerySchema.safeParse({ directorId: "a", offset: 0, limit: 501 }).success).toBe(false);
+    expect(
+      connectionsQuerySchema.safeParse({ directorId: "a", offset: 0, limit: 501 }).success,
+    ).toBe(false);
   });
 
   it("converts addresses to the kernel's hex form", () => {
@@ -142,8 +226,16 @@ describe("filter validation", () => {
   });
 
   it("reads the display form of a service key", () => {
-    expect(parseServiceDisplay("TCP 203.0.113.10:80")).toEqual({ kind: "tcp", address: "203.0.113.10", port: 80 });
-    expect(parseServiceDisplay("UDP [2001:db8::1]:53")).toEqual({ kind: "udp", address: "2001:db8::1", port: 53 });
+    expect(parseServiceDisplay("TCP 203.0.113.10:80")).toEqual({
+      kind: "tcp",
+      address: "203.0.113.10",
+      port: 80,
+    });
+    expect(parseServiceDisplay("UDP [2001:db8::1]:53")).toEqual({
+      kind: "udp",
+      address: "2001:db8::1",
+      port: 53,
+    });
     expect(parseServiceDisplay("FWM 1")).toEqual({ kind: "fwm", mark: 1, family: "inet" });
     expect(parseServiceDisplay("FWM 0")).toBeNull();
   });

@@ -88,7 +88,10 @@ export function procAddress(address: string): string {
 function parseAddress(text: string, ctx: z.RefinementCtx, what: string): string | null {
   const address = canonicalAddress(text);
   if (address === null) {
-    ctx.addIssue({ code: "custom", message: `${JSON.stringify(text.slice(0, 64))} is not an IPv4 or IPv6 ${what}` });
+    ctx.addIssue({
+      code: "custom",
+      message: `${JSON.stringify(text.slice(0, 64))} is not an IPv4 or IPv6 ${what}`,
+    });
   }
   return address;
 }
@@ -109,7 +112,10 @@ const clientSchema = z
   .transform((text, ctx) => {
     const [addressText = "", bitsText, extra] = text.trim().split("/");
     if (extra !== undefined) {
-      ctx.addIssue({ code: "custom", message: "a client is an address or a prefix like 203.0.113.0/24" });
+      ctx.addIssue({
+        code: "custom",
+        message: "a client is an address or a prefix like 203.0.113.0/24",
+      });
       return z.NEVER;
     }
     const address = parseAddress(addressText, ctx, "address or prefix");
@@ -117,7 +123,10 @@ const clientSchema = z
     const max = address.includes(":") ? 128 : 32;
     const bits = bitsText === undefined ? max : /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
     if (!(bits >= 0 && bits <= max)) {
-      ctx.addIssue({ code: "custom", message: `a prefix length is a whole number from 0 to ${max}` });
+      ctx.addIssue({
+        code: "custom",
+        message: `a prefix length is a whole number from 0 to ${max}`,
+      });
       return z.NEVER;
     }
     return { address, bits, hex: addressToHex(address) };
@@ -146,13 +155,20 @@ export function parseServiceDisplay(text: string): ServiceKey | null {
   const fwm = /^FWM (\d{1,10})( IPv6)?$/i.exec(t);
   if (fwm?.[1]) {
     const mark = Number(fwm[1]);
-    return mark >= 1 && mark <= 4294967295 ? { kind: "fwm", mark, family: fwm[2] ? "inet6" : "inet" } : null;
+    return mark >= 1 && mark <= 4294967295
+      ? { kind: "fwm", mark, family: fwm[2] ? "inet6" : "inet" }
+      : null;
   }
   const m = /^(TCP|UDP|SCTP) +(?:\[([^\]]+)\]|([\d.]+)):(\d{1,5})$/i.exec(t);
   const proto = m?.[1]?.toLowerCase();
   const address = canonicalAddress(m?.[2] ?? m?.[3] ?? "");
   const port = Number(m?.[4]);
-  if ((proto !== "tcp" && proto !== "udp" && proto !== "sctp") || address === null || !(port >= 1 && port <= 65535)) return null;
+  if (
+    (proto !== "tcp" && proto !== "udp" && proto !== "sctp") ||
+    address === null ||
+    !(port >= 1 && port <= 65535)
+  )
+    return null;
   return { kind: proto, address, port };
 }
 
@@ -162,7 +178,10 @@ const serviceSchema = z
   .transform((text, ctx) => {
     const key = parseServiceDisplay(text);
     if (key === null) {
-      ctx.addIssue({ code: "custom", message: 'a service is written like "TCP 203.0.113.10:80" or "FWM 1"' });
+      ctx.addIssue({
+        code: "custom",
+        message: 'a service is written like "TCP 203.0.113.10:80" or "FWM 1"',
+      });
       return z.NEVER;
     }
     return key;
@@ -172,7 +191,10 @@ export const connectionFilterSchema = z.object({
   state: z
     .string()
     .max(32)
-    .refine((s) => (CONNECTION_STATES as readonly string[]).includes(s), `a state is one of ${CONNECTION_STATES.join(", ")}`)
+    .refine(
+      (s) => (CONNECTION_STATES as readonly string[]).includes(s),
+      `a state is one of ${CONNECTION_STATES.join(", ")}`,
+    )
     .optional(),
   client: clientSchema.optional(),
   realserver: realserverSchema.optional(),
@@ -274,17 +296,32 @@ export function connectionsArgv(
     vars.saddr = procAddress(service.address);
     vars.sport = portHex(service.port);
   } else if (service) {
-    const target = context?.services.find((s) => s.key.kind === "fwm" && s.key.mark === service.mark && s.key.family === service.family);
+    const target = context?.services.find(
+      (s) => s.key.kind === "fwm" && s.key.mark === service.mark && s.key.family === service.family,
+    );
     if (!target) {
-      throw new ConsoleError("NOT_FOUND", `the director has no service ${formatServiceKey(service)}`, { service: formatServiceKey(service) });
+      throw new ConsoleError(
+        "NOT_FOUND",
+        `the director has no service ${formatServiceKey(service)}`,
+        { service: formatServiceKey(service) },
+      );
     }
     vars.fwm = service.mark.toString(16).toUpperCase().padStart(8, "0");
     vars.fwdests = ` ${target.realservers.map((r) => `${procAddress(r.address)}:${portHex(r.port)}`).join(" ")} `;
     vars.svckeys = ` ${(context?.services ?? [])
-      .flatMap((s) => (s.key.kind === "fwm" ? [] : [`${s.key.kind.toUpperCase()}:${procAddress(s.key.address)}:${portHex(s.key.port)}`]))
+      .flatMap((s) =>
+        s.key.kind === "fwm"
+          ? []
+          : [`${s.key.kind.toUpperCase()}:${procAddress(s.key.address)}:${portHex(s.key.port)}`],
+      )
       .join(" ")} `;
   }
-  return ["awk", ...Object.entries(vars).flatMap(([name, value]) => ["-v", `${name}=${value}`]), CONNECTIONS_AWK, file];
+  return [
+    "awk",
+    ...Object.entries(vars).flatMap(([name, value]) => ["-v", `${name}=${value}`]),
+    CONNECTIONS_AWK,
+    file,
+  ];
 }
 
 export interface ConnectionsPage {
@@ -332,7 +369,13 @@ export function parseConnectionsOutput(stdout: string, takenAt: number): Connect
       countsByRealserver[key] = (countsByRealserver[key] ?? 0) + Number(count);
     }
   }
-  if (total === null || matched === null || !Number.isFinite(total) || !Number.isFinite(matched) || title === "") {
+  if (
+    total === null ||
+    matched === null ||
+    !Number.isFinite(total) ||
+    !Number.isFinite(matched) ||
+    title === ""
+  ) {
     throw new ConsoleError("PARSE_ERROR", "the connection table query printed no totals", {
       source: "/proc/net/ip_vs_conn",
       line: stdout.slice(0, 200),

@@ -111,7 +111,9 @@ export class DirectorPoller {
     this.generation++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.inFlight?.abort(new ConsoleError("TIMEOUT", "nobody watches this director any more", { cancelled: true }));
+    this.inFlight?.abort(
+      new ConsoleError("TIMEOUT", "nobody watches this director any more", { cancelled: true }),
+    );
     this.inFlight = null;
   }
 
@@ -142,7 +144,10 @@ export class DirectorPoller {
   private async poll(controller: AbortController, generation: number): Promise<DirectorStatus> {
     let next: DirectorStatus;
     try {
-      const snapshot = await this.options.read(this.director, { signal: controller.signal, previous: this.status.snapshot });
+      const snapshot = await this.options.read(this.director, {
+        signal: controller.signal,
+        previous: this.status.snapshot,
+      });
       this.failures = 0;
       next = {
         ...this.status,

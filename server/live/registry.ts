@@ -17,7 +17,12 @@ export function getPollers(): PollerRegistry {
     intervalMs: getConfig().pollIntervalMs,
     retry: DEFAULT_RETRY,
     read: (director, { signal, previous }) =>
-      readSnapshot(director, { signal, previous, mode: "poll", fullReadEvery: getConfig().fullReadEvery }),
+      readSnapshot(director, {
+        signal,
+        previous,
+        mode: "poll",
+        fullReadEvery: getConfig().fullReadEvery,
+      }),
     onSnapshot: rememberSnapshot,
   }));
   return globalForPollers.__lvsConsolePollers;

@@ -5,7 +5,8 @@
 import { readFileSync } from "node:fs";
 import type { ReadRequest } from "./snapshot-script";
 
-export const fixture = (name: string) => readFileSync(new URL(`../ipvs/__fixtures__/${name}`, import.meta.url), "utf8");
+export const fixture = (name: string) =>
+  readFileSync(new URL(`../ipvs/__fixtures__/${name}`, import.meta.url), "utf8");
 export const MARK = "@@lvs-console:9c1f@@";
 
 /** --thresholds output made from the --persistent-conn fixture (same services and members). */
@@ -13,7 +14,8 @@ function thresholdsFixture(): string {
   return fixture("ipvsadm-Ln--persistent-conn.txt")
     .split("\n")
     .map((line) => {
-      if (line.startsWith("Prot ")) return "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn";
+      if (line.startsWith("Prot "))
+        return "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn";
       const m = /^ {2}-> (\S+)\s+\d+\s+\d+\s+(\d+)\s+(\d+)/.exec(line);
       if (!m) return line;
       const [upper, lower] = m[1] === "10.10.0.13:443" ? [100, 50] : [0, 0];
@@ -27,7 +29,8 @@ function tunInfoFixture(): string {
   return fixture("ipvsadm-Ln.txt")
     .split("\n")
     .map((line) => {
-      if (line.startsWith("  -> RemoteAddress:Port")) return "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn";
+      if (line.startsWith("  -> RemoteAddress:Port"))
+        return "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn";
       const m = /^ {2}-> (\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(line);
       if (!m) return line;
       return `  -> ${m[1]} ${m[2]} ${m[2] === "Tunnel" ? "ipip" : "n/a"} ${m[3]} ${m[4]} ${m[5]}`;
@@ -37,13 +40,24 @@ function tunInfoFixture(): string {
 
 /** The grep section: every line prefixed with its file, as `grep -H ''` prints it. */
 function filesSection(proc = fixture("proc-net-ip_vs.txt")): string {
-  const procLines = proc.replace(/\n$/, "").split("\n").map((l) => `/proc/net/ip_vs:${l}`);
-  return [...procLines, ...fixture("sysctl-net-ipv4-vs.txt").replace(/\n$/, "").split("\n")].join("\n");
+  const procLines = proc
+    .replace(/\n$/, "")
+    .split("\n")
+    .map((l) => `/proc/net/ip_vs:${l}`);
+  return [...procLines, ...fixture("sysctl-net-ipv4-vs.txt").replace(/\n$/, "").split("\n")].join(
+    "\n",
+  );
 }
 
-export function sections(parts: Record<string, string>, exitCodes: Record<string, number> = {}): string {
+export function sections(
+  parts: Record<string, string>,
+  exitCodes: Record<string, number> = {},
+): string {
   return Object.entries(parts)
-    .map(([name, text]) => `${MARK} ${name}\n${text.replace(/\n$/, "")}\n${MARK} exit ${exitCodes[name] ?? 0}\n`)
+    .map(
+      ([name, text]) =>
+        `${MARK} ${name}\n${text.replace(/\n$/, "")}\n${MARK} exit ${exitCodes[name] ?? 0}\n`,
+    )
     .join("");
 }
 
@@ -63,7 +77,9 @@ export function pollOutput(kind: "full" | "light", options: OutputOptions = {}):
     stats: fixture("ipvsadm-Ln--exact--stats.txt"),
     ...(full ? { files: filesSection(options.proc), thresholds: thresholdsFixture() } : {}),
     ...(full && options.tunInfo !== false ? { tuninfo: tunInfoFixture() } : {}),
-    ...(full && options.meta !== false ? { version: fixture("ipvsadm--version.txt"), timeout: fixture("ipvsadm-L--timeout.txt") } : {}),
+    ...(full && options.meta !== false
+      ? { version: fixture("ipvsadm--version.txt"), timeout: fixture("ipvsadm-L--timeout.txt") }
+      : {}),
   });
 }
 

@@ -6,10 +6,24 @@ import { describe, expect, it } from "vitest";
 import { isConsoleError } from "@/server/errors";
 import { formatServiceKey, type ServiceState } from "@/server/ipvs/model";
 import { scriptCommandLine } from "@/server/ssh/quote";
-import { parseSnapshot, rulesVersion, snapshotArgs, SNAPSHOT_SCRIPT, splitSections, withRates, type ReadRequest } from "./snapshot-script";
+import {
+  parseSnapshot,
+  rulesVersion,
+  snapshotArgs,
+  SNAPSHOT_SCRIPT,
+  splitSections,
+  withRates,
+  type ReadRequest,
+} from "./snapshot-script";
 import { fixture, MARK, pollOutput, sections } from "./snapshot-output.test-util";
 
-const ctx = { directorId: "lab1", clusterId: "lab", takenAt: 1_000_000, previous: null, cached: null };
+const ctx = {
+  directorId: "lab1",
+  clusterId: "lab",
+  takenAt: 1_000_000,
+  previous: null,
+  cached: null,
+};
 
 describe("parseSnapshot", () => {
   it("merges one poll's sections into every service of the director", () => {
@@ -25,14 +39,28 @@ describe("parseSnapshot", () => {
     ]);
     const https = snapshot.services[2];
     expect(https?.persistence).toEqual({ timeout: 120, netmask: "255.255.255.0" });
-    expect(https?.realservers.map((r) => [r.address, r.forward, r.weight, r.upperThreshold, r.lowerThreshold, r.tunnel?.type])).toEqual([
+    expect(
+      https?.realservers.map((r) => [
+        r.address,
+        r.forward,
+        r.weight,
+        r.upperThreshold,
+        r.lowerThreshold,
+        r.tunnel?.type,
+      ]),
+    ).toEqual([
       ["10.10.0.13", "masq", 2, 100, 50, undefined],
       ["10.10.0.14", "route", 1, 0, 0, undefined],
       ["10.10.0.15", "tunnel", 1, 0, 0, "ipip"],
     ]);
     const web = snapshot.services[0];
     expect(web?.counters?.conns).toBe(43n);
-    expect(web?.realservers[2]).toMatchObject({ address: "10.10.0.13", activeConns: 4, inactiveConns: 13, persistentConns: 4 });
+    expect(web?.realservers[2]).toMatchObject({
+      address: "10.10.0.13",
+      activeConns: 4,
+      inactiveConns: 13,
+      persistentConns: 4,
+    });
     expect(web?.rates).toBeNull();
     expect(snapshot.ipvsadm?.ipvsadm).toBe("1.31");
     expect(snapshot.timeouts).toEqual({ tcp: 900, tcpFin: 120, udp: 300 });
@@ -46,7 +74,10 @@ describe("parseSnapshot", () => {
 
   it("keeps the version and timeouts of an earlier poll when this one did not read them", () => {
     const first = parseSnapshot(pollOutput("full"), ctx);
-    const later = parseSnapshot(pollOutput("full", { meta: false }), { ...ctx, cached: { ipvsadm: first.ipvsadm, timeouts: first.timeouts } });
+    const later = parseSnapshot(pollOutput("full", { meta: false }), {
+      ...ctx,
+      cached: { ipvsadm: first.ipvsadm, timeouts: first.timeouts },
+    });
     expect(later.ipvsadm).toEqual(first.ipvsadm);
     expect(later.timeouts).toEqual(first.timeouts);
     expect(later.version).toBe(first.version);
@@ -58,7 +89,11 @@ describe("parseSnapshot", () => {
     const snapshot = parseSnapshot(pollOutput("full", { tunInfo: false, proc }), ctx);
     const https = snapshot.services[2];
     expect(https?.realservers.map((r) => r.forward)).toEqual(["masq", "route", "route"]);
-    expect(snapshot.services[0]?.realservers.map((r) => r.forward)).toEqual(["masq", "masq", "masq"]);
+    expect(snapshot.services[0]?.realservers.map((r) => r.forward)).toEqual([
+      "masq",
+      "masq",
+      "masq",
+    ]);
     expect(snapshot.sysctls.sync_threshold).toEqual([3, 50]);
   });
 
@@ -68,7 +103,8 @@ describe("parseSnapshot", () => {
       expect.unreachable();
     } catch (e) {
       expect(isConsoleError(e, "PARSE_ERROR")).toBe(true);
-      if (isConsoleError(e)) expect(e.details).toMatchObject({ source: "merge", reason: "tunnel-info" });
+      if (isConsoleError(e))
+        expect(e.details).toMatchObject({ source: "merge", reason: "tunnel-info" });
     }
   });
 
@@ -76,7 +112,8 @@ describe("parseSnapshot", () => {
     const output = sections(
       {
         files: "",
-        persistent: "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?",
+        persistent:
+          "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?",
       },
       { persistent: 2 },
     );
@@ -86,13 +123,22 @@ describe("parseSnapshot", () => {
     } catch (e) {
       expect(isConsoleError(e, "COMMAND_FAILED")).toBe(true);
       if (!isConsoleError(e)) throw e;
-      expect(e.message).toBe("ipvsadm -Ln --persistent-conn failed on lab1 with exit code 2: Can't initialize ipvs: Protocol not available");
-      expect(e.details).toMatchObject({ directorId: "lab1", exitCode: 2, argv: ["ipvsadm", "-Ln", "--persistent-conn"] });
+      expect(e.message).toBe(
+        "ipvsadm -Ln --persistent-conn failed on lab1 with exit code 2: Can't initialize ipvs: Protocol not available",
+      );
+      expect(e.details).toMatchObject({
+        directorId: "lab1",
+        exitCode: 2,
+        argv: ["ipvsadm", "-Ln", "--persistent-conn"],
+      });
     }
   });
 
   it("refuses views that disagree (a change between two reads)", () => {
-    const proc = fixture("proc-net-ip_vs.txt").replace("  -> 0A0A000D:0050      Masq    1      4          13        \n", "");
+    const proc = fixture("proc-net-ip_vs.txt").replace(
+      "  -> 0A0A000D:0050      Masq    1      4          13        \n",
+      "",
+    );
     const output = pollOutput("full", { tunInfo: false, proc: proc.replace("Tunnel ", "Route  ") });
     try {
       parseSnapshot(output, ctx);
@@ -120,12 +166,19 @@ describe("parseSnapshot of a light read", () => {
     expect(light.version).toBe(full.version);
     expect(light.services).toEqual(full.services);
     const https = light.services[2];
-    expect(https?.realservers.map((r) => [r.upperThreshold, r.lowerThreshold, r.tunnel?.type])).toEqual([
+    expect(
+      https?.realservers.map((r) => [r.upperThreshold, r.lowerThreshold, r.tunnel?.type]),
+    ).toEqual([
       [100, 50, undefined],
       [0, 0, undefined],
       [0, 0, "ipip"],
     ]);
-    expect(light).toMatchObject({ ipvsadm: full.ipvsadm, timeouts: full.timeouts, sysctls: full.sysctls, connectionCount: full.connectionCount });
+    expect(light).toMatchObject({
+      ipvsadm: full.ipvsadm,
+      timeouts: full.timeouts,
+      sysctls: full.sysctls,
+      connectionCount: full.connectionCount,
+    });
   });
 
   it("asks for a full read when a rule it sees changed since the last full read", () => {
@@ -137,14 +190,21 @@ describe("parseSnapshot of a light read", () => {
     fewer[0]?.realservers.pop();
     for (const [output, context] of [
       [pollOutput("light", { persistent }), lightCtx],
-      [pollOutput("light"), { ...lightCtx, base: { services: fewer, version: rulesVersion(fewer), sysctls: full.sysctls } }],
+      [
+        pollOutput("light"),
+        {
+          ...lightCtx,
+          base: { services: fewer, version: rulesVersion(fewer), sysctls: full.sysctls },
+        },
+      ],
     ] as const) {
       try {
         parseSnapshot(output, context);
         expect.unreachable();
       } catch (e) {
         expect(isConsoleError(e, "PARSE_ERROR")).toBe(true);
-        if (isConsoleError(e)) expect(e.details).toMatchObject({ source: "merge", reason: "rules-changed" });
+        if (isConsoleError(e))
+          expect(e.details).toMatchObject({ source: "merge", reason: "rules-changed" });
       }
     }
   });
@@ -153,10 +213,15 @@ describe("parseSnapshot of a light read", () => {
     const edited = structuredClone(full.services);
     const member = edited[0]?.realservers[0];
     if (member) member.upperThreshold = 500;
-    const light = parseSnapshot(pollOutput("light"), { ...lightCtx, base: { services: edited, version: rulesVersion(edited), sysctls: full.sysctls } });
+    const light = parseSnapshot(pollOutput("light"), {
+      ...lightCtx,
+      base: { services: edited, version: rulesVersion(edited), sysctls: full.sysctls },
+    });
     expect(light.services[0]?.realservers[0]?.upperThreshold).toBe(500);
     expect(light.version).toBe(rulesVersion(edited));
-    expect(parseSnapshot(pollOutput("full"), ctx).services[0]?.realservers[0]?.upperThreshold).toBe(0);
+    expect(parseSnapshot(pollOutput("full"), ctx).services[0]?.realservers[0]?.upperThreshold).toBe(
+      0,
+    );
   });
 
   it("needs an earlier full read", () => {
@@ -171,7 +236,9 @@ describe("rulesVersion", () => {
     const shuffled: ServiceState[] = [...base].reverse().map((s) => ({
       ...s,
       counters: null,
-      realservers: [...s.realservers].reverse().map((r) => ({ ...r, activeConns: 99, counters: null })),
+      realservers: [...s.realservers]
+        .reverse()
+        .map((r) => ({ ...r, activeConns: 99, counters: null })),
     }));
     expect(rulesVersion(shuffled)).toBe(rulesVersion(base));
   });
@@ -195,16 +262,29 @@ describe("withRates", () => {
     const now = parseSnapshot(pollOutput("full"), ctx).services;
     const before = structuredClone(now).map((s) => ({
       ...s,
-      counters: s.counters && { ...s.counters, conns: s.counters.conns - 10n, inBytes: s.counters.inBytes - 2000n },
+      counters: s.counters && {
+        ...s.counters,
+        conns: s.counters.conns - 10n,
+        inBytes: s.counters.inBytes - 2000n,
+      },
     }));
     const rated = withRates(now, 3000, { services: before, takenAt: 1000 });
     expect(rated[0]?.rates).toEqual({ cps: 5, inPps: 0, outPps: 0, inBps: 1000, outBps: 0 });
-    expect(rated[0]?.realservers[0]?.rates).toEqual({ cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 });
+    expect(rated[0]?.realservers[0]?.rates).toEqual({
+      cps: 0,
+      inPps: 0,
+      outPps: 0,
+      inBps: 0,
+      outBps: 0,
+    });
   });
 
   it("gives no rate when a counter went down (the service was re-created)", () => {
     const now = parseSnapshot(pollOutput("full"), ctx).services;
-    const before = structuredClone(now).map((s) => ({ ...s, counters: s.counters && { ...s.counters, conns: s.counters.conns + 1n } }));
+    const before = structuredClone(now).map((s) => ({
+      ...s,
+      counters: s.counters && { ...s.counters, conns: s.counters.conns + 1n },
+    }));
     expect(withRates(now, 3000, { services: before, takenAt: 1000 })[0]?.rates).toBeNull();
   });
 });
@@ -228,8 +308,15 @@ describe("SNAPSHOT_SCRIPT", () => {
     const run = (request: ReadRequest) => {
       writeFileSync(log, "");
       // What sshd does with the command line: hand it to the login shell's -c.
-      const out = execFileSync("/bin/sh", ["-c", scriptCommandLine(SNAPSHOT_SCRIPT, snapshotArgs(request))], { env, encoding: "utf8" });
-      return { calls: readFileSync(log, "utf8").trim().split("\n"), sections: [...splitSections(out).keys()] };
+      const out = execFileSync(
+        "/bin/sh",
+        ["-c", scriptCommandLine(SNAPSHOT_SCRIPT, snapshotArgs(request))],
+        { env, encoding: "utf8" },
+      );
+      return {
+        calls: readFileSync(log, "utf8").trim().split("\n"),
+        sections: [...splitSections(out).keys()],
+      };
     };
     expect(run({ kind: "light", tunnels: true, meta: true })).toEqual({
       calls: ["ipvsadm LC_ALL=C -Ln --persistent-conn", "ipvsadm LC_ALL=C -Ln --exact --stats"],
@@ -240,7 +327,15 @@ describe("SNAPSHOT_SCRIPT", () => {
       "ipvsadm LC_ALL=C -Ln --exact --stats",
       "ipvsadm LC_ALL=C -Ln --thresholds",
     ]);
-    expect(run({ kind: "full", tunnels: true, meta: true }).sections).toEqual(["persistent", "stats", "files", "thresholds", "tuninfo", "version", "timeout"]);
+    expect(run({ kind: "full", tunnels: true, meta: true }).sections).toEqual([
+      "persistent",
+      "stats",
+      "files",
+      "thresholds",
+      "tuninfo",
+      "version",
+      "timeout",
+    ]);
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -81,7 +81,8 @@ export function snapshotArgs(request: ReadRequest): string[] {
   return [request.kind, full && request.tunnels ? "1" : "0", full && request.meta ? "1" : "0"];
 }
 
-export type SectionName = "files" | "persistent" | "thresholds" | "stats" | "tuninfo" | "version" | "timeout";
+export type SectionName =
+  "files" | "persistent" | "thresholds" | "stats" | "tuninfo" | "version" | "timeout";
 
 const COMMANDS: Record<SectionName, string[]> = {
   files: ["grep", "-H", "", "/proc/net/ip_vs", "/proc/sys/net/ipv4/vs/*"],
@@ -134,7 +135,12 @@ function section(sections: Map<string, Section>, name: SectionName, directorId: 
     throw new ConsoleError(
       "COMMAND_FAILED",
       `${COMMANDS[name].join(" ")} failed on ${directorId}${found.exitCode === null ? " (cut short)" : ` with exit code ${found.exitCode}`}${message ? `: ${message}` : ""}`,
-      { directorId, argv: COMMANDS[name], exitCode: found.exitCode, stderr: found.text.slice(0, 4000) },
+      {
+        directorId,
+        argv: COMMANDS[name],
+        exitCode: found.exitCode,
+        stderr: found.text.slice(0, 4000),
+      },
     );
   }
   return found.text;
@@ -142,16 +148,26 @@ function section(sections: Map<string, Section>, name: SectionName, directorId: 
 
 function sameKeyLoosely(a: ServiceKey, b: ServiceKey): boolean {
   // /proc/net/ip_vs does not say which family a firewall mark service is for.
-  if (a.kind === "fwm" || b.kind === "fwm") return a.kind === "fwm" && b.kind === "fwm" && a.mark === b.mark;
+  if (a.kind === "fwm" || b.kind === "fwm")
+    return a.kind === "fwm" && b.kind === "fwm" && a.mark === b.mark;
   return a.kind === b.kind && a.address === b.address && a.port === b.port;
 }
 
 function mergeError(message: string, details: Record<string, unknown>): ConsoleError {
-  return new ConsoleError("PARSE_ERROR", `merging listings: ${message}`, { source: "merge", ...details });
+  return new ConsoleError("PARSE_ERROR", `merging listings: ${message}`, {
+    source: "merge",
+    ...details,
+  });
 }
 
 /** Where forward methods come from: /proc/net/ip_vs, or the services of the last full read. */
-type ForwardSource = ReadonlyArray<Pick<ProcService, "key"> & { realservers: ReadonlyArray<Pick<ProcService["realservers"][number], "address" | "port" | "forward">> }>;
+type ForwardSource = ReadonlyArray<
+  Pick<ProcService, "key"> & {
+    realservers: ReadonlyArray<
+      Pick<ProcService["realservers"][number], "address" | "port" | "forward">
+    >;
+  }
+>;
 
 /**
  * The main listing mergeListings needs (forward and weight per realserver), built from the
@@ -161,7 +177,10 @@ type ForwardSource = ReadonlyArray<Pick<ProcService, "key"> & { realservers: Rea
 export function listWithForward(persistent: ServiceListing, proc: ForwardSource): ServiceListing {
   for (const p of proc) {
     if (!persistent.services.some((s) => sameKeyLoosely(s.key, p.key))) {
-      throw mergeError(`service ${formatServiceKey(p.key)} is in /proc/net/ip_vs only`, { service: formatServiceKey(p.key), view: "proc" });
+      throw mergeError(`service ${formatServiceKey(p.key)} is in /proc/net/ip_vs only`, {
+        service: formatServiceKey(p.key),
+        view: "proc",
+      });
     }
   }
   return {
@@ -170,21 +189,30 @@ export function listWithForward(persistent: ServiceListing, proc: ForwardSource)
     services: persistent.services.map((service) => {
       const p = proc.find((ps) => sameKeyLoosely(ps.key, service.key));
       if (!p) {
-        throw mergeError(`service ${formatServiceKey(service.key)} is missing from /proc/net/ip_vs`, { service: formatServiceKey(service.key), view: "proc" });
+        throw mergeError(
+          `service ${formatServiceKey(service.key)} is missing from /proc/net/ip_vs`,
+          { service: formatServiceKey(service.key), view: "proc" },
+        );
       }
       if (p.realservers.length !== service.realservers.length) {
-        throw mergeError(`the realservers of ${formatServiceKey(service.key)} changed between reads`, { service: formatServiceKey(service.key), view: "proc" });
+        throw mergeError(
+          `the realservers of ${formatServiceKey(service.key)} changed between reads`,
+          { service: formatServiceKey(service.key), view: "proc" },
+        );
       }
       return {
         ...service,
         realservers: service.realservers.map((rs) => {
           const pr = p.realservers.find((r) => sameEndpoint(r, rs));
           if (!pr) {
-            throw mergeError(`realserver ${formatEndpoint(rs)} of ${formatServiceKey(service.key)} is missing from /proc/net/ip_vs`, {
-              service: formatServiceKey(service.key),
-              realserver: formatEndpoint(rs),
-              view: "proc",
-            });
+            throw mergeError(
+              `realserver ${formatEndpoint(rs)} of ${formatServiceKey(service.key)} is missing from /proc/net/ip_vs`,
+              {
+                service: formatServiceKey(service.key),
+                realserver: formatEndpoint(rs),
+                view: "proc",
+              },
+            );
           }
           return { ...rs, forward: pr.forward, persistentConns: null };
         }),
@@ -205,8 +233,16 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-type RuleFields = Pick<ServiceState, "key" | "scheduler" | "persistence" | "ops" | "schedFlags" | "pe"> & {
-  realservers: ReadonlyArray<Pick<ServiceState["realservers"][number], "address" | "port" | "forward" | "weight" | "upperThreshold" | "lowerThreshold" | "tunnel">>;
+type RuleFields = Pick<
+  ServiceState,
+  "key" | "scheduler" | "persistence" | "ops" | "schedFlags" | "pe"
+> & {
+  realservers: ReadonlyArray<
+    Pick<
+      ServiceState["realservers"][number],
+      "address" | "port" | "forward" | "weight" | "upperThreshold" | "lowerThreshold" | "tunnel"
+    >
+  >;
 };
 
 /**
@@ -250,12 +286,17 @@ function rate(now: Counters, before: Counters, seconds: number): Rates | null {
   const inBps = d(now.inBytes, before.inBytes);
   const outBps = d(now.outBytes, before.outBytes);
   // A counter that went down means the service or realserver was re-created: no rate.
-  if (cps === null || inPps === null || outPps === null || inBps === null || outBps === null) return null;
+  if (cps === null || inPps === null || outPps === null || inBps === null || outBps === null)
+    return null;
   return { cps, inPps, outPps, inBps, outBps };
 }
 
 /** Per-second rates from the counter deltas since the previous poll (null on the first). */
-export function withRates(services: ServiceState[], takenAt: number, previous: Pick<DirectorSnapshot, "services" | "takenAt"> | null): ServiceState[] {
+export function withRates(
+  services: ServiceState[],
+  takenAt: number,
+  previous: Pick<DirectorSnapshot, "services" | "takenAt"> | null,
+): ServiceState[] {
   const seconds = previous ? (takenAt - previous.takenAt) / 1000 : 0;
   if (!previous || seconds <= 0) return services;
   return services.map((service) => {
@@ -263,10 +304,16 @@ export function withRates(services: ServiceState[], takenAt: number, previous: P
     if (!before) return service;
     return {
       ...service,
-      rates: service.counters && before.counters ? rate(service.counters, before.counters, seconds) : null,
+      rates:
+        service.counters && before.counters
+          ? rate(service.counters, before.counters, seconds)
+          : null,
       realservers: service.realservers.map((rs) => {
         const prev = before.realservers.find((p) => sameEndpoint(p, rs));
-        return { ...rs, rates: rs.counters && prev?.counters ? rate(rs.counters, prev.counters, seconds) : null };
+        return {
+          ...rs,
+          rates: rs.counters && prev?.counters ? rate(rs.counters, prev.counters, seconds) : null,
+        };
       }),
     };
   });
@@ -303,7 +350,9 @@ export function splitFiles(text: string): { proc: string; sysctls: string } {
 }
 
 /** Whether a poll must read --tun-info: the director has (or had) a tunnel member. */
-export function hasTunnels(services: ReadonlyArray<{ realservers: ReadonlyArray<{ forward: string | null }> }>): boolean {
+export function hasTunnels(
+  services: ReadonlyArray<{ realservers: ReadonlyArray<{ forward: string | null }> }>,
+): boolean {
   return services.some((s) => s.realservers.some((r) => r.forward === "tunnel"));
 }
 
@@ -318,7 +367,10 @@ export function hasTunnels(services: ReadonlyArray<{ realservers: ReadonlyArray<
  * change never decides on a light read: changes and drains read the director fully, fresh,
  * before they plan, commit and verify, so such an edit still is a CONFLICT.
  */
-function withFullReadRules(services: ServiceState[], base: readonly ServiceState[]): ServiceState[] {
+function withFullReadRules(
+  services: ServiceState[],
+  base: readonly ServiceState[],
+): ServiceState[] {
   return services.map((service) => {
     const before = base.find((b) => sameKeyStrict(b.key, service.key));
     return {
@@ -326,7 +378,12 @@ function withFullReadRules(services: ServiceState[], base: readonly ServiceState
       realservers: service.realservers.map((rs) => {
         const was = before?.realservers.find((b) => sameEndpoint(b, rs));
         if (!was) return rs;
-        return { ...rs, upperThreshold: was.upperThreshold, lowerThreshold: was.lowerThreshold, tunnel: was.tunnel };
+        return {
+          ...rs,
+          upperThreshold: was.upperThreshold,
+          lowerThreshold: was.lowerThreshold,
+          tunnel: was.tunnel,
+        };
       }),
     };
   });
@@ -347,7 +404,9 @@ export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSna
   const stats = parseStats(section(sections, "stats", id));
   const base = ctx.base ?? null;
   if (!full && !base) {
-    throw new ConsoleError("INTERNAL", `a light read of ${id} needs an earlier full read`, { directorId: id });
+    throw new ConsoleError("INTERNAL", `a light read of ${id} needs an earlier full read`, {
+      directorId: id,
+    });
   }
   const files = full ? splitFiles(section(sections, "files", id)) : null;
   const proc: ForwardSource = files ? parseProcServices(files.proc) : (base?.services ?? []);
@@ -355,7 +414,10 @@ export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSna
   if (sections.has("tuninfo")) {
     list = parseList(section(sections, "tuninfo", id));
   } else if (full && hasTunnels(proc)) {
-    throw mergeError("a tunnel member appeared: read again with --tun-info", { view: "tuninfo", reason: "tunnel-info" });
+    throw mergeError("a tunnel member appeared: read again with --tun-info", {
+      view: "tuninfo",
+      reason: "tunnel-info",
+    });
   } else {
     try {
       list = listWithForward(persistent, proc);
@@ -363,7 +425,10 @@ export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSna
       // A light read's forward methods come from the last full read: a different set of
       // services or members there means the rules changed.
       if (full || !isConsoleError(e, "PARSE_ERROR")) throw e;
-      throw mergeError("the rules changed since the last full read: read everything again", { view: "light", reason: "rules-changed" });
+      throw mergeError("the rules changed since the last full read: read everything again", {
+        view: "light",
+        reason: "rules-changed",
+      });
     }
   }
   let merged = mergeListings({ list, persistent, stats, ...(thresholds ? { thresholds } : {}) });
@@ -374,7 +439,10 @@ export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSna
     merged = withFullReadRules(merged, base.services);
     version = rulesVersion(merged);
     if (version !== base.version) {
-      throw mergeError("the rules changed since the last full read: read everything again", { view: "light", reason: "rules-changed" });
+      throw mergeError("the rules changed since the last full read: read everything again", {
+        view: "light",
+        reason: "rules-changed",
+      });
     }
   }
   const services = withRates(merged, ctx.takenAt, ctx.previous);
@@ -383,11 +451,16 @@ export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSna
       ? {}
       : parseSysctls(files.sysctls)
     : (base?.sysctls ?? {});
-  const ipvsadm = sections.has("version") ? parseVersion(section(sections, "version", id)) : (ctx.cached?.ipvsadm ?? null);
-  const timeouts = sections.has("timeout") ? parseTimeouts(section(sections, "timeout", id)) : (ctx.cached?.timeouts ?? null);
+  const ipvsadm = sections.has("version")
+    ? parseVersion(section(sections, "version", id))
+    : (ctx.cached?.ipvsadm ?? null);
+  const timeouts = sections.has("timeout")
+    ? parseTimeouts(section(sections, "timeout", id))
+    : (ctx.cached?.timeouts ?? null);
   let connectionCount = 0;
   for (const s of services) {
-    for (const r of s.realservers) connectionCount += r.activeConns + r.inactiveConns + (r.persistentConns ?? 0);
+    for (const r of s.realservers)
+      connectionCount += r.activeConns + r.inactiveConns + (r.persistentConns ?? 0);
   }
   return {
     directorId: id,

@@ -30,14 +30,30 @@ function fakePool() {
     execScript(_director, script: string, opts: ScriptOptions = {}): Promise<ExecResult> {
       expect(script).toBe(SNAPSHOT_SCRIPT);
       const [kind, tunnels, meta] = opts.args ?? [];
-      const request: ReadRequest = { kind: kind as ReadKind, tunnels: tunnels === "1", meta: meta === "1" };
+      const request: ReadRequest = {
+        kind: kind as ReadKind,
+        tunnels: tunnels === "1",
+        meta: meta === "1",
+      };
       reads.push(request);
       const stdout = outputFor(request)
-        .replace("  -> 10.10.0.11:80                3         0           1          22", `  -> 10.10.0.11:80                ${state.weight}         0           1          22`)
-        .replace("  -> 10.10.0.11:80 Masq n/a 3 1 22", `  -> 10.10.0.11:80 Masq n/a ${state.weight} 1 22`);
+        .replace(
+          "  -> 10.10.0.11:80                3         0           1          22",
+          `  -> 10.10.0.11:80                ${state.weight}         0           1          22`,
+        )
+        .replace(
+          "  -> 10.10.0.11:80 Masq n/a 3 1 22",
+          `  -> 10.10.0.11:80 Masq n/a ${state.weight} 1 22`,
+        );
       return Promise.resolve({ stdout, stderr: "", exitCode: 0 });
     },
-    stats: (): ConnectionStats => ({ connects: state.connects, commands: reads.length, inFlight: 0, queued: 0, state: "ready" }),
+    stats: (): ConnectionStats => ({
+      connects: state.connects,
+      commands: reads.length,
+      inFlight: 0,
+      queued: 0,
+      state: "ready",
+    }),
     resetBackoff: () => undefined,
     close: () => undefined,
     closeAll: () => undefined,
@@ -57,7 +73,17 @@ describe("readSnapshot", () => {
       versions.add(previous.version);
       expect(previous.services[2]?.realservers[0]?.upperThreshold).toBe(100);
     }
-    expect(kinds(reads)).toEqual(["full", "light", "light", "light", "full", "light", "light", "light", "full"]);
+    expect(kinds(reads)).toEqual([
+      "full",
+      "light",
+      "light",
+      "light",
+      "full",
+      "light",
+      "light",
+      "light",
+      "full",
+    ]);
     expect(reads[0]).toEqual({ kind: "full", tunnels: true, meta: true });
     expect(lastRead("lab1", pool)).toEqual({ kind: "full", tunnels: true, meta: true });
     expect(versions.size).toBe(1);

@@ -11,7 +11,14 @@ import { DEFAULT_FULL_READ_EVERY, type DirectorConfig } from "@/server/config/sc
 import { isConsoleError } from "@/server/errors";
 import type { IpvsTimeouts, IpvsadmVersion } from "@/server/ipvs/model";
 import { getSshPool, type SshPool } from "@/server/ssh/pool";
-import { hasTunnels, parseSnapshot, snapshotArgs, SNAPSHOT_SCRIPT, type ReadKind, type ReadRequest } from "./snapshot-script";
+import {
+  hasTunnels,
+  parseSnapshot,
+  snapshotArgs,
+  SNAPSHOT_SCRIPT,
+  type ReadKind,
+  type ReadRequest,
+} from "./snapshot-script";
 import type { DirectorSnapshot } from "./types";
 
 export interface ReadSnapshotOptions {
@@ -40,8 +47,13 @@ interface ReadState {
 }
 
 // Per pool: another pool (a test's, the bench's) has its own connections and counts.
-const globalForReads = globalThis as typeof globalThis & { __lvsConsoleSnapshotReads?: WeakMap<SshPool, Map<string, ReadState>> };
-const readStates = (globalForReads.__lvsConsoleSnapshotReads ??= new WeakMap<SshPool, Map<string, ReadState>>());
+const globalForReads = globalThis as typeof globalThis & {
+  __lvsConsoleSnapshotReads?: WeakMap<SshPool, Map<string, ReadState>>;
+};
+const readStates = (globalForReads.__lvsConsoleSnapshotReads ??= new WeakMap<
+  SshPool,
+  Map<string, ReadState>
+>());
 
 function statesOf(pool: SshPool): Map<string, ReadState> {
   let states = readStates.get(pool);
@@ -59,7 +71,10 @@ export function lastRead(directorId: string, pool: SshPool = getSshPool()): Read
 
 type SnapshotTarget = Pick<DirectorConfig, "clusterId"> & Parameters<SshPool["execScript"]>[0];
 
-export async function readSnapshot(director: SnapshotTarget, options: ReadSnapshotOptions = {}): Promise<DirectorSnapshot> {
+export async function readSnapshot(
+  director: SnapshotTarget,
+  options: ReadSnapshotOptions = {},
+): Promise<DirectorSnapshot> {
   const pool = options.pool ?? getSshPool();
   try {
     return await readOnce(director, options, pool, false);
@@ -68,12 +83,18 @@ export async function readSnapshot(director: SnapshotTarget, options: ReadSnapsh
     // new tunnel member needs --tun-info, and a light read that sees other rules than the
     // last full read needs the thresholds and tunnel types again. Read everything once more
     // rather than reporting the director as broken.
-    if (isConsoleError(e, "PARSE_ERROR") && e.details.source === "merge") return readOnce(director, options, pool, true);
+    if (isConsoleError(e, "PARSE_ERROR") && e.details.source === "merge")
+      return readOnce(director, options, pool, true);
     throw e;
   }
 }
 
-function plan(state: ReadState | undefined, connects: number, options: ReadSnapshotOptions, retry: boolean): ReadRequest {
+function plan(
+  state: ReadState | undefined,
+  connects: number,
+  options: ReadSnapshotOptions,
+  retry: boolean,
+): ReadRequest {
   // connects counts finished handshakes: before the first one it is 0 and no state matches.
   const newConnection = !state || state.connects !== connects || connects === 0;
   const every = Math.max(1, options.fullReadEvery ?? DEFAULT_FULL_READ_EVERY);
@@ -88,7 +109,12 @@ function plan(state: ReadState | undefined, connects: number, options: ReadSnaps
   };
 }
 
-async function readOnce(director: SnapshotTarget, options: ReadSnapshotOptions, pool: SshPool, retry: boolean): Promise<DirectorSnapshot> {
+async function readOnce(
+  director: SnapshotTarget,
+  options: ReadSnapshotOptions,
+  pool: SshPool,
+  retry: boolean,
+): Promise<DirectorSnapshot> {
   const states = statesOf(pool);
   const connectsBefore = pool.stats(director.id).connects;
   const state = states.get(director.id);

@@ -2,12 +2,7 @@
  * What the live layer pushes to the UI. Shared by the poller (server) and the pages
  * (client), so it holds only plain data: no classes, bigint for 64-bit counters.
  */
-import type {
-  IpvsSysctls,
-  IpvsTimeouts,
-  IpvsadmVersion,
-  ServiceState,
-} from "@/server/ipvs/model";
+import type { IpvsSysctls, IpvsTimeouts, IpvsadmVersion, ServiceState } from "@/server/ipvs/model";
 import type { ConsoleErrorCode } from "@/server/errors";
 
 /** One poll of one director. */

@@ -10,7 +10,12 @@ import { readFileSync } from "node:fs";
 import { ConsoleError } from "@/server/errors";
 import { getDb, type Db } from "@/server/db";
 import { fingerprintOf, keyTypeOf } from "./fingerprint";
-import { checkKnownHosts, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from "./known-hosts";
+import {
+  checkKnownHosts,
+  knownKeyTypes,
+  parseKnownHosts,
+  type KnownHostEntry,
+} from "./known-hosts";
 
 export type HostKeyPolicy = "pinned" | "known_hosts" | "trusted" | "none";
 
@@ -35,15 +40,27 @@ interface TrustedRow {
 
 export function getTrustedHostKey(directorId: string, db: Db = getDb()): TrustedHostKey | null {
   const row = db
-    .prepare("SELECT director_id, fingerprint, trusted_at, trusted_by FROM trusted_host_keys WHERE director_id = ?")
+    .prepare(
+      "SELECT director_id, fingerprint, trusted_at, trusted_by FROM trusted_host_keys WHERE director_id = ?",
+    )
     .get(directorId) as TrustedRow | undefined;
   return row
-    ? { directorId: row.director_id, fingerprint: row.fingerprint, trustedAt: row.trusted_at, trustedBy: row.trusted_by }
+    ? {
+        directorId: row.director_id,
+        fingerprint: row.fingerprint,
+        trustedAt: row.trusted_at,
+        trustedBy: row.trusted_by,
+      }
     : null;
 }
 
 /** Records (or replaces) the key an admin accepted for a director. */
-export function saveTrustedHostKey(directorId: string, fingerprint: string, user: string, db: Db = getDb()): TrustedHostKey {
+export function saveTrustedHostKey(
+  directorId: string,
+  fingerprint: string,
+  user: string,
+  db: Db = getDb(),
+): TrustedHostKey {
   const trustedAt = Date.now();
   db.prepare(
     `INSERT INTO trusted_host_keys (director_id, fingerprint, trusted_at, trusted_by) VALUES (?, ?, ?, ?)
@@ -66,7 +83,9 @@ export interface HostKeyTarget {
   knownHostsPath?: string | undefined;
 }
 
-export function configuredPolicy(target: Pick<HostKeyTarget, "hostKeyFingerprint" | "knownHostsPath">): HostKeyPolicy {
+export function configuredPolicy(
+  target: Pick<HostKeyTarget, "hostKeyFingerprint" | "knownHostsPath">,
+): HostKeyPolicy {
   if (target.hostKeyFingerprint !== undefined) return "pinned";
   if (target.knownHostsPath !== undefined) return "known_hosts";
   return "none";
@@ -77,7 +96,11 @@ function readKnownHosts(path: string): KnownHostEntry[] {
     return parseKnownHosts(readFileSync(path, "utf8"));
   } catch (e) {
     const code = e instanceof Error && "code" in e ? String(e.code) : "error";
-    throw new ConsoleError("HOST_KEY_UNKNOWN", `cannot read the known_hosts file ${path} (${code})`, { path });
+    throw new ConsoleError(
+      "HOST_KEY_UNKNOWN",
+      `cannot read the known_hosts file ${path} (${code})`,
+      { path },
+    );
   }
 }
 
@@ -92,10 +115,17 @@ export function preferredKeyTypes(target: HostKeyTarget): string[] {
 }
 
 /** null when the key is acceptable; the error to refuse the connection with otherwise. */
-export function verifyHostKey(target: HostKeyTarget, rawKey: Buffer, trust: TrustStore): ConsoleError | null {
+export function verifyHostKey(
+  target: HostKeyTarget,
+  rawKey: Buffer,
+  trust: TrustStore,
+): ConsoleError | null {
   const actual = fingerprintOf(rawKey);
   const keyType = keyTypeOf(rawKey);
-  const who = target.role === "jumpHost" ? `the jump host ${target.host}:${target.port} of ${target.directorId}` : `director ${target.directorId}`;
+  const who =
+    target.role === "jumpHost"
+      ? `the jump host ${target.host}:${target.port} of ${target.directorId}`
+      : `director ${target.directorId}`;
   const changed = (expected: string | string[], source: string) =>
     new ConsoleError(
       "HOST_KEY_CHANGED",
@@ -104,27 +134,40 @@ export function verifyHostKey(target: HostKeyTarget, rawKey: Buffer, trust: Trus
     );
 
   if (target.hostKeyFingerprint !== undefined) {
-    return target.hostKeyFingerprint === actual ? null : changed(target.hostKeyFingerprint, "the pinned fingerprint in lvs-console.yaml");
+    return target.hostKeyFingerprint === actual
+      ? null
+      : changed(target.hostKeyFingerprint, "the pinned fingerprint in lvs-console.yaml");
   }
   if (target.knownHostsPath !== undefined) {
-    const verdict = checkKnownHosts(readKnownHosts(target.knownHostsPath), target.host, target.port, rawKey);
+    const verdict = checkKnownHosts(
+      readKnownHosts(target.knownHostsPath),
+      target.host,
+      target.port,
+      rawKey,
+    );
     if (verdict.kind === "match") return null;
     if (verdict.kind === "revoked") {
-      return new ConsoleError("HOST_KEY_CHANGED", `the host key of ${who} (${actual}) is marked @revoked in ${target.knownHostsPath}`, {
-        directorId: target.directorId,
-        role: target.role,
-        expected: null,
-        actual,
-        keyType,
-        source: target.knownHostsPath,
-      });
+      return new ConsoleError(
+        "HOST_KEY_CHANGED",
+        `the host key of ${who} (${actual}) is marked @revoked in ${target.knownHostsPath}`,
+        {
+          directorId: target.directorId,
+          role: target.role,
+          expected: null,
+          actual,
+          keyType,
+          source: target.knownHostsPath,
+        },
+      );
     }
     if (verdict.kind === "mismatch") return changed(verdict.expected, target.knownHostsPath);
   }
   if (target.role === "director") {
     const trusted = trust.get(target.directorId);
     if (trusted) {
-      return trusted.fingerprint === actual ? null : changed(trusted.fingerprint, `the key ${trusted.trustedBy} trusted`);
+      return trusted.fingerprint === actual
+        ? null
+        : changed(trusted.fingerprint, `the key ${trusted.trustedBy} trusted`);
     }
   }
   return new ConsoleError(

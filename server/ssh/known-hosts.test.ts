@@ -49,7 +49,9 @@ describe("fingerprintOf", () => {
 
 describe("known_hosts", () => {
   it("matches plain names on port 22 and [host]:port otherwise", () => {
-    const entries = parseKnownHosts(`# comment\n\ndirector1,10.0.0.1 ${pub("a")}\n[127.0.0.1]:2222 ${pub("b")}\n`);
+    const entries = parseKnownHosts(
+      `# comment\n\ndirector1,10.0.0.1 ${pub("a")}\n[127.0.0.1]:2222 ${pub("b")}\n`,
+    );
     expect(entries).toHaveLength(2);
     expect(checkKnownHosts(entries, "director1", 22, key("a").blob).kind).toBe("match");
     expect(checkKnownHosts(entries, "10.0.0.1", 22, key("a").blob).kind).toBe("match");

@@ -60,7 +60,8 @@ function globMatch(pattern: string, text: string): boolean {
 function hashedMatch(field: string, name: string): boolean {
   const parts = field.split("|");
   // "|1|salt|hash" splits into ["", "1", salt, hash]
-  if (parts.length !== 4 || parts[1] !== "1" || parts[2] === undefined || parts[3] === undefined) return false;
+  if (parts.length !== 4 || parts[1] !== "1" || parts[2] === undefined || parts[3] === undefined)
+    return false;
   const salt = Buffer.from(parts[2], "base64");
   const expected = Buffer.from(parts[3], "base64");
   const actual = createHmac("sha1", salt).update(name).digest();
@@ -89,7 +90,12 @@ export type KnownHostsVerdict =
   /** The file does not mention the host. */
   | { kind: "unknown" };
 
-export function checkKnownHosts(entries: KnownHostEntry[], host: string, port: number, rawKey: Buffer): KnownHostsVerdict {
+export function checkKnownHosts(
+  entries: KnownHostEntry[],
+  host: string,
+  port: number,
+  rawKey: Buffer,
+): KnownHostsVerdict {
   const revoked = entries.find((e) => e.marker === "revoked" && e.key.equals(rawKey));
   if (revoked) return { kind: "revoked", entry: revoked };
   const forHost = entries.filter((e) => e.marker === null && hostMatches(e.hosts, host, port));
@@ -101,5 +107,11 @@ export function checkKnownHosts(entries: KnownHostEntry[], host: string, port: n
 
 /** Key types the file holds for a host, so the handshake can prefer them. */
 export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: number): string[] {
-  return [...new Set(entries.filter((e) => e.marker === null && hostMatches(e.hosts, host, port)).map((e) => e.keyType))];
+  return [
+    ...new Set(
+      entries
+        .filter((e) => e.marker === null && hostMatches(e.hosts, host, port))
+        .map((e) => e.keyType),
+    ),
+  ];
 }

@@ -17,7 +17,13 @@ import ssh2, { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import type { DirectorConfig, JumpHostConfig } from "@/server/config";
 import { ConsoleError } from "@/server/errors";
 import { backoffDelay, type BackoffPolicy } from "./backoff";
-import { preferredKeyTypes, sqliteTrustStore, verifyHostKey, type HostKeyTarget, type TrustStore } from "./host-keys";
+import {
+  preferredKeyTypes,
+  sqliteTrustStore,
+  verifyHostKey,
+  type HostKeyTarget,
+  type TrustStore,
+} from "./host-keys";
 import { commandLine, scriptCommandLine } from "./quote";
 import { Semaphore } from "./semaphore";
 
@@ -54,13 +60,27 @@ export interface ConnectionStats {
 /** The part of a director the pool needs (DirectorConfig fits; tests may build one inline). */
 export type SshTarget = Pick<
   DirectorConfig,
-  "id" | "host" | "port" | "user" | "privateKeyPath" | "agent" | "passphraseEnv" | "hostKeyFingerprint" | "knownHostsPath" | "sudo" | "jumpHost"
+  | "id"
+  | "host"
+  | "port"
+  | "user"
+  | "privateKeyPath"
+  | "agent"
+  | "passphraseEnv"
+  | "hostKeyFingerprint"
+  | "knownHostsPath"
+  | "sudo"
+  | "jumpHost"
 >;
 
 export interface SshPool {
   exec(director: SshTarget, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   /** exec, but a non-zero exit is a COMMAND_FAILED error carrying argv, exit code and stderr. */
-  execChecked(director: SshTarget, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  execChecked(
+    director: SshTarget,
+    argv: readonly string[],
+    opts?: ExecOptions,
+  ): Promise<ExecResult>;
   /**
    * Runs one of the console's own FIXED POSIX sh scripts, to batch several reads into one
    * round trip, with LC_ALL=C (quote.ts scriptCommandLine). Never build `script` from
@@ -121,23 +141,54 @@ interface Endpoint {
 }
 
 /** Turns whatever ssh2 or the socket threw into a typed ConsoleError. */
-export function connectError(e: unknown, directorId: string, at: Endpoint, role: "director" | "jumpHost"): ConsoleError {
+export function connectError(
+  e: unknown,
+  directorId: string,
+  at: Endpoint,
+  role: "director" | "jumpHost",
+): ConsoleError {
   if (e instanceof ConsoleError) return e;
-  const err: Error & { code?: unknown; level?: unknown } = e instanceof Error ? e : new Error(String(e));
+  const err: Error & { code?: unknown; level?: unknown } =
+    e instanceof Error ? e : new Error(String(e));
   const where = `${at.user}@${at.host}:${at.port}${role === "jumpHost" ? ` (jump host of ${directorId})` : ""}`;
-  const details = { directorId, host: at.host, port: at.port, user: at.user, role, cause: err.message };
+  const details = {
+    directorId,
+    host: at.host,
+    port: at.port,
+    user: at.user,
+    role,
+    cause: err.message,
+  };
   const code = typeof err.code === "string" ? err.code : "";
   if (err.level === "client-authentication") {
-    return new ConsoleError("AUTH_FAILED", `${where} refused the login (public key not accepted)`, details);
+    return new ConsoleError(
+      "AUTH_FAILED",
+      `${where} refused the login (public key not accepted)`,
+      details,
+    );
   }
   if (/privateKey|passphrase|Encrypted private key/i.test(err.message)) {
-    return new ConsoleError("AUTH_FAILED", `cannot use the private key for ${where}: ${err.message}`, details);
+    return new ConsoleError(
+      "AUTH_FAILED",
+      `cannot use the private key for ${where}: ${err.message}`,
+      details,
+    );
   }
-  if (err.level === "client-timeout" || /Timed out while waiting for handshake/i.test(err.message)) {
-    return new ConsoleError("TIMEOUT", `${where} did not complete the SSH handshake in time`, details);
+  if (
+    err.level === "client-timeout" ||
+    /Timed out while waiting for handshake/i.test(err.message)
+  ) {
+    return new ConsoleError(
+      "TIMEOUT",
+      `${where} did not complete the SSH handshake in time`,
+      details,
+    );
   }
   if (UNREACHABLE_CODES.has(code)) {
-    return new ConsoleError("UNREACHABLE", `cannot reach ${where}: ${code}`, { ...details, errno: code });
+    return new ConsoleError("UNREACHABLE", `cannot reach ${where}: ${code}`, {
+      ...details,
+      errno: code,
+    });
   }
   return new ConsoleError("UNREACHABLE", `cannot reach ${where}: ${err.message}`, details);
 }
@@ -155,35 +206,68 @@ const SERVER_HOST_KEY_ORDER = [
 /** Offers the key types known_hosts holds first, so the server shows the key we can check. */
 function hostKeyAlgorithms(known: string[]): ConnectConfig["algorithms"] | undefined {
   if (known.length === 0) return undefined;
-  const wanted = (alg: string) => known.includes(alg) || (known.includes("ssh-rsa") && alg.startsWith("rsa-sha2-"));
-  const order = [...SERVER_HOST_KEY_ORDER.filter(wanted), ...SERVER_HOST_KEY_ORDER.filter((a) => !wanted(a))];
+  const wanted = (alg: string) =>
+    known.includes(alg) || (known.includes("ssh-rsa") && alg.startsWith("rsa-sha2-"));
+  const order = [
+    ...SERVER_HOST_KEY_ORDER.filter(wanted),
+    ...SERVER_HOST_KEY_ORDER.filter((a) => !wanted(a)),
+  ];
   return { serverHostKey: order };
 }
 
-function authConfig(endpoint: Pick<JumpHostConfig, "privateKeyPath" | "agent" | "passphraseEnv">, directorId: string, at: Endpoint, role: "director" | "jumpHost"): Partial<ConnectConfig> {
+function authConfig(
+  endpoint: Pick<JumpHostConfig, "privateKeyPath" | "agent" | "passphraseEnv">,
+  directorId: string,
+  at: Endpoint,
+  role: "director" | "jumpHost",
+): Partial<ConnectConfig> {
   if (endpoint.agent) {
     const agent = process.env.SSH_AUTH_SOCK;
     if (!agent) {
-      throw new ConsoleError("AUTH_FAILED", `${at.user}@${at.host}:${at.port} logs in through ssh-agent, but SSH_AUTH_SOCK is not set`, {
-        directorId,
-        role,
-      });
+      throw new ConsoleError(
+        "AUTH_FAILED",
+        `${at.user}@${at.host}:${at.port} logs in through ssh-agent, but SSH_AUTH_SOCK is not set`,
+        {
+          directorId,
+          role,
+        },
+      );
     }
     return { agent };
   }
   if (endpoint.privateKeyPath === undefined) {
-    throw new ConsoleError("AUTH_FAILED", `no private key or agent configured for ${at.user}@${at.host}:${at.port}`, { directorId, role });
+    throw new ConsoleError(
+      "AUTH_FAILED",
+      `no private key or agent configured for ${at.user}@${at.host}:${at.port}`,
+      { directorId, role },
+    );
   }
   let privateKey: Buffer;
   try {
     privateKey = readFileSync(endpoint.privateKeyPath);
   } catch (e) {
     const code = e instanceof Error && "code" in e ? String(e.code) : "error";
-    throw new ConsoleError("AUTH_FAILED", `cannot read the private key ${endpoint.privateKeyPath} (${code})`, { directorId, role });
+    throw new ConsoleError(
+      "AUTH_FAILED",
+      `cannot read the private key ${endpoint.privateKeyPath} (${code})`,
+      { directorId, role },
+    );
   }
-  const passphrase = endpoint.passphraseEnv === undefined ? undefined : process.env[endpoint.passphraseEnv];
-  const problem = keyProblem(privateKey, passphrase, endpoint.privateKeyPath, endpoint.passphraseEnv, describeLogin(at, role, directorId));
-  if (problem) throw new ConsoleError("AUTH_FAILED", problem, { directorId, role, privateKeyPath: endpoint.privateKeyPath });
+  const passphrase =
+    endpoint.passphraseEnv === undefined ? undefined : process.env[endpoint.passphraseEnv];
+  const problem = keyProblem(
+    privateKey,
+    passphrase,
+    endpoint.privateKeyPath,
+    endpoint.passphraseEnv,
+    describeLogin(at, role, directorId),
+  );
+  if (problem)
+    throw new ConsoleError("AUTH_FAILED", problem, {
+      directorId,
+      role,
+      privateKeyPath: endpoint.privateKeyPath,
+    });
   return passphrase === undefined ? { privateKey } : { privateKey, passphrase };
 }
 
@@ -195,13 +279,20 @@ function describeLogin(at: Endpoint, role: "director" | "jumpHost", directorId: 
  * Why a private key cannot be used, checked before connecting: ssh2 would only say
  * "Cannot parse privateKey: ... bad passphrase?", not which key or which variable.
  */
-function keyProblem(privateKey: Buffer, passphrase: string | undefined, path: string, passphraseEnv: string | undefined, login: string): string | null {
+function keyProblem(
+  privateKey: Buffer,
+  passphrase: string | undefined,
+  path: string,
+  passphraseEnv: string | undefined,
+  login: string,
+): string | null {
   const parsed = ssh2.utils.parseKey(privateKey, passphrase);
   if (!(parsed instanceof Error)) return null;
   const unlocked = passphrase === undefined ? parsed : ssh2.utils.parseKey(privateKey);
   const encrypted = unlocked instanceof Error && /no passphrase given/i.test(unlocked.message);
   if (!encrypted) return `cannot use the private key ${path} (for ${login}): ${parsed.message}`;
-  if (passphrase !== undefined) return `the passphrase in ${passphraseEnv ?? "passphraseEnv"} does not decrypt the private key ${path} (for ${login})`;
+  if (passphrase !== undefined)
+    return `the passphrase in ${passphraseEnv ?? "passphraseEnv"} does not decrypt the private key ${path} (for ${login})`;
   if (passphraseEnv !== undefined) {
     return `the private key ${path} (for ${login}) is encrypted, and the environment variable ${passphraseEnv} holding its passphrase is not set`;
   }
@@ -223,7 +314,9 @@ function once<T extends unknown[]>(fn: (...args: T) => void): (...args: T) => vo
 
 function abortError(signal: AbortSignal): ConsoleError {
   const reason: unknown = signal.reason;
-  return reason instanceof ConsoleError ? reason : new ConsoleError("TIMEOUT", "the command was cancelled", { cancelled: true });
+  return reason instanceof ConsoleError
+    ? reason
+    : new ConsoleError("TIMEOUT", "the command was cancelled", { cancelled: true });
 }
 
 /** Waits for `ms`, or rejects early when the signal aborts. */
@@ -325,7 +418,10 @@ class DirectorConnection {
       },
       (e: unknown) => {
         this.connecting = null;
-        const error = e instanceof ConsoleError ? e : connectError(e, this.director.id, this.director, "director");
+        const error =
+          e instanceof ConsoleError
+            ? e
+            : connectError(e, this.director.id, this.director, "director");
         this.failures++;
         this.nextAttemptAt = Date.now() + backoffDelay(this.failures, this.options.backoff);
         this.lastError = error;
@@ -344,19 +440,25 @@ class DirectorConnection {
       this.jump = jump;
       try {
         sock = await new Promise<ClientChannel>((resolve, reject) => {
-          jump.forwardOut("127.0.0.1", 0, d.host, d.port, (err, stream) => (err ? reject(err) : resolve(stream)));
+          jump.forwardOut("127.0.0.1", 0, d.host, d.port, (err, stream) =>
+            err ? reject(err) : resolve(stream),
+          );
         });
       } catch (e) {
         jump.end();
         this.jump = null;
         const why = e instanceof Error ? e.message : String(e);
-        throw new ConsoleError("UNREACHABLE", `the jump host ${d.jumpHost.host} cannot reach ${d.host}:${d.port}: ${why}`, {
-          directorId: d.id,
-          host: d.host,
-          port: d.port,
-          role: "director",
-          cause: why,
-        });
+        throw new ConsoleError(
+          "UNREACHABLE",
+          `the jump host ${d.jumpHost.host} cannot reach ${d.host}:${d.port}: ${why}`,
+          {
+            directorId: d.id,
+            host: d.host,
+            port: d.port,
+            role: "director",
+            cause: why,
+          },
+        );
       }
     }
     try {
@@ -370,7 +472,11 @@ class DirectorConnection {
     }
   }
 
-  private handshake(endpoint: SshTarget | JumpHostConfig, role: "director" | "jumpHost", sock: ConnectConfig["sock"]): Promise<Client> {
+  private handshake(
+    endpoint: SshTarget | JumpHostConfig,
+    role: "director" | "jumpHost",
+    sock: ConnectConfig["sock"],
+  ): Promise<Client> {
     const d = this.director;
     const at: Endpoint = { host: endpoint.host, port: endpoint.port, user: endpoint.user };
     const target: HostKeyTarget = {
@@ -445,7 +551,8 @@ class DirectorConnection {
     this.client = null;
     this.jump?.end();
     this.jump = null;
-    if (this.closedByUs || Date.now() - this.lastUsedAt > this.options.reconnectIfUsedWithinMs) return;
+    if (this.closedByUs || Date.now() - this.lastUsedAt > this.options.reconnectIfUsedWithinMs)
+      return;
     const delay = Math.max(0, this.nextAttemptAt - Date.now());
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
@@ -473,20 +580,28 @@ class DirectorConnection {
     const cancel = new AbortController();
     const timer = setTimeout(() => {
       cancel.abort(
-        new ConsoleError("TIMEOUT", `${argv[0] ?? "the command"} on ${this.director.id} did not finish within ${timeoutMs} ms`, {
-          directorId: this.director.id,
-          argv: [...argv],
-          timeoutMs,
-        }),
+        new ConsoleError(
+          "TIMEOUT",
+          `${argv[0] ?? "the command"} on ${this.director.id} did not finish within ${timeoutMs} ms`,
+          {
+            directorId: this.director.id,
+            argv: [...argv],
+            timeoutMs,
+          },
+        ),
       );
     }, timeoutMs);
     const onCallerAbort = () =>
       cancel.abort(
-        new ConsoleError("TIMEOUT", `${argv[0] ?? "the command"} on ${this.director.id} was cancelled`, {
-          directorId: this.director.id,
-          argv: [...argv],
-          cancelled: true,
-        }),
+        new ConsoleError(
+          "TIMEOUT",
+          `${argv[0] ?? "the command"} on ${this.director.id} was cancelled`,
+          {
+            directorId: this.director.id,
+            argv: [...argv],
+            cancelled: true,
+          },
+        ),
       );
     if (opts.signal?.aborted) onCallerAbort();
     else opts.signal?.addEventListener("abort", onCallerAbort, { once: true });
@@ -505,7 +620,13 @@ class DirectorConnection {
     }
   }
 
-  private channel(client: Client, command: string, argv: readonly string[], stdin: string | Buffer | undefined, signal: AbortSignal): Promise<ExecResult> {
+  private channel(
+    client: Client,
+    command: string,
+    argv: readonly string[],
+    stdin: string | Buffer | undefined,
+    signal: AbortSignal,
+  ): Promise<ExecResult> {
     const d = this.director;
     return new Promise<ExecResult>((resolve, reject) => {
       if (signal.aborted) return reject(abortError(signal));
@@ -545,12 +666,16 @@ class DirectorConnection {
             if (size > this.options.maxOutputBytes) {
               ch.close();
               finish(
-                new ConsoleError("COMMAND_FAILED", `${argv[0] ?? "the command"} printed more than ${this.options.maxOutputBytes} bytes`, {
-                  directorId: d.id,
-                  argv: [...argv],
-                  exitCode: null,
-                  stderr: "",
-                }),
+                new ConsoleError(
+                  "COMMAND_FAILED",
+                  `${argv[0] ?? "the command"} printed more than ${this.options.maxOutputBytes} bytes`,
+                  {
+                    directorId: d.id,
+                    argv: [...argv],
+                    exitCode: null,
+                    stderr: "",
+                  },
+                ),
               );
               return;
             }
@@ -596,7 +721,8 @@ export function createSshPool(overrides: Partial<PoolOptions> = {}): SshPool {
     }
     return conn;
   };
-  const byId = (directorId: string) => [...connections.values()].find((c) => c.director.id === directorId);
+  const byId = (directorId: string) =>
+    [...connections.values()].find((c) => c.director.id === directorId);
 
   const exec: SshPool["exec"] = async (director, argv, opts = {}) => {
     const command = commandLine(argv, { sudo: director.sudo });
@@ -612,7 +738,13 @@ export function createSshPool(overrides: Partial<PoolOptions> = {}): SshPool {
         throw new ConsoleError(
           "COMMAND_FAILED",
           `${argv.join(" ").slice(0, 200)} failed on ${director.id} with exit code ${result.exitCode}${firstLine ? `: ${firstLine}` : ""}`,
-          { directorId: director.id, argv: [...argv], exitCode: result.exitCode, stderr: result.stderr, stdout: result.stdout.slice(0, 4000) },
+          {
+            directorId: director.id,
+            argv: [...argv],
+            exitCode: result.exitCode,
+            stderr: result.stderr,
+            stdout: result.stdout.slice(0, 4000),
+          },
         );
       }
       return result;

@@ -14,7 +14,11 @@ describe("Semaphore", () => {
     expect({ inUse: s.inUse, queued: s.queued, order }).toEqual({ inUse: 4, queued: 3, order: [] });
     releases[0]?.();
     await tick();
-    expect({ inUse: s.inUse, queued: s.queued, order }).toEqual({ inUse: 4, queued: 2, order: [5] });
+    expect({ inUse: s.inUse, queued: s.queued, order }).toEqual({
+      inUse: 4,
+      queued: 2,
+      order: [5],
+    });
     releases[1]?.();
     releases[2]?.();
     const [r5, r6, r7] = await Promise.all(waiting);
@@ -60,7 +64,11 @@ describe("Semaphore", () => {
 describe("backoffDelay", () => {
   it("doubles from the base up to the cap", () => {
     const policy = { baseMs: 2000, maxMs: 30_000 };
-    expect([0, 1, 2, 3, 4, 5, 6, 50].map((n) => backoffDelay(n, policy))).toEqual([0, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
-    expect([1, 2, 3].map((n) => backoffDelay(n, { baseMs: 1000, maxMs: 30_000 }))).toEqual([1000, 2000, 4000]);
+    expect([0, 1, 2, 3, 4, 5, 6, 50].map((n) => backoffDelay(n, policy))).toEqual([
+      0, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000,
+    ]);
+    expect([1, 2, 3].map((n) => backoffDelay(n, { baseMs: 1000, maxMs: 30_000 }))).toEqual([
+      1000, 2000, 4000,
+    ]);
   });
 });

@@ -8,7 +8,8 @@ export class Semaphore {
   private readonly waiting: Array<{ grant: () => void }> = [];
 
   constructor(readonly max: number) {
-    if (!Number.isInteger(max) || max < 1) throw new RangeError("a semaphore needs at least one slot");
+    if (!Number.isInteger(max) || max < 1)
+      throw new RangeError("a semaphore needs at least one slot");
   }
 
   get inUse(): number {

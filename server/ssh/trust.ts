@@ -8,7 +8,12 @@ import { readFile } from "node:fs/promises";
 import { recordAttempt, finishAttempt } from "@/server/db/audit";
 import { getDirector } from "@/server/directors/inventory";
 import { ConsoleError } from "@/server/errors";
-import { configuredPolicy, getTrustedHostKey, saveTrustedHostKey, type TrustedHostKey } from "./host-keys";
+import {
+  configuredPolicy,
+  getTrustedHostKey,
+  saveTrustedHostKey,
+  type TrustedHostKey,
+} from "./host-keys";
 import { hostMatches, parseKnownHosts } from "./known-hosts";
 import { getSshPool } from "./pool";
 
@@ -51,7 +56,9 @@ async function knownHostsLists(director: ReturnType<typeof getDirector>): Promis
   if (director.knownHostsPath === undefined) return false;
   try {
     const entries = parseKnownHosts(await readFile(director.knownHostsPath, "utf8"));
-    return entries.some((e) => e.marker === null && hostMatches(e.hosts, director.host, director.port));
+    return entries.some(
+      (e) => e.marker === null && hostMatches(e.hosts, director.host, director.port),
+    );
   } catch {
     return false;
   }

@@ -40,7 +40,10 @@ beforeAll(async () => {
   startedByUs = lab.startedByUs;
   director = directorConfigOf(lab.director, { id: "drain-lab", clusterId: "drain" });
   // A lab left running by an earlier run may still hold this test's service: start clean.
-  await onLab(LAB, "lab-traffic stop >/dev/null; sysctl -qw net.ipv4.vs.expire_quiescent_template=0");
+  await onLab(
+    LAB,
+    "lab-traffic stop >/dev/null; sysctl -qw net.ipv4.vs.expire_quiescent_template=0",
+  );
   await restoreRules(LAB);
   setUpConsole([{ id: "drain", directors: [director] }]);
 });

@@ -8,7 +8,10 @@ export function labName(): string {
   return inject("labName");
 }
 
-export function directorConfigOf(lab: LabDirector, overrides: Partial<DirectorConfig> = {}): DirectorConfig {
+export function directorConfigOf(
+  lab: LabDirector,
+  overrides: Partial<DirectorConfig> = {},
+): DirectorConfig {
   return {
     id: lab.id,
     clusterId: "lab",
@@ -23,6 +26,8 @@ export function directorConfigOf(lab: LabDirector, overrides: Partial<DirectorCo
 }
 
 /** The lab director as configured in lvs-console.yaml: root, key file, pinned host key. */
-export async function labDirector(overrides: Partial<DirectorConfig> = {}): Promise<DirectorConfig> {
+export async function labDirector(
+  overrides: Partial<DirectorConfig> = {},
+): Promise<DirectorConfig> {
   return directorConfigOf(await readLabDirector(labName()), overrides);
 }

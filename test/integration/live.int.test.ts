@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configFromObject, setConfig, type DirectorConfig } from "@/server/config";
 import { formatEndpoint, formatServiceKey } from "@/server/ipvs/model";
 import { parseConnections } from "@/server/ipvs/parse";
-import { connectionFilterSchema, connectionsQuerySchema, type ConnectionsQueryInput } from "@/server/live/connections-query";
+import {
+  connectionFilterSchema,
+  connectionsQuerySchema,
+  type ConnectionsQueryInput,
+} from "@/server/live/connections-query";
 import { listConnections } from "@/server/live/connections";
 import { DirectorPoller, type SnapshotReader } from "@/server/live/poller";
 import { lastRead, readSnapshot } from "@/server/live/snapshot";
@@ -69,14 +73,18 @@ describe("readSnapshot", () => {
       ].sort(),
     );
     const https = snapshot.services.find((s) => formatServiceKey(s.key) === "TCP 203.0.113.11:443");
-    expect(https?.realservers.map((r) => [formatEndpoint(r), r.forward, r.tunnel?.type ?? null])).toEqual([
+    expect(
+      https?.realservers.map((r) => [formatEndpoint(r), r.forward, r.tunnel?.type ?? null]),
+    ).toEqual([
       ["10.10.0.13:443", "masq", null],
       ["10.10.0.14:443", "route", null],
       ["10.10.0.15:443", "tunnel", "ipip"],
     ]);
     const web = snapshot.services.find((s) => formatServiceKey(s.key) === "TCP 203.0.113.10:80");
     expect(web?.persistence?.timeout).toBe(300);
-    expect(web?.realservers.every((r) => r.persistentConns !== null && r.counters !== null)).toBe(true);
+    expect(web?.realservers.every((r) => r.persistentConns !== null && r.counters !== null)).toBe(
+      true,
+    );
     expect(snapshot.ipvsadm?.ipvsadm).toBe("1.31");
     expect(snapshot.timeouts?.tcp).toBeGreaterThan(0);
     expect(snapshot.sysctls.expire_quiescent_template).toHaveLength(1);
@@ -85,7 +93,10 @@ describe("readSnapshot", () => {
 
   it("derives rates from the previous poll and keeps the version when the rules did not change", async () => {
     const first = await readSnapshot(director, { pool });
-    await labExec(labName(), "lab-traffic probe --vip 203.0.113.10:8080 --all-clients --count 2 >/dev/null");
+    await labExec(
+      labName(),
+      "lab-traffic probe --vip 203.0.113.10:8080 --all-clients --count 2 >/dev/null",
+    );
     await new Promise((r) => setTimeout(r, 2100)); // --stats lags up to 2 s
     const second = await readSnapshot(director, { pool, previous: first });
     expect(second.version).toBe(first.version);
@@ -120,21 +131,33 @@ describe("readSnapshot", () => {
   });
 
   it("works through sudo as the unprivileged user", async () => {
-    const snapshot = await readSnapshot({ ...director, id: "lab-sudo", user: "lvs", sudo: true }, { pool });
+    const snapshot = await readSnapshot(
+      { ...director, id: "lab-sudo", user: "lvs", sudo: true },
+      { pool },
+    );
     expect(snapshot.services).toHaveLength(7);
   });
 });
 
 describe("the poller", () => {
-  async function commandsWhileWatching(subscribers: number, ms: number): Promise<{ commands: number; polls: number; updates: number[] }> {
+  async function commandsWhileWatching(
+    subscribers: number,
+    ms: number,
+  ): Promise<{ commands: number; polls: number; updates: number[] }> {
     const p = createSshPool({ trust: { get: () => null } });
     const read: SnapshotReader = (d, o) => readSnapshot(d, { ...o, pool: p });
     try {
       await p.exec(director, ["true"]); // connect first: the handshake is not what we count
-      const poller = new DirectorPoller(director, { intervalMs: 500, retry: { baseMs: 2000, maxMs: 30_000 }, read });
+      const poller = new DirectorPoller(director, {
+        intervalMs: 500,
+        retry: { baseMs: 2000, maxMs: 30_000 },
+        read,
+      });
       const updates = Array.from({ length: subscribers }, () => 0);
       const before = p.stats(director.id).commands;
-      const offs = updates.map((_, i) => poller.subscribe(() => void (updates[i] = (updates[i] ?? 0) + 1)));
+      const offs = updates.map((_, i) =>
+        poller.subscribe(() => void (updates[i] = (updates[i] ?? 0) + 1)),
+      );
       await new Promise((r) => setTimeout(r, ms));
       offs.forEach((off) => off());
       return { commands: p.stats(director.id).commands - before, polls: poller.polls, updates };
@@ -160,36 +183,56 @@ describe("the poller", () => {
   it("reports an unreachable director with the error, and keeps trying", async () => {
     const p = createSshPool({ trust: { get: () => null } });
     const dead = { ...director, id: "dead", port: 1 };
-    const poller = new DirectorPoller(dead, { intervalMs: 500, retry: { baseMs: 300, maxMs: 1000 }, read: (d, o) => readSnapshot(d, { ...o, pool: p }) });
+    const poller = new DirectorPoller(dead, {
+      intervalMs: 500,
+      retry: { baseMs: 300, maxMs: 1000 },
+      read: (d, o) => readSnapshot(d, { ...o, pool: p }),
+    });
     const seen: DirectorStatus[] = [];
     const off = poller.subscribe((s) => seen.push(s));
     await new Promise((r) => setTimeout(r, 2500));
     off();
     p.closeAll();
     expect(seen.length).toBeGreaterThanOrEqual(2);
-    expect(seen[0]).toMatchObject({ reachability: "unreachable", snapshot: null, error: { code: "UNREACHABLE" } });
+    expect(seen[0]).toMatchObject({
+      reachability: "unreachable",
+      snapshot: null,
+      error: { code: "UNREACHABLE" },
+    });
     expect(seen[0]?.nextRetryAt).toBeGreaterThan(Date.now() - 2500);
   });
 });
 
 describe("the connection table", () => {
-  const query = (input: Omit<ConnectionsQueryInput, "directorId">) => listConnections(connectionsQuerySchema.parse({ directorId: director.id, ...input }), { pool });
+  const query = (input: Omit<ConnectionsQueryInput, "directorId">) =>
+    listConnections(connectionsQuerySchema.parse({ directorId: director.id, ...input }), { pool });
 
   it("filters by state and realserver on the director, matching ipvsadm -Lnc", async () => {
-    const hold = await labExec(labName(), "lab-traffic hold --vip 203.0.113.10:80 --count 4 --seconds 30 --from 203.0.113.105");
+    const hold = await labExec(
+      labName(),
+      "lab-traffic hold --vip 203.0.113.10:80 --count 4 --seconds 30 --from 203.0.113.105",
+    );
     expect(hold.code).toBe(0);
-    const page = await query({ filter: { state: "ESTABLISHED", client: "203.0.113.105" }, limit: 500 });
+    const page = await query({
+      filter: { state: "ESTABLISHED", client: "203.0.113.105" },
+      limit: 500,
+    });
     const truth = parseConnections((await labExec(labName(), "ipvsadm -Lnc")).stdout).filter(
       (e) => e.state === "ESTABLISHED" && e.client.address === "203.0.113.105",
     );
     expect(page.matched).toBe(truth.length);
     expect(page.matched).toBeGreaterThanOrEqual(4);
     expect(page.countsByState).toEqual({ ESTABLISHED: page.matched });
-    expect(page.entries.every((e) => e.state === "ESTABLISHED" && e.client.address === "203.0.113.105")).toBe(true);
+    expect(
+      page.entries.every((e) => e.state === "ESTABLISHED" && e.client.address === "203.0.113.105"),
+    ).toBe(true);
 
     const [realserver] = Object.keys(page.countsByRealserver);
     expect(realserver).toBeDefined();
-    const byRs = await query({ filter: { state: "ESTABLISHED", client: "203.0.113.105", realserver }, limit: 2 });
+    const byRs = await query({
+      filter: { state: "ESTABLISHED", client: "203.0.113.105", realserver },
+      limit: 2,
+    });
     expect(byRs.matched).toBe(page.countsByRealserver[realserver ?? ""]);
     expect(byRs.entries.length).toBe(Math.min(2, byRs.matched));
     expect(byRs.entries.every((e) => formatEndpoint(e.destination) === realserver)).toBe(true);
@@ -197,27 +240,53 @@ describe("the connection table", () => {
   });
 
   it("answers through the tRPC routers too", async () => {
-    const caller = createCallerFactory(appRouter)(createContext({ user: { name: "viewer", role: "viewer" } }));
+    const caller = createCallerFactory(appRouter)(
+      createContext({ user: { name: "viewer", role: "viewer" } }),
+    );
     const clusters = await caller.inventory.list();
     expect(clusters).toEqual([
       {
         id: "lab",
         name: "Lab",
         directors: [
-          { id: director.id, clusterId: "lab", host: director.host, port: director.port, user: "root", sudo: false, hostKey: "pinned", jumpHost: null },
+          {
+            id: director.id,
+            clusterId: "lab",
+            host: director.host,
+            port: director.port,
+            user: "root",
+            sudo: false,
+            hostKey: "pinned",
+            jumpHost: null,
+          },
         ],
       },
     ]);
     expect(JSON.stringify(clusters)).not.toContain(director.privateKeyPath ?? "?");
     const status = await caller.live.status({ directorId: director.id });
     expect(status.reachability).toBe("live");
-    const page = await caller.connections.list({ directorId: director.id, filter: { templates: true }, offset: 0, limit: 10 });
+    const page = await caller.connections.list({
+      directorId: director.id,
+      filter: { templates: true },
+      offset: 0,
+      limit: 10,
+    });
     expect(page.entries.every((e) => e.template)).toBe(true);
-    await expect(caller.connections.list({ directorId: director.id, filter: { state: "BOGUS" }, offset: 0, limit: 10 })).rejects.toThrow(/a state is one of/);
+    await expect(
+      caller.connections.list({
+        directorId: director.id,
+        filter: { state: "BOGUS" },
+        offset: 0,
+        limit: 10,
+      }),
+    ).rejects.toThrow(/a state is one of/);
 
     // live.director: the current status first, then one per poll, until the signal aborts
     const controller = new AbortController();
-    const streaming = createCallerFactory(appRouter)(createContext({ user: { name: "viewer", role: "viewer" } }), { signal: controller.signal });
+    const streaming = createCallerFactory(appRouter)(
+      createContext({ user: { name: "viewer", role: "viewer" } }),
+      { signal: controller.signal },
+    );
     const stream = await streaming.live.director({ directorId: director.id });
     const got: DirectorStatus[] = [];
     for await (const event of stream) {

@@ -56,7 +56,10 @@ beforeAll(async () => {
   const pid = /SSH_AGENT_PID=(\d+)/.exec(started)?.[1];
   if (!pid) throw new Error(`ssh-agent printed no pid: ${started}`);
   agentPid = Number(pid);
-  execFileSync("ssh-add", ["-q", lab.privateKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: agentSock }, stdio: "ignore" });
+  execFileSync("ssh-add", ["-q", lab.privateKeyPath], {
+    env: { ...process.env, SSH_AUTH_SOCK: agentSock },
+    stdio: "ignore",
+  });
 });
 
 afterAll(() => {
@@ -69,7 +72,8 @@ afterAll(() => {
 });
 
 describe("ssh-agent", () => {
-  const viaAgent = () => directorConfigOf(lab, { id: "auth-agent", privateKeyPath: undefined, agent: true });
+  const viaAgent = () =>
+    directorConfigOf(lab, { id: "auth-agent", privateKeyPath: undefined, agent: true });
 
   it("logs in with the agent's key from SSH_AUTH_SOCK and runs ipvsadm", async () => {
     process.env.SSH_AUTH_SOCK = agentSock;
@@ -110,11 +114,21 @@ describe("jump host", () => {
     ...overrides,
   });
   const behindJump = (overrides: Partial<DirectorConfig> = {}) =>
-    directorConfigOf(lab, { id: "auth-jump", host: "127.0.0.1", port: 22, jumpHost: jumpHost(), ...overrides });
+    directorConfigOf(lab, {
+      id: "auth-jump",
+      host: "127.0.0.1",
+      port: 22,
+      jumpHost: jumpHost(),
+      ...overrides,
+    });
 
   it("reaches the director through the jump host: sshd sees the connection come from 127.0.0.1", async () => {
     const p = pool();
-    const r = await p.execChecked(behindJump(), ["sh", "-c", 'echo "$SSH_CONNECTION"; ipvsadm -Ln']);
+    const r = await p.execChecked(behindJump(), [
+      "sh",
+      "-c",
+      'echo "$SSH_CONNECTION"; ipvsadm -Ln',
+    ]);
     const [connection = "", ...listing] = r.stdout.split("\n");
     const [from, sourcePort, to, toPort] = connection.split(" ");
     expect([from, to, toPort]).toEqual(["127.0.0.1", "127.0.0.1", "22"]);
@@ -127,13 +141,21 @@ describe("jump host", () => {
 
   it("logs in to the jump host through ssh-agent", async () => {
     process.env.SSH_AUTH_SOCK = agentSock;
-    const d = behindJump({ id: "auth-jump-agent", jumpHost: jumpHost({ privateKeyPath: undefined, agent: true }) });
+    const d = behindJump({
+      id: "auth-jump-agent",
+      jumpHost: jumpHost({ privateKeyPath: undefined, agent: true }),
+    });
     expect((await pool().execChecked(d, ["ipvsadm", "-Ln"])).stdout).toContain(LISTING);
   });
 
   it("refuses a jump host whose host key differs from the pinned one, naming the jump host", async () => {
     const wrong = "SHA256:" + "A".repeat(43);
-    const e = await errorOf(pool().exec(behindJump({ id: "auth-jump-key", jumpHost: jumpHost({ hostKeyFingerprint: wrong }) }), ["true"]));
+    const e = await errorOf(
+      pool().exec(
+        behindJump({ id: "auth-jump-key", jumpHost: jumpHost({ hostKeyFingerprint: wrong }) }),
+        ["true"],
+      ),
+    );
     expect(e.code).toBe("HOST_KEY_CHANGED");
     expect(e.details).toMatchObject({ role: "jumpHost", actual: lab.hostKeyFingerprint });
   });
@@ -148,34 +170,51 @@ describe("jump host", () => {
 describe("passphrase-protected key", () => {
   let keyPath: string;
   const withKey = (id: string, overrides: Partial<DirectorConfig> = {}) =>
-    directorConfigOf(lab, { id, privateKeyPath: keyPath, passphraseEnv: PASSPHRASE_ENV, ...overrides });
+    directorConfigOf(lab, {
+      id,
+      privateKeyPath: keyPath,
+      passphraseEnv: PASSPHRASE_ENV,
+      ...overrides,
+    });
 
   beforeAll(() => {
     keyPath = join(dir, "id_ed25519_protected");
     copyFileSync(lab.privateKeyPath, keyPath);
     chmodSync(keyPath, 0o600);
-    execFileSync("ssh-keygen", ["-q", "-p", "-P", "", "-N", "correct horse", "-f", keyPath], { stdio: "ignore" });
+    execFileSync("ssh-keygen", ["-q", "-p", "-P", "", "-N", "correct horse", "-f", keyPath], {
+      stdio: "ignore",
+    });
   });
 
   it("logs in with the passphrase from the environment variable named by passphraseEnv", async () => {
     process.env[PASSPHRASE_ENV] = "correct horse";
-    expect((await pool().execChecked(withKey("auth-pass"), ["ipvsadm", "-Ln"])).stdout).toContain(LISTING);
+    expect((await pool().execChecked(withKey("auth-pass"), ["ipvsadm", "-Ln"])).stdout).toContain(
+      LISTING,
+    );
   });
 
   it("names a wrong passphrase AUTH_FAILED, saying which key and which variable", async () => {
     process.env[PASSPHRASE_ENV] = "wrong";
     const e = await errorOf(pool().exec(withKey("auth-pass-wrong"), ["true"]));
     expect(e.code).toBe("AUTH_FAILED");
-    expect(e.message).toBe(`the passphrase in ${PASSPHRASE_ENV} does not decrypt the private key ${keyPath} (for root@${lab.host}:${lab.port})`);
+    expect(e.message).toBe(
+      `the passphrase in ${PASSPHRASE_ENV} does not decrypt the private key ${keyPath} (for root@${lab.host}:${lab.port})`,
+    );
   });
 
   it("names a missing passphrase AUTH_FAILED, saying where it should come from", async () => {
     delete process.env[PASSPHRASE_ENV];
     const unset = await errorOf(pool().exec(withKey("auth-pass-unset"), ["true"]));
     expect(unset.code).toBe("AUTH_FAILED");
-    expect(unset.message).toBe(`the private key ${keyPath} (for root@${lab.host}:${lab.port}) is encrypted, and the environment variable ${PASSPHRASE_ENV} holding its passphrase is not set`);
-    const unconfigured = await errorOf(pool().exec(withKey("auth-pass-none", { passphraseEnv: undefined }), ["true"]));
+    expect(unset.message).toBe(
+      `the private key ${keyPath} (for root@${lab.host}:${lab.port}) is encrypted, and the environment variable ${PASSPHRASE_ENV} holding its passphrase is not set`,
+    );
+    const unconfigured = await errorOf(
+      pool().exec(withKey("auth-pass-none", { passphraseEnv: undefined }), ["true"]),
+    );
     expect(unconfigured.code).toBe("AUTH_FAILED");
-    expect(unconfigured.message).toBe(`the private key ${keyPath} (for root@${lab.host}:${lab.port}) is encrypted: name the environment variable holding its passphrase in passphraseEnv`);
+    expect(unconfigured.message).toBe(
+      `the private key ${keyPath} (for root@${lab.host}:${lab.port}) is encrypted: name the environment variable holding its passphrase in passphraseEnv`,
+    );
   });
 });

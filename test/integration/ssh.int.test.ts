@@ -32,7 +32,10 @@ async function errorOf(promise: Promise<unknown>): Promise<ConsoleError> {
 
 /** sshd's own counters (its log is per boot of the guest). */
 async function sshdCounts(p: SshPool): Promise<{ connections: number; commands: number }> {
-  const r = await p.execScript(director, 'grep -c "Accepted publickey" /var/log/sshd.log; grep -c "Starting session: command" /var/log/sshd.log');
+  const r = await p.execScript(
+    director,
+    'grep -c "Accepted publickey" /var/log/sshd.log; grep -c "Starting session: command" /var/log/sshd.log',
+  );
   const [connections = NaN, commands = NaN] = r.stdout.trim().split("\n").map(Number);
   return { connections, commands };
 }
@@ -61,7 +64,13 @@ describe("one connection per director", () => {
       // the counting itself ran over the same connection: sshd saw no new login at all
       expect(after.connections - before.connections).toBe(0);
       expect(after.commands - before.commands).toBe(31);
-      expect(p.stats(director.id)).toMatchObject({ connects: 1, commands: 32, inFlight: 0, queued: 0, state: "ready" });
+      expect(p.stats(director.id)).toMatchObject({
+        connects: 1,
+        commands: 32,
+        inFlight: 0,
+        queued: 0,
+        state: "ready",
+      });
     } finally {
       p.closeAll();
     }
@@ -91,19 +100,34 @@ describe("one connection per director", () => {
 describe("host keys", () => {
   it("refuses a host key that differs from the pinned one", async () => {
     const wrong = "SHA256:" + "A".repeat(43);
-    const e = await errorOf(pool.exec({ ...director, id: "pinned-wrong", hostKeyFingerprint: wrong }, ["true"]));
+    const e = await errorOf(
+      pool.exec({ ...director, id: "pinned-wrong", hostKeyFingerprint: wrong }, ["true"]),
+    );
     expect(e.code).toBe("HOST_KEY_CHANGED");
-    expect(e.details).toMatchObject({ directorId: "pinned-wrong", expected: wrong, actual: lab.hostKeyFingerprint });
+    expect(e.details).toMatchObject({
+      directorId: "pinned-wrong",
+      expected: wrong,
+      actual: lab.hostKeyFingerprint,
+    });
   });
 
   it("reports an unknown host key with its fingerprint, for the trust step", async () => {
-    const e = await errorOf(pool.exec({ ...director, id: "unpinned", hostKeyFingerprint: undefined }, ["true"]));
+    const e = await errorOf(
+      pool.exec({ ...director, id: "unpinned", hostKeyFingerprint: undefined }, ["true"]),
+    );
     expect(e.code).toBe("HOST_KEY_UNKNOWN");
-    expect(e.details).toEqual({ directorId: "unpinned", role: "director", fingerprint: lab.hostKeyFingerprint, keyType: "ssh-ed25519" });
+    expect(e.details).toEqual({
+      directorId: "unpinned",
+      role: "director",
+      fingerprint: lab.hostKeyFingerprint,
+      keyType: "ssh-ed25519",
+    });
   });
 
   it("accepts a key trusted earlier, and refuses one that differs from it", async () => {
-    const trusting = (fingerprint: string): TrustStore => ({ get: (id) => ({ directorId: id, fingerprint, trustedAt: 0, trustedBy: "admin" }) });
+    const trusting = (fingerprint: string): TrustStore => ({
+      get: (id) => ({ directorId: id, fingerprint, trustedAt: 0, trustedBy: "admin" }),
+    });
     const ok = createSshPool({ trust: trusting(lab.hostKeyFingerprint) });
     const changed = createSshPool({ trust: trusting("SHA256:" + "B".repeat(43)) });
     try {
@@ -117,15 +141,25 @@ describe("host keys", () => {
   });
 
   it("checks the lab's known_hosts file ([host]:port entry), and refuses a different key there", async () => {
-    const viaKnownHosts = { ...director, id: "known-hosts", hostKeyFingerprint: undefined, knownHostsPath: lab.knownHostsPath };
+    const viaKnownHosts = {
+      ...director,
+      id: "known-hosts",
+      hostKeyFingerprint: undefined,
+      knownHostsPath: lab.knownHostsPath,
+    };
     expect((await pool.exec(viaKnownHosts, ["echo", "ok"])).stdout).toBe("ok\n");
 
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "other")]);
-    const otherKey = execFileSync("cat", [join(dir, "other.pub")], { encoding: "utf8" }).split(" ").slice(0, 2).join(" ");
+    const otherKey = execFileSync("cat", [join(dir, "other.pub")], { encoding: "utf8" })
+      .split(" ")
+      .slice(0, 2)
+      .join(" ");
     const bogus = join(dir, "known_hosts");
     writeFileSync(bogus, `[${lab.host}]:${lab.port} ${otherKey}\n`);
     execFileSync("ssh-keygen", ["-H", "-f", bogus], { stdio: "ignore" });
-    const e = await errorOf(pool.exec({ ...viaKnownHosts, id: "known-hosts-wrong", knownHostsPath: bogus }, ["true"]));
+    const e = await errorOf(
+      pool.exec({ ...viaKnownHosts, id: "known-hosts-wrong", knownHostsPath: bogus }, ["true"]),
+    );
     expect(e.code).toBe("HOST_KEY_CHANGED");
     expect(e.details.actual).toBe(lab.hostKeyFingerprint);
   });
@@ -148,14 +182,22 @@ describe("logins and errors", () => {
   it("passes script arguments as data, never as shell code", async () => {
     const marker = `/tmp/lvs-injection-${process.pid}`;
     const payload = `$(touch ${marker}); \`touch ${marker}\` ' " ; touch ${marker}`;
-    const r = await pool.execScript(director, 'printf "%s\\n" "$1"; [ -e "$2" ] && echo present || echo absent', { args: [payload, marker] });
+    const r = await pool.execScript(
+      director,
+      'printf "%s\\n" "$1"; [ -e "$2" ] && echo present || echo absent',
+      { args: [payload, marker] },
+    );
     expect(r.stdout).toBe(`${payload}\nabsent\n`);
   });
 
   it("reports a failed command with its argv, exit code and stderr", async () => {
     const e = await errorOf(pool.execChecked(director, ["ipvsadm", "-L", "-t", "203.0.113.99:1"]));
     expect(e.code).toBe("COMMAND_FAILED");
-    expect(e.details).toMatchObject({ directorId: director.id, argv: ["ipvsadm", "-L", "-t", "203.0.113.99:1"], exitCode: 1 });
+    expect(e.details).toMatchObject({
+      directorId: director.id,
+      argv: ["ipvsadm", "-L", "-t", "203.0.113.99:1"],
+      exitCode: 1,
+    });
     expect(String(e.details.stderr)).toMatch(/No such service/);
     // a plain exec returns the failure as a value
     expect((await pool.exec(director, ["sh", "-c", "exit 3"])).exitCode).toBe(3);
@@ -180,17 +222,25 @@ describe("logins and errors", () => {
 
   it("runs at most 4 channels at a time on one connection and queues the rest", async () => {
     await pool.exec(director, ["true"]);
-    const runs = Array.from({ length: 10 }, (_, i) => pool.exec(director, ["sh", "-c", `sleep 0.3; echo ${i}`]));
+    const runs = Array.from({ length: 10 }, (_, i) =>
+      pool.exec(director, ["sh", "-c", `sleep 0.3; echo ${i}`]),
+    );
     await new Promise((r) => setTimeout(r, 50));
     expect(pool.stats(director.id)).toMatchObject({ inFlight: 4, queued: 6 });
     const results = await Promise.all(runs);
     expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 10 }, (_, i) => `${i}\n`));
-    expect(pool.stats(director.id)).toMatchObject({ inFlight: 0, queued: 0, connects: expect.any(Number) as number });
+    expect(pool.stats(director.id)).toMatchObject({
+      inFlight: 0,
+      queued: 0,
+      connects: expect.any(Number) as number,
+    });
   });
 
   it("names a refused login AUTH_FAILED", async () => {
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "stranger")]);
-    const e = await errorOf(pool.exec({ ...director, id: "stranger", privateKeyPath: join(dir, "stranger") }, ["true"]));
+    const e = await errorOf(
+      pool.exec({ ...director, id: "stranger", privateKeyPath: join(dir, "stranger") }, ["true"]),
+    );
     expect(e.code).toBe("AUTH_FAILED");
   });
 

@@ -1,7 +1,11 @@
 import type { Metadata } from "next";
 import { DirectorView } from "@/components/director/director-view";
 
-export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
+export async function generateMetadata({
+  params,
+}: {
+  params: Promise<{ id: string }>;
+}): Promise<Metadata> {
   const { id } = await params;
   return { title: `Director ${decodeURIComponent(id)}` };
 }

@@ -1,7 +1,11 @@
 import type { Metadata } from "next";
 import { RealserverView } from "@/components/realserver/realserver-view";
 
-export async function generateMetadata({ params }: { params: Promise<{ address: string }> }): Promise<Metadata> {
+export async function generateMetadata({
+  params,
+}: {
+  params: Promise<{ address: string }>;
+}): Promise<Metadata> {
   const { address } = await params;
   return { title: `Realserver ${decodeURIComponent(address)}` };
 }

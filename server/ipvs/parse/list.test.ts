@@ -510,7 +510,14 @@ describe("parseList refuses what it does not understand, naming the line", () =>
     const [service] = parseList(text).services;
     expect(service?.key).toEqual({ kind: "fwm", mark: 1, family: "inet" });
     expect(service?.realservers).toMatchObject([
-      { address: "10.10.0.11", port: 0, forward: "route", weight: 1, activeConns: 0, inactiveConns: 0 },
+      {
+        address: "10.10.0.11",
+        port: 0,
+        forward: "route",
+        weight: 1,
+        activeConns: 0,
+        inactiveConns: 0,
+      },
     ]);
   });
 

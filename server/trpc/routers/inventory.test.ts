@@ -8,7 +8,10 @@ import { appRouter } from "../root";
 
 const FP = "SHA256:gLY5K9zA0sGE2abP1lW7Q5/Rxqqts632k+PT2YRSYZY";
 const OTHER = "SHA256:" + "Q".repeat(43);
-const caller = (role: Role) => createCallerFactory(appRouter)(createContext({ user: { name: `${role}-user`, role }, remoteAddress: "127.0.0.1" }));
+const caller = (role: Role) =>
+  createCallerFactory(appRouter)(
+    createContext({ user: { name: `${role}-user`, role }, remoteAddress: "127.0.0.1" }),
+  );
 
 beforeAll(() => {
   process.env.LVS_CONSOLE_DB = join(mkdtempSync(join(tmpdir(), "lvs-inventory-")), "test.sqlite");
@@ -20,7 +23,13 @@ beforeAll(() => {
             id: "web",
             name: "Web pair",
             directors: [
-              { id: "lb1", host: "192.0.2.10", privateKeyPath: "/keys/secret-key", passphraseEnv: "SECRET_PASSPHRASE", hostKeyFingerprint: FP },
+              {
+                id: "lb1",
+                host: "192.0.2.10",
+                privateKeyPath: "/keys/secret-key",
+                passphraseEnv: "SECRET_PASSPHRASE",
+                hostKeyFingerprint: FP,
+              },
               { id: "lb2", host: "192.0.2.11", user: "lvs", sudo: true, agent: true },
               {
                 id: "lb3",
@@ -28,7 +37,12 @@ beforeAll(() => {
                 port: 2222,
                 agent: true,
                 knownHostsPath: "/keys/known_hosts",
-                jumpHost: { host: "bastion.example.net", user: "ops", agent: true, hostKeyFingerprint: FP },
+                jumpHost: {
+                  host: "bastion.example.net",
+                  user: "ops",
+                  agent: true,
+                  hostKeyFingerprint: FP,
+                },
               },
             ],
           },
@@ -53,24 +67,56 @@ describe("inventory.list", () => {
         id: "web",
         name: "Web pair",
         directors: [
-          { id: "lb1", clusterId: "web", host: "192.0.2.10", port: 22, user: "root", sudo: false, hostKey: "pinned", jumpHost: null },
-          { id: "lb2", clusterId: "web", host: "192.0.2.11", port: 22, user: "lvs", sudo: true, hostKey: "none", jumpHost: null },
-          { id: "lb3", clusterId: "web", host: "10.0.0.3", port: 2222, user: "root", sudo: false, hostKey: "known_hosts", jumpHost: "ops@bastion.example.net:22" },
+          {
+            id: "lb1",
+            clusterId: "web",
+            host: "192.0.2.10",
+            port: 22,
+            user: "root",
+            sudo: false,
+            hostKey: "pinned",
+            jumpHost: null,
+          },
+          {
+            id: "lb2",
+            clusterId: "web",
+            host: "192.0.2.11",
+            port: 22,
+            user: "lvs",
+            sudo: true,
+            hostKey: "none",
+            jumpHost: null,
+          },
+          {
+            id: "lb3",
+            clusterId: "web",
+            host: "10.0.0.3",
+            port: 2222,
+            user: "root",
+            sudo: false,
+            hostKey: "known_hosts",
+            jumpHost: "ops@bastion.example.net:22",
+          },
         ],
       },
     ]);
     const text = JSON.stringify(clusters);
-    for (const secret of ["/keys/", "secret-key", "SECRET_PASSPHRASE", FP]) expect(text).not.toContain(secret);
+    for (const secret of ["/keys/", "secret-key", "SECRET_PASSPHRASE", FP])
+      expect(text).not.toContain(secret);
   });
 
   it("needs a signed-in user", async () => {
-    await expect(createCallerFactory(appRouter)(createContext()).inventory.list()).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    await expect(
+      createCallerFactory(appRouter)(createContext()).inventory.list(),
+    ).rejects.toMatchObject({ code: "UNAUTHORIZED" });
   });
 });
 
 describe("hostKeys.trust", () => {
   it("records a key an admin trusts, and shows the director as trusted", async () => {
-    await expect(caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: FP })).resolves.toEqual({ ok: true });
+    await expect(
+      caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: FP }),
+    ).resolves.toEqual({ ok: true });
     const [cluster] = await caller("viewer").inventory.list();
     expect(cluster?.directors.find((d) => d.id === "lb2")?.hostKey).toBe("trusted");
     // a later trust replaces the key
@@ -86,14 +132,22 @@ describe("hostKeys.trust", () => {
   });
 
   it("refuses to override a pinned key", async () => {
-    await expect(caller("admin").hostKeys.trust({ directorId: "lb1", fingerprint: OTHER })).rejects.toMatchObject({
+    await expect(
+      caller("admin").hostKeys.trust({ directorId: "lb1", fingerprint: OTHER }),
+    ).rejects.toMatchObject({
       message: expect.stringContaining("lvs-console.yaml") as string,
     });
   });
 
   it("is for admins only, and checks the fingerprint's form and the director", async () => {
-    await expect(caller("operator").hostKeys.trust({ directorId: "lb2", fingerprint: FP })).rejects.toMatchObject({ code: "FORBIDDEN" });
-    await expect(caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: "MD5:aa" })).rejects.toMatchObject({ code: "BAD_REQUEST" });
-    await expect(caller("admin").hostKeys.trust({ directorId: "nope", fingerprint: FP })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(
+      caller("operator").hostKeys.trust({ directorId: "lb2", fingerprint: FP }),
+    ).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(
+      caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: "MD5:aa" }),
+    ).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    await expect(
+      caller("admin").hostKeys.trust({ directorId: "nope", fingerprint: FP }),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 });

@@ -1,7 +1,13 @@
 import "server-only";
 import { tracked } from "@trpc/server";
 import { z } from "zod";
-import { directorStatus, fleetStatus, getPollers, watchDirector, watchFleet } from "@/server/live/registry";
+import {
+  directorStatus,
+  fleetStatus,
+  getPollers,
+  watchDirector,
+  watchFleet,
+} from "@/server/live/registry";
 import { getDirector } from "@/server/directors/inventory";
 import { LatestValues } from "@/server/live/stream";
 import type { DirectorStatus, FleetStatus } from "@/server/live/types";
@@ -11,13 +17,20 @@ const directorIdSchema = z.string().min(1).max(64);
 
 /** The id a reconnecting browser sends back: when the status was taken. */
 function eventId(status: DirectorStatus): string {
-  return String(status.reachability === "live" ? (status.snapshot?.takenAt ?? 0) : (status.nextRetryAt ?? status.lastSuccessAt ?? 0));
+  return String(
+    status.reachability === "live"
+      ? (status.snapshot?.takenAt ?? 0)
+      : (status.nextRetryAt ?? status.lastSuccessAt ?? 0),
+  );
 }
 
 export const liveRouter = router({
   /** Every cluster's directors; a new value whenever any director's status changes. */
   fleet: viewerProcedure.subscription(async function* ({ signal }) {
-    const updates = new LatestValues<FleetStatus>((push) => watchFleet(push), signal ?? new AbortController().signal);
+    const updates = new LatestValues<FleetStatus>(
+      (push) => watchFleet(push),
+      signal ?? new AbortController().signal,
+    );
     // The current view is assembled after subscribing: an update in between is already in it.
     updates.discardPending();
     yield fleetStatus();
@@ -29,7 +42,10 @@ export const liveRouter = router({
     .input(z.object({ directorId: directorIdSchema, lastEventId: z.string().nullish() }))
     .subscription(async function* ({ input, signal }) {
       // Subscribe before reading the current value, so no poll falls in between.
-      const updates = new LatestValues<DirectorStatus>((push) => watchDirector(input.directorId, push), signal ?? new AbortController().signal);
+      const updates = new LatestValues<DirectorStatus>(
+        (push) => watchDirector(input.directorId, push),
+        signal ?? new AbortController().signal,
+      );
       const current = getPollers().poller(getDirector(input.directorId)).current();
       updates.discardPending();
       yield tracked(eventId(current), current);
@@ -37,5 +53,7 @@ export const liveRouter = router({
     }),
 
   /** One-off status; polls the director once if nobody watches it. */
-  status: viewerProcedure.input(z.object({ directorId: directorIdSchema })).query(({ input }) => directorStatus(input.directorId)),
+  status: viewerProcedure
+    .input(z.object({ directorId: directorIdSchema }))
+    .query(({ input }) => directorStatus(input.directorId)),
 });

@@ -1,7 +1,11 @@
 import type { Metadata } from "next";
 import { ConnectionsView } from "@/components/connections/connections-view";
 
-export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
+export async function generateMetadata({
+  params,
+}: {
+  params: Promise<{ id: string }>;
+}): Promise<Metadata> {
   const { id } = await params;
   return { title: `Connections of ${decodeURIComponent(id)}` };
 }
