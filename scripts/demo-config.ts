@@ -17,9 +17,9 @@ interface LabDirector {
 }
 
 async function main(): Promise<void> {
-  const [configPath, dataDir] = process.argv.slice(2);
-  if (!configPath || !dataDir) throw new Error("usage: demo-config.ts CONFIG DATA_DIR");
-  const lab = JSON.parse(readFileSync(".lab/run/lab/director.json", "utf8")) as LabDirector;
+  const [configPath, dataDir, labName = "lab"] = process.argv.slice(2);
+  if (!configPath || !dataDir) throw new Error("usage: demo-config.ts CONFIG DATA_DIR [LAB_NAME]");
+  const lab = JSON.parse(readFileSync(`.lab/run/${labName}/director.json`, "utf8")) as LabDirector;
   mkdirSync(dirname(configPath), { recursive: true });
   const director = {
     id: lab.id,
