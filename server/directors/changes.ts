@@ -539,7 +539,7 @@ function findConflicts(
 interface DirectorOutcome {
   result: DirectorResult;
   snapshot: DirectorSnapshot | null;
-  /** At least one command took effect (exit 0). */
+  /** At least one command took effect: exit 0, or rules read back that differ from before. */
   changedSomething: boolean;
 }
 
@@ -601,6 +601,9 @@ async function runDirector(p: PlannedDirector): Promise<DirectorOutcome> {
         details: { directorId: p.director.id, cause: err },
       };
     }
+    // A command whose outcome is unknown (the connection dropped, a timeout fired while
+    // ipvsadm ran) may still have taken effect: the rules read back decide, not exit codes.
+    if (snapshot && snapshot.version !== p.snapshot.version) changedSomething = true;
     if (snapshot && error === null) {
       const mismatch = verify(p, snapshot);
       if (mismatch) error = mismatch;

@@ -646,6 +646,10 @@ class DirectorConnection {
         if (this.client === client) {
           this.client = null;
           client.end();
+          // The director's session ran through the jump host's: end that one too, or every
+          // eviction would leave a session to the bastion open (kept alive by keepalive).
+          this.jump?.end();
+          this.jump = null;
         }
         finish(connectError(e, d.id, d, "director"));
       };

@@ -8,6 +8,18 @@ const clusterIdSchema = z.string().min(1).max(64);
 /** directorId -> the version hash the operator saw (from a preview or the live view). */
 export const expectedVersionsSchema = z.record(z.string().max(64), z.string().max(128));
 
+/**
+ * A drain or undrain must go through drains.start / drains.undrain, which record the
+ * original weights and the drain's state; committed as a plain change it could never be
+ * undone. Previewing one here is fine (the undrain dialog does).
+ */
+const committableChangeSchema = changeSchema.refine(
+  (c) => c.kind !== "drain" && c.kind !== "undrain",
+  {
+    message: "drains go through drains.start and drains.undrain, which record the original weights",
+  },
+);
+
 export const changesRouter = router({
   preview: viewerProcedure
     .input(z.object({ clusterId: clusterIdSchema, change: changeSchema }))
@@ -18,7 +30,7 @@ export const changesRouter = router({
     .input(
       z.object({
         clusterId: clusterIdSchema,
-        change: changeSchema,
+        change: committableChangeSchema,
         expectedVersions: expectedVersionsSchema,
       }),
     )
