@@ -217,6 +217,37 @@ describe("drains", () => {
     expect(getDrain(started.drainId)?.state).toBe("removed");
   });
 
+  it("refuses to remove a member whose weight was put back behind the drain's back", async () => {
+    const started = await startDrain({
+      clusterId: "prod",
+      realserver: { address: "10.10.0.11", port: 80 },
+      expectedVersions: cluster.versions(),
+      user: alice,
+    });
+    for (const id of ["lvs1", "lvs2"]) {
+      for (const service of cluster.director(id).services) {
+        for (const r of service.realservers)
+          Object.assign(r, { activeConns: 0, inactiveConns: 0, persistentConns: 0 });
+      }
+    }
+    // Someone set a weight again behind the drain's back: that member serves.
+    const member = cluster.director("lvs2").services[0]?.realservers[0];
+    if (member) member.weight = 5;
+    const refused = await rejection(
+      removeDrained({
+        drainId: started.drainId,
+        expectedVersions: cluster.versions(),
+        user: alice,
+      }),
+    );
+    expect(refused).toMatchObject({
+      code: "REFUSED",
+      details: { reason: "not-drained", directorId: "lvs2" },
+    });
+    expect(refused.message).toMatch(/has weight 5 again/);
+    expect(weights("lvs2")).toEqual([5, 0]);
+  });
+
   it("removes a realserver that still has connections when forced", async () => {
     const rs1 = cluster.director("lvs2").services[0]?.realservers[0];
     if (rs1) rs1.activeConns = 2;

@@ -8,7 +8,12 @@
  */
 import "server-only";
 import { ConsoleError } from "@/server/errors";
-import { sameEndpoint, sameServiceKey, type ServiceKey } from "@/server/ipvs/model";
+import {
+  formatServiceKey,
+  sameEndpoint,
+  sameServiceKey,
+  type ServiceKey,
+} from "@/server/ipvs/model";
 import { drainTargets, type Change, type DrainSelector } from "@/server/ipvs/planner";
 import type { DirectorSnapshot } from "@/server/live/types";
 import { finishAttempt, recordAttempt } from "@/server/db/audit";
@@ -166,6 +171,13 @@ function activeDrain(drainId: number): Drain {
   return drain;
 }
 
+/** Whether this drain set the member (service, port) on this director to weight 0. */
+function drainedHere(drain: Drain, directorId: string, service: ServiceKey, port: number): boolean {
+  return drain.original.some(
+    (o) => o.directorId === directorId && o.port === port && sameServiceKey(o.service, service),
+  );
+}
+
 /** Puts back the weights recorded when the drain started. */
 export async function undrain(input: {
   drainId: number;
@@ -211,18 +223,36 @@ export async function removeDrained(input: {
       action: "drain.remove",
       summary: `remove drained ${describeRealserver(drain.realserver)} (drain ${drain.id})${input.force ? ", forced" : ""}`,
       change: { kind: "removeDrained", drainId: drain.id, realserver, force: input.force ?? false },
-      changesFor: (_directorId, snapshot) =>
-        drainTargets(snapshot.services, realserver).map((t): Change => ({
-          kind: "removeRealserver",
-          service: t.service,
-          realserver: { address: t.realserver.address, port: t.realserver.port },
-        })),
+      // Only the members this drain set to 0: a member of the same address added since
+      // (another VIP, another port) was never drained.
+      changesFor: (directorId, snapshot) =>
+        drainTargets(snapshot.services, realserver)
+          .filter((t) => drainedHere(drain, directorId, t.service, t.realserver.port))
+          .map((t): Change => ({
+            kind: "removeRealserver",
+            service: t.service,
+            realserver: { address: t.realserver.address, port: t.realserver.port },
+          })),
     },
     {
       expectedVersions: input.expectedVersions,
       user: input.user,
       beforeApply: ({ planned }) => {
         if (input.force) return;
+        for (const p of planned) {
+          for (const t of drainTargets(p.snapshot.services, realserver)) {
+            if (
+              t.realserver.weight > 0 &&
+              drainedHere(drain, p.snapshot.directorId, t.service, t.realserver.port)
+            ) {
+              throw new ConsoleError(
+                "REFUSED",
+                `${describeRealserver(drain.realserver)} has weight ${t.realserver.weight} again in ${formatServiceKey(t.service)} on ${p.snapshot.directorId}: it is serving, not drained`,
+                { reason: "not-drained", drainId: drain.id, directorId: p.snapshot.directorId },
+              );
+            }
+          }
+        }
         const progress = drainProgress(
           drain,
           planned.map((p) => p.snapshot),
