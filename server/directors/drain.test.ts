@@ -171,6 +171,26 @@ describe("drains", () => {
     expect(twice.code).toBe("REFUSED");
   });
 
+  it("undrains what is left when a drained service was deleted meanwhile", async () => {
+    const started = await startDrain({
+      clusterId: "prod",
+      realserver: { address: "10.10.0.11", port: 80 },
+      expectedVersions: cluster.versions(),
+      user: alice,
+    });
+    // TCP 203.0.113.10:8080 is deleted on lvs1 while 10.10.0.11 drains.
+    cluster.director("lvs1").services.splice(1, 1);
+    const result = await undrain({
+      drainId: started.drainId,
+      expectedVersions: cluster.versions(),
+      user: alice,
+    });
+    expect(result.ok).toBe(true);
+    expect(weights("lvs1")).toEqual([1]);
+    expect(weights("lvs2")).toEqual([1, 3]);
+    expect(getDrain(started.drainId)?.state).toBe("undrained");
+  });
+
   it("follows the connections to drained, and removes only then (unless forced)", async () => {
     const rs1 = cluster.director("lvs1").services[0]?.realservers[0];
     if (rs1) Object.assign(rs1, { activeConns: 3, inactiveConns: 10, persistentConns: 3 });

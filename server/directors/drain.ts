@@ -192,9 +192,17 @@ export async function undrain(input: {
       action: "drain.undrain",
       summary: `undrain ${describeRealserver(drain.realserver)} (drain ${drain.id})`,
       change: { kind: "undrain", drainId: drain.id, realserver, original: drain.original },
-      changesFor: (directorId) => {
+      // A service or member deleted since the drain started has no weight to restore:
+      // restoring the others must not be blocked by it (the audit log keeps the record).
+      changesFor: (directorId, snapshot) => {
+        const present = drainTargets(snapshot.services, realserver);
         const weights = drain.original
           .filter((o) => o.directorId === directorId)
+          .filter((o) =>
+            present.some(
+              (t) => t.realserver.port === o.port && sameServiceKey(t.service, o.service),
+            ),
+          )
           .map((o) => ({ service: o.service, port: o.port, weight: o.weight }));
         return weights.length ? [{ kind: "undrain", realserver, weights }] : [];
       },
