@@ -1,5 +1,5 @@
 "use client";
-import { keepPreviousData, useQueries } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQueries, useQueryClient } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
@@ -17,7 +17,12 @@ import { cn } from "@/components/cn";
 
 export const PAGE_SIZE = 200;
 const ROW_HEIGHT = 24;
+/** How often the browser asks for the latest read (the server reads at its own pace). */
 const POLL_MS = 2_000;
+
+function formatSeconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
 
 interface Filter {
   state?: string;
@@ -29,21 +34,14 @@ interface Filter {
 
 type Kind = "all" | "connections" | "templates";
 
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
-}
-
 const COLS =
   "grid grid-cols-[56px_112px_64px_minmax(150px,1fr)_minmax(150px,1fr)_minmax(150px,1fr)_72px]";
 
 /**
- * The connection table, filtered and counted on the director: the browser only ever holds the
- * pages under the viewport, so 100k entries scroll like 100.
+ * The connection table, filtered and counted by the server on its last read of the director's
+ * table: the browser only ever holds the pages under the viewport, so 100k entries scroll
+ * like 100, and a filter answers in milliseconds (no debounce: every valid keystroke asks).
+ * Pausing pins the read on screen: scrolling a paused view pages through that same read.
  */
 export function ConnectionsView({ directorId }: { directorId: string }) {
   const trpc = useTRPC();
@@ -52,7 +50,9 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
   const [realserver, setRealserver] = useState("");
   const [service, setService] = useState("");
   const [kind, setKind] = useState<Kind>("all");
-  const [paused, setPaused] = useState(false);
+  // The read on screen when the operator paused; its pages keep coming from it.
+  const [pausedRead, setPausedRead] = useState<number | null>(null);
+  const paused = pausedRead !== null;
   const filterNow: Filter = {
     state: state || undefined,
     client: client.trim() || undefined,
@@ -70,7 +70,7 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
     setLastValidKey(validKey);
     setLastValid(filterNow);
   }
-  const filter = useDebounced(lastValid, 250);
+  const filter = lastValid;
   const filterKey = JSON.stringify(filter);
 
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -90,7 +90,13 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
   const pages = useQueries({
     queries: pageIndexes.map((p) =>
       trpc.connections.list.queryOptions(
-        { directorId, filter, offset: p * PAGE_SIZE, limit: PAGE_SIZE },
+        {
+          directorId,
+          filter,
+          offset: p * PAGE_SIZE,
+          limit: PAGE_SIZE,
+          ...(pausedRead === null ? {} : { readId: pausedRead }),
+        },
         {
           refetchInterval: paused ? false : POLL_MS,
           placeholderData: keepPreviousData,
@@ -103,6 +109,14 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
   const head = pages[0]?.data;
   const error = pages.find((p) => p.error)?.error ?? null;
   const fetching = pages.some((p) => p.isFetching);
+  const read = head?.read;
+  const queryClient = useQueryClient();
+  const readNow = useMutation(
+    trpc.connections.readNow.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries(trpc.connections.list.pathFilter()),
+    }),
+  );
+  const reading = readNow.isPending || (read?.reading ?? false);
 
   useEffect(() => {
     if (head) setMatchedCount(head.matched);
@@ -117,7 +131,8 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
   }
 
   const counts = Object.entries(head?.countsByState ?? {}).sort((a, b) => b[1] - a[1]);
-  const liveState = error ? "stale" : paused ? "stale" : head ? "live" : "connecting";
+  const liveState =
+    error || read?.error ? "stale" : paused ? "paused" : head ? "live" : "connecting";
 
   return (
     <section className="flex flex-col gap-2" aria-labelledby="conn-title">
@@ -131,14 +146,24 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
             {directorId}
           </Link>
         </h1>
-        <ConnectionStatus state={liveState} since={head?.takenAt ?? null} />
+        <ConnectionStatus state={liveState} since={read?.takenAt ?? null} />
         <Button
           size="sm"
           variant="outline"
           aria-pressed={paused}
-          onClick={() => setPaused((x) => !x)}
+          disabled={!read}
+          onClick={() => setPausedRead(paused ? null : (read?.readId ?? null))}
         >
-          {paused ? "Resume polling" : "Pause polling"}
+          {paused ? "Resume" : "Pause"}
+        </Button>
+        <Button
+          size="sm"
+          variant="outline"
+          disabled={paused || reading}
+          onClick={() => readNow.mutate({ directorId })}
+          title="Read the director's table now instead of at the next scheduled read"
+        >
+          {reading ? "Reading…" : "Read now"}
         </Button>
         <span
           className="text-xs text-muted-foreground"
@@ -151,7 +176,13 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
                 {formatCount(head.matched)}
               </b>{" "}
               of <span className="num">{formatCount(head.total)}</span> entries · read{" "}
-              {formatClock(head.takenAt)}
+              {formatClock(head.read.takenAt)} in{" "}
+              <span className="num" data-testid="conn-read-ms">
+                {formatSeconds(head.read.readMs)}
+              </span>
+              {head.read.nextReadAt !== null && !paused && (
+                <> · next read {formatClock(head.read.nextReadAt)}</>
+              )}
             </>
           ) : (
             "reading…"
@@ -244,10 +275,19 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
         ))}
       </div>
 
-      {error && (
+      {(error ?? readNow.error) && (
         <Alert>
           <AlertTitle>Could not read the connection table</AlertTitle>
-          <AlertDescription>{errorMessage(error)}</AlertDescription>
+          <AlertDescription>{errorMessage(error ?? readNow.error)}</AlertDescription>
+        </Alert>
+      )}
+      {!error && read?.error && (
+        <Alert>
+          <AlertTitle>
+            The last read of the connection table failed; showing the read of{" "}
+            {formatClock(read.takenAt)}
+          </AlertTitle>
+          <AlertDescription>{read.error.message}</AlertDescription>
         </Alert>
       )}
 

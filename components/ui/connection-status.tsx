@@ -2,7 +2,7 @@
 import { cn } from "@/components/cn";
 import { Button } from "./button";
 
-export type LiveState = "connecting" | "live" | "reconnecting" | "stale";
+export type LiveState = "connecting" | "live" | "reconnecting" | "stale" | "paused";
 
 /**
  * Whether the numbers on screen are current. Driven by the subscription's connection state
@@ -21,7 +21,14 @@ export function ConnectionStatus({
   className?: string;
 }) {
   const dot =
-    state === "live" ? "bg-ok" : state === "stale" ? "bg-danger" : "bg-warn animate-pulse";
+    state === "live"
+      ? "bg-ok"
+      : state === "stale"
+        ? "bg-danger"
+        : state === "paused"
+          ? "bg-muted-foreground"
+          : "bg-warn animate-pulse";
+  const at = since === null ? "—" : formatClock(since);
   const text =
     state === "live"
       ? "live"
@@ -29,7 +36,9 @@ export function ConnectionStatus({
         ? "connecting…"
         : state === "reconnecting"
           ? "reconnecting…"
-          : `stale since ${since === null ? "—" : formatClock(since)}`;
+          : state === "paused"
+            ? `paused at ${at}`
+            : `stale since ${at}`;
   return (
     <div
       role="status"
@@ -42,7 +51,7 @@ export function ConnectionStatus({
     >
       <span aria-hidden className={cn("inline-block h-2 w-2 rounded-full", dot)} />
       <span className="min-w-[11.5rem]">{text}</span>
-      {onRetry && state !== "live" && (
+      {onRetry && state !== "live" && state !== "paused" && (
         <Button variant="link" size="xs" className="h-4 px-0" onClick={onRetry}>
           retry
         </Button>

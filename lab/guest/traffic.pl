@@ -5,6 +5,7 @@
 #   traffic.pl probe  PROTO HOST PORT PATH COUNT SRC...   one line per request: "SRC NAME" / "SRC -"
 #   traffic.pl steady PROTO HOST PORT PATH RATE SECONDS SRC...   (SECONDS 0 = forever)
 #   traffic.pl hold   HOST PORT SECONDS COUNT SRC...      N connections to /cgi-bin/sleep?SECONDS
+#   traffic.pl fill   HOST PORT COUNT FIRST SRC...        COUNT one-datagram UDP flows (raw socket)
 # PROTO is tcp (an HTTP/1.0 GET, answered with the realserver's name) or udp (one datagram).
 use strict;
 use warnings;
@@ -130,6 +131,27 @@ if ($mode eq 'probe') {
 		} @open;
 	}
 	exit 0;
+} elsif ($mode eq 'fill') {
+	# COUNT one-datagram UDP flows, each from its own (client address, source port): one IPVS
+	# connection entry apiece, kept for the UDP timeout (300 s) whether or not a realserver
+	# answers. Raw IPv4 (IPPROTO_RAW implies IP_HDRINCL): one send per entry, no socket or
+	# bind per source port, so 100k entries take seconds, not minutes.
+	my ($host, $port, $count, $first, @src) = @ARGV;
+	socket(my $raw, AF_INET, Socket::SOCK_RAW(), 255) or die "raw socket: $!";
+	my $dst = inet_pton(AF_INET, $host) // die "fill is IPv4 only: $host";
+	my @from = map { inet_pton(AF_INET, $_) // die "bad source $_" } @src;
+	my $to = pack_sockaddr_in(0, $dst);
+	my $sent = 0;
+	for my $i ($first .. $first + $count - 1) {
+		my $sport = 1024 + int($i / @from);
+		die "fill: out of source ports at entry $i\n" if $sport > 65535;
+		# UDP checksum 0 = none (allowed for IPv4); the kernel fills the IP checksum and id
+		my $udp = pack('nnnn', $sport, $port, 9, 0) . 'x';
+		my $ip = pack('CCnnnCCn', 0x45, 0, 20 + length $udp, 0, 0, 64, 17, 0) . $from[$i % @from] . $dst;
+		$sent++ if send($raw, $ip . $udp, 0, $to);
+	}
+	print "$sent\n";
+	exit($sent == $count ? 0 : 1);
 }
-print STDERR "usage: traffic.pl probe|steady|hold ...\n";
+print STDERR "usage: traffic.pl probe|steady|hold|fill ...\n";
 exit 2;

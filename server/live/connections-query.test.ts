@@ -1,14 +1,15 @@
-import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { formatEndpoint, type ConnectionEntry } from "@/server/ipvs/model";
 import { parseProcConnections } from "@/server/ipvs/parse";
+import { parseConnTable } from "@/server/ipvs/parse/conn-table";
 import {
   addressToHex,
   connectionFilterSchema,
-  connectionsArgv,
+  connectionsPage,
   connectionsQuerySchema,
-  parseConnectionsOutput,
+  matchConnTable,
   parseServiceDisplay,
   type ConnectionFilterInput,
   type ServiceContext,
@@ -17,7 +18,9 @@ import {
 const FIXTURE = fileURLToPath(
   new URL("../ipvs/__fixtures__/proc-net-ip_vs_conn.txt", import.meta.url),
 );
-const ALL = parseProcConnections(execFileSync("cat", [FIXTURE], { encoding: "utf8" }));
+const TEXT = readFileSync(FIXTURE, "utf8");
+const ALL = parseProcConnections(TEXT);
+const TABLE = parseConnTable(TEXT);
 
 const context: ServiceContext = {
   services: [
@@ -59,20 +62,9 @@ const context: ServiceContext = {
   ],
 };
 
-/** Runs the real program with the local awk (mawk, like the lab director) over the fixture. */
 function query(filter: ConnectionFilterInput, offset = 0, limit = 500) {
-  const argv = connectionsArgv(
-    connectionFilterSchema.parse(filter),
-    { offset, limit },
-    context,
-    FIXTURE,
-  );
-  expect(argv[0]).toBe("awk");
-  const stdout = execFileSync("/usr/bin/awk", argv.slice(1), {
-    encoding: "utf8",
-    env: { ...process.env, LC_ALL: "C" },
-  });
-  return parseConnectionsOutput(stdout, 1);
+  const match = matchConnTable(TABLE, connectionFilterSchema.parse(filter), context);
+  return connectionsPage(TABLE, match, { offset, limit });
 }
 
 function countBy(
@@ -84,7 +76,7 @@ function countBy(
   return out;
 }
 
-describe("the connection table query (awk on the director)", () => {
+describe("the connection table query (on the columns of one read)", () => {
   it("counts the whole table by state and by realserver", () => {
     const page = query({});
     expect(page.total).toBe(162);

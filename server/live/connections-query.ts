@@ -1,23 +1,28 @@
 /**
- * The connection table, filtered, counted and paged ON THE DIRECTOR: a busy director holds
- * hundreds of thousands of entries, and the browser only ever needs counts and one page.
- * One awk process reads /proc/net/ip_vs_conn (hex addresses and ports); the filter arrives
- * pre-converted to that hex form as `awk -v` arguments, so the program text is fixed and
- * no value is ever part of it. POSIX awk only: directors run mawk or busybox awk.
+ * The connection table query: which entries of one read of /proc/net/ip_vs_conn (held in
+ * columns, see server/ipvs/parse/conn-table.ts) match a filter, their counts by state and by
+ * realserver, and one page of them. The browser only ever holds counts and the pages under
+ * its viewport, so 100k entries scroll like 100.
  *
- * Pure: the input schema, the argv and the parser of awk's output.
+ * Filtering happens here on the console's copy, never on the director: reading the table is
+ * quadratic in the kernel (every read() of the seq_file walks the hash table from the start
+ * up to its position), 17 s for 100k entries in the lab, so the table is read in the
+ * background (server/live/conn-tables.ts) and a filter costs milliseconds, not a read.
+ *
+ * Pure: the input schema and the query over a table.
  */
 import { z } from "zod";
 import { ConsoleError } from "@/server/errors";
 import {
   canonicalAddress,
+  CONNECTION_PROTOCOLS,
   formatEndpoint,
   formatServiceKey,
   type ConnectionEntry,
   type ServiceKey,
   type ServiceState,
 } from "@/server/ipvs/model";
-import { parseProcConnections } from "@/server/ipvs/parse";
+import { connTableEntry, type ConnTable } from "@/server/ipvs/parse/conn-table";
 
 /** State names the kernel prints: TCP, UDP, SCTP, and NONE/ASSURED for persistence templates. */
 export const CONNECTION_STATES = [
@@ -72,8 +77,6 @@ export function addressToHex(address: string): string {
     .join("")
     .toUpperCase();
 }
-
-const portHex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
 
 /**
  * An address exactly as /proc/net/ip_vs_conn prints it (`%08X` for IPv4, `%pI6`: eight
@@ -210,54 +213,11 @@ export const connectionsQuerySchema = z.object({
   filter: connectionFilterSchema.default({}),
   offset: z.number().int().min(0).max(10_000_000).default(0),
   limit: z.number().int().min(1).max(500, "at most 500 entries per page").default(100),
+  /** Answer from this read of the table (a paused view); absent: the latest read. */
+  readId: z.number().int().min(1).optional(),
 });
 export type ConnectionsQueryInput = z.input<typeof connectionsQuerySchema>;
 export type ConnectionsQuery = z.output<typeof connectionsQuerySchema>;
-
-export const CONNECTIONS_AWK = `
-function hexval(c) { return index("0123456789ABCDEF", c) - 1 }
-function norm(a) { gsub(/:/, "", a); return toupper(a) }
-function inprefix(a, net, bits,   n, r, d, x, y) {
-  if (length(a) != length(net)) return 0
-  n = int(bits / 4)
-  if (n > 0 && substr(a, 1, n) != substr(net, 1, n)) return 0
-  r = bits % 4
-  if (r == 0) return 1
-  d = 2 ^ (4 - r)
-  x = hexval(substr(a, n + 1, 1)); y = hexval(substr(net, n + 1, 1))
-  return (x - x % d) == (y - y % d)
-}
-BEGIN { off += 0; lim += 0; cbits += 0; total = 0; m = 0 }
-NR == 1 { print "H " $0; next }
-NF < 9 { next }
-{
-  total++
-  if (state != "" && $8 != state) next
-  if (tpl == "1" && $3 != "0000") next
-  if (tpl == "0" && $3 == "0000") next
-  if (cnet != "" && !inprefix(norm($2), cnet, cbits)) next
-  if (raddr != "" && $6 != raddr) next
-  if (rport != "" && $7 != rport) next
-  if (sproto != "" && ($1 != sproto || $4 != saddr || $5 != sport)) next
-  if (fwm != "") {
-    if ($1 == "IP") { if (substr(norm($4), 1, 8) != fwm) next }
-    else {
-      if (index(fwdests, " " $6 ":" $7 " ") == 0) next
-      if (index(svckeys, " " $1 ":" $4 ":" $5 " ") > 0) next
-    }
-  }
-  m++
-  st[$8]++
-  rs[$6 " " $7]++
-  if (m > off && m <= off + lim) print "E " $0
-}
-END {
-  print "T " total
-  print "M " m
-  for (k in st) print "S " k " " st[k]
-  for (k in rs) print "R " k " " rs[k]
-}
-`;
 
 /**
  * What a firewall-mark service filter needs: the table shows the packet's real destination,
@@ -268,33 +228,80 @@ export interface ServiceContext {
   services: ReadonlyArray<Pick<ServiceState, "key" | "realservers">>;
 }
 
-export function connectionsArgv(
+/** The entries of one table that match one filter, in table order, with their counts. */
+export interface ConnMatch {
+  indexes: Uint32Array;
+  countsByState: Record<string, number>;
+  countsByRealserver: Record<string, number>;
+}
+
+export interface ConnectionsPage {
+  total: number;
+  matched: number;
+  entries: ConnectionEntry[];
+  countsByState: Record<string, number>;
+  countsByRealserver: Record<string, number>;
+}
+
+const PROTOCOL_ID = new Map<string, number>(CONNECTION_PROTOCOLS.map((p, i) => [p, i]));
+const IP_PROTOCOL = PROTOCOL_ID.get("IP") ?? -1;
+
+/** Distinct address (kernel form) -> id, built once per table when a filter needs it. */
+const addressIndexes = new WeakMap<ConnTable, Map<string, number>>();
+function addressId(table: ConnTable, address: string): number {
+  let index = addressIndexes.get(table);
+  if (!index) {
+    index = new Map(table.addresses.map((a, i) => [a, i]));
+    addressIndexes.set(table, index);
+  }
+  return index.get(procAddress(address)) ?? -1;
+}
+
+/** Whether the kernel-form address `procText` lies in `net`/`bits` (net: addressToHex form). */
+function inPrefix(procText: string, net: string, bits: number): boolean {
+  const hex = procText.length === 8 ? procText : procText.replaceAll(":", "").toUpperCase();
+  if (hex.length !== net.length) return false;
+  const whole = Math.floor(bits / 4);
+  if (hex.slice(0, whole) !== net.slice(0, whole)) return false;
+  const rest = bits % 4;
+  if (rest === 0) return true;
+  const mask = (0xf << (4 - rest)) & 0xf;
+  return (
+    (Number.parseInt(hex[whole] ?? "0", 16) & mask) ===
+    (Number.parseInt(net[whole] ?? "0", 16) & mask)
+  );
+}
+
+/** Port and id in one number: ids are below 2^32, so this stays an exact integer. */
+const endpointKey = (id: number, port: number) => id * 65536 + port;
+
+export function matchConnTable(
+  table: ConnTable,
   filter: ConnectionFilter,
-  page: { offset: number; limit: number },
   context: ServiceContext | null,
-  file = "/proc/net/ip_vs_conn",
-): string[] {
-  const vars: Record<string, string> = {
-    state: filter.state ?? "",
-    tpl: filter.templates === undefined ? "" : filter.templates ? "1" : "0",
-    cnet: filter.client?.hex ?? "",
-    cbits: String(filter.client?.bits ?? 0),
-    raddr: filter.realserver ? procAddress(filter.realserver.address) : "",
-    rport: filter.realserver?.port ? portHex(filter.realserver.port) : "",
-    sproto: "",
-    saddr: "",
-    sport: "",
-    fwm: "",
-    fwdests: "",
-    svckeys: "",
-    off: String(page.offset),
-    lim: String(page.limit),
-  };
+): ConnMatch {
+  const { size } = table;
+  const stateId = filter.state === undefined ? -1 : table.states.indexOf(filter.state);
+  const noMatch = filter.state !== undefined && stateId < 0;
+
+  // Per distinct address, decided once.
+  let clientOk: Uint8Array | null = null;
+  if (filter.client) {
+    const { hex, bits } = filter.client;
+    clientOk = Uint8Array.from(table.addresses, (a) => (inPrefix(a, hex, bits) ? 1 : 0));
+  }
+  const rsId = filter.realserver ? addressId(table, filter.realserver.address) : -2;
+  const rsPort = filter.realserver?.port ?? null;
+
+  let serviceProto = -1;
+  let serviceAddress = -2;
+  let servicePort = 0;
+  let fwm: { markHex: string; dests: Set<number>; claimed: Set<number> } | null = null;
   const service = filter.service;
   if (service && service.kind !== "fwm") {
-    vars.sproto = service.kind.toUpperCase();
-    vars.saddr = procAddress(service.address);
-    vars.sport = portHex(service.port);
+    serviceProto = PROTOCOL_ID.get(service.kind.toUpperCase()) ?? -1;
+    serviceAddress = addressId(table, service.address);
+    servicePort = service.port;
   } else if (service) {
     const target = context?.services.find(
       (s) => s.key.kind === "fwm" && s.key.mark === service.mark && s.key.family === service.family,
@@ -306,81 +313,92 @@ export function connectionsArgv(
         { service: formatServiceKey(service) },
       );
     }
-    vars.fwm = service.mark.toString(16).toUpperCase().padStart(8, "0");
-    vars.fwdests = ` ${target.realservers.map((r) => `${procAddress(r.address)}:${portHex(r.port)}`).join(" ")} `;
-    vars.svckeys = ` ${(context?.services ?? [])
-      .flatMap((s) =>
-        s.key.kind === "fwm"
-          ? []
-          : [`${s.key.kind.toUpperCase()}:${procAddress(s.key.address)}:${portHex(s.key.port)}`],
+    fwm = {
+      markHex: service.mark.toString(16).toUpperCase().padStart(8, "0"),
+      dests: new Set(
+        target.realservers.map((r) => endpointKey(addressId(table, r.address), r.port)),
+      ),
+      claimed: new Set(
+        (context?.services ?? []).flatMap((s) =>
+          s.key.kind === "fwm"
+            ? []
+            : [
+                (PROTOCOL_ID.get(s.key.kind.toUpperCase()) ?? 0) * 2 ** 48 +
+                  endpointKey(addressId(table, s.key.address), s.key.port),
+              ],
+        ),
+      ),
+    };
+  }
+  // A template of a firewall-mark service carries the mark where the VIP would be.
+  const markOk = fwm
+    ? Uint8Array.from(table.addresses, (a) =>
+        a.replaceAll(":", "").slice(0, 8).toUpperCase() === fwm.markHex ? 1 : 0,
       )
-      .join(" ")} `;
-  }
-  return [
-    "awk",
-    ...Object.entries(vars).flatMap(([name, value]) => ["-v", `${name}=${value}`]),
-    CONNECTIONS_AWK,
-    file,
-  ];
-}
+    : null;
 
-export interface ConnectionsPage {
-  takenAt: number;
-  total: number;
-  matched: number;
-  entries: ConnectionEntry[];
-  countsByState: Record<string, number>;
-  countsByRealserver: Record<string, number>;
-}
-
-function hexToDisplay(procText: string, portHexText: string): string {
-  const port = Number.parseInt(portHexText, 16);
-  const addressHex = procText.replaceAll(":", "");
-  let address: string | null;
-  if (addressHex.length === 8) {
-    const value = Number.parseInt(addressHex, 16);
-    address = [24, 16, 8, 0].map((shift) => (value >>> shift) & 0xff).join(".");
-  } else {
-    address = canonicalAddress(addressHex.match(/.{4}/g)?.join(":") ?? "");
-  }
-  return formatEndpoint({ address: address ?? addressHex, port });
-}
-
-export function parseConnectionsOutput(stdout: string, takenAt: number): ConnectionsPage {
-  let title = "";
-  const lines: string[] = [];
-  let total: number | null = null;
-  let matched: number | null = null;
-  const countsByState: Record<string, number> = {};
-  const countsByRealserver: Record<string, number> = {};
-  for (const line of stdout.split("\n")) {
-    const kind = line.slice(0, 2);
-    const rest = line.slice(2);
-    if (kind === "H ") title = rest;
-    else if (kind === "E ") lines.push(rest);
-    else if (kind === "T ") total = Number(rest);
-    else if (kind === "M ") matched = Number(rest);
-    else if (kind === "S ") {
-      const [state = "", count = "0"] = rest.split(" ");
-      countsByState[state] = Number(count);
-    } else if (kind === "R ") {
-      const [address = "", port = "0", count = "0"] = rest.split(" ");
-      const key = hexToDisplay(address, port);
-      countsByRealserver[key] = (countsByRealserver[key] ?? 0) + Number(count);
+  const indexes = new Uint32Array(noMatch ? 0 : size);
+  const stateCounts = new Uint32Array(table.states.length);
+  const rsCounts = new Map<number, number>();
+  let matched = 0;
+  for (let i = 0; i < size && !noMatch; i++) {
+    if (stateId >= 0 && table.state[i] !== stateId) continue;
+    if (filter.templates !== undefined && (table.clientPort[i] === 0) !== filter.templates)
+      continue;
+    if (clientOk && clientOk[table.client[i] ?? 0] !== 1) continue;
+    const dest = table.destination[i] ?? 0;
+    const destPort = table.destinationPort[i] ?? 0;
+    if (rsId !== -2 && (dest !== rsId || (rsPort !== null && destPort !== rsPort))) continue;
+    const proto = table.protocol[i] ?? 0;
+    const virtual = table.virtual[i] ?? 0;
+    if (
+      serviceProto !== -1 &&
+      (proto !== serviceProto || virtual !== serviceAddress || table.virtualPort[i] !== servicePort)
+    )
+      continue;
+    if (fwm && markOk) {
+      if (proto === IP_PROTOCOL) {
+        if (markOk[virtual] !== 1) continue;
+      } else {
+        if (!fwm.dests.has(endpointKey(dest, destPort))) continue;
+        if (fwm.claimed.has(proto * 2 ** 48 + endpointKey(virtual, table.virtualPort[i] ?? 0)))
+          continue;
+      }
     }
+    indexes[matched++] = i;
+    const state = table.state[i] ?? 0;
+    stateCounts[state] = (stateCounts[state] ?? 0) + 1;
+    const key = endpointKey(dest, destPort);
+    rsCounts.set(key, (rsCounts.get(key) ?? 0) + 1);
   }
-  if (
-    total === null ||
-    matched === null ||
-    !Number.isFinite(total) ||
-    !Number.isFinite(matched) ||
-    title === ""
-  ) {
-    throw new ConsoleError("PARSE_ERROR", "the connection table query printed no totals", {
-      source: "/proc/net/ip_vs_conn",
-      line: stdout.slice(0, 200),
-    });
+
+  const countsByState: Record<string, number> = {};
+  stateCounts.forEach((n, id) => {
+    if (n > 0) countsByState[table.states[id] ?? ""] = n;
+  });
+  const countsByRealserver: Record<string, number> = {};
+  for (const [key, n] of rsCounts) {
+    const id = Math.floor(key / 65536);
+    const shown = formatEndpoint({ address: table.display[id] ?? "", port: key % 65536 });
+    countsByRealserver[shown] = (countsByRealserver[shown] ?? 0) + n;
   }
-  const entries = lines.length === 0 ? [] : parseProcConnections([title, ...lines].join("\n"));
-  return { takenAt, total, matched, entries, countsByState, countsByRealserver };
+  return { indexes: indexes.slice(0, matched), countsByState, countsByRealserver };
+}
+
+export function connectionsPage(
+  table: ConnTable,
+  match: ConnMatch,
+  page: { offset: number; limit: number },
+): ConnectionsPage {
+  const entries: ConnectionEntry[] = [];
+  const end = Math.min(match.indexes.length, page.offset + page.limit);
+  for (let k = page.offset; k < end; k++)
+    entries.push(connTableEntry(table, match.indexes[k] ?? 0));
+  return {
+    total: table.size,
+    matched: match.indexes.length,
+    entries,
+    countsByState: match.countsByState,
+    countsByRealserver: match.countsByRealserver,
+  };
 }

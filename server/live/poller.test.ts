@@ -1,18 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { DirectorConfig } from "@/server/config";
 import { ConsoleError } from "@/server/errors";
 import { DirectorPoller, PollerRegistry, type PollerOptions, type SnapshotReader } from "./poller";
 import type { DirectorSnapshot, DirectorStatus } from "./types";
+import { testDirector } from "./director.test-util";
 
-const director: DirectorConfig = {
-  id: "lab1",
-  clusterId: "lab",
-  host: "127.0.0.1",
-  port: 2222,
-  user: "root",
-  privateKeyPath: "/dev/null",
-  sudo: false,
-};
+const director = testDirector;
 
 /** A fake director: counts reads, answers after `latencyMs`, fails while `down` is set. */
 function fakeReader(latencyMs = 100) {

@@ -1,20 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { DirectorConfig } from "@/server/config";
 import type { ConnectionStats, ExecResult, ScriptOptions, SshPool } from "@/server/ssh/pool";
 import { lastRead, readSnapshot } from "./snapshot";
 import { SNAPSHOT_SCRIPT, type ReadKind, type ReadRequest } from "./snapshot-script";
 import { outputFor } from "./snapshot-output.test-util";
 import type { DirectorSnapshot } from "./types";
+import { testDirector } from "./director.test-util";
 
-const director: DirectorConfig = {
-  id: "lab1",
-  clusterId: "lab",
-  host: "127.0.0.1",
-  port: 2222,
-  user: "root",
-  privateKeyPath: "/dev/null",
-  sudo: false,
-};
+const director = testDirector;
 
 /** A pool whose director answers from the fixtures, logging what each read asked for. */
 function fakePool() {

@@ -11,7 +11,8 @@ import {
   connectionsQuerySchema,
   type ConnectionsQueryInput,
 } from "@/server/live/connections-query";
-import { listConnections } from "@/server/live/connections";
+import { connTablesFor, listConnections, readConnectionsNow } from "@/server/live/connections";
+import type { ConnTables } from "@/server/live/conn-tables";
 import { DirectorPoller, type SnapshotReader } from "@/server/live/poller";
 import { lastRead, readSnapshot } from "@/server/live/snapshot";
 import { rulesOf } from "@/server/directors/diff";
@@ -20,6 +21,7 @@ import { createSshPool, type SshPool } from "@/server/ssh/pool";
 import { createCallerFactory, createContext } from "@/server/trpc/init";
 import { appRouter } from "@/server/trpc/root";
 import { labExec } from "../../lab/harness";
+import { sshSessionCount } from "./auth-server";
 import { labDirector, labName } from "./lab-director";
 
 let director: DirectorConfig;
@@ -204,10 +206,21 @@ describe("the poller", () => {
 });
 
 describe("the connection table", () => {
+  let tables: ConnTables;
+  beforeAll(() => {
+    tables = connTablesFor(
+      () => pool,
+      () => 500,
+    );
+  });
+  afterAll(() => tables.closeAll());
   const query = (input: Omit<ConnectionsQueryInput, "directorId">) =>
-    listConnections(connectionsQuerySchema.parse({ directorId: director.id, ...input }), { pool });
+    listConnections(connectionsQuerySchema.parse({ directorId: director.id, ...input }), {
+      pool,
+      tables,
+    });
 
-  it("filters by state and realserver on the director, matching ipvsadm -Lnc", async () => {
+  it("filters by state and realserver on the console's read of the table, matching ipvsadm -Lnc", async () => {
     const hold = await labExec(
       labName(),
       "lab-traffic hold --vip 203.0.113.10:80 --count 4 --seconds 30 --from 203.0.113.105",
@@ -237,6 +250,73 @@ describe("the connection table", () => {
     expect(byRs.entries.length).toBe(Math.min(2, byRs.matched));
     expect(byRs.entries.every((e) => formatEndpoint(e.destination) === realserver)).toBe(true);
     expect(byRs.total).toBeGreaterThanOrEqual(page.matched);
+  });
+
+  it("answers every filter from one read of the table: no command per query", async () => {
+    // No scheduled read for a minute: whatever reaches the director here is ours. (The
+    // other tests' tables would go on reading for their lease: stop them.)
+    tables.closeAll();
+    const quiet = connTablesFor(
+      () => pool,
+      () => 60_000,
+    );
+    try {
+      const first = await readConnectionsNow(director.id, { tables: quiet });
+      const before = await sshSessionCount(labName());
+      const filters = [
+        {},
+        { state: "ESTABLISHED" },
+        { client: "203.0.113.0/24" },
+        { realserver: "10.10.0.11" },
+        { service: "TCP 203.0.113.10:80" },
+        { templates: true },
+      ];
+      const pages = [];
+      for (const filter of filters) {
+        pages.push(
+          await listConnections(
+            connectionsQuerySchema.parse({ directorId: director.id, filter, limit: 5 }),
+            { pool, tables: quiet },
+          ),
+        );
+      }
+      // One session: the count itself.
+      expect((await sshSessionCount(labName())) - before).toBe(1);
+      expect(pages.every((p) => p.read.readId === first.readId)).toBe(true);
+      expect(pages[0]?.matched).toBe(pages[0]?.total);
+      expect(pages[0]?.entries).toHaveLength(Math.min(5, pages[0]?.total ?? 0));
+    } finally {
+      quiet.closeAll();
+    }
+  });
+
+  it("keeps a paused view's read while newer reads arrive", async () => {
+    const first = await readConnectionsNow(director.id, { tables });
+    const filter = { client: "203.0.113.108", state: "ESTABLISHED" };
+    // Pausing: the view's next query names the read it shows, which pins it.
+    const pausedBefore = await query({ filter, readId: first.readId });
+    // Three connections from a client nobody else uses in this file, then a new read.
+    const hold = await labExec(
+      labName(),
+      "lab-traffic hold --vip 203.0.113.10:8080 --count 3 --seconds 30 --from 203.0.113.108",
+    );
+    expect(hold.code).toBe(0);
+    const held = Date.now();
+    // A read that started after the hold (a scheduled one may have started before it).
+    let second = await readConnectionsNow(director.id, { tables });
+    for (let i = 0; i < 10 && second.takenAt - second.readMs < held; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      second = await readConnectionsNow(director.id, { tables });
+    }
+    expect(second.takenAt - second.readMs).toBeGreaterThanOrEqual(held);
+    const paused = await query({ filter, readId: first.readId });
+    expect(paused.matched).toBe(pausedBefore.matched);
+    const latest = await query({ filter });
+    expect(paused.read.readId).toBe(first.readId);
+    expect(latest.matched - paused.matched).toBeGreaterThanOrEqual(3);
+    await expect(query({ filter, readId: first.readId + 1000 })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
   });
 
   it("answers through the tRPC routers too", async () => {
