@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
 import { readLabDirector } from "../lab/harness";
 import { startConsole, type ConsoleServer } from "../test/integration/auth-server";
-import { LAB } from "./helpers";
+import { LAB_NAME } from "./helpers";
 
 const PORT = 3202;
 let server: ConsoleServer;
@@ -19,8 +19,8 @@ test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async () => {
   test.setTimeout(300_000);
-  server = await startConsole({ port: PORT, labName: LAB });
-  const key = readFileSync((await readLabDirector(LAB)).privateKeyPath, "utf8");
+  server = await startConsole({ port: PORT, labName: LAB_NAME });
+  const key = readFileSync((await readLabDirector(LAB_NAME)).privateKeyPath, "utf8");
   // Each base64 line of the key body is distinctive on its own.
   const keyLines = key
     .split("\n")

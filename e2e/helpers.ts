@@ -1,14 +1,23 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { expect, type Locator, type Page } from "@playwright/test";
+import { expect, test, type Locator, type Page } from "@playwright/test";
 import { labExec, repoRoot } from "../lab/harness";
 
+/**
+ * The lab the suite runs against: the shared "lab" on 2222 unless LVS_LAB_NAME /
+ * LVS_LAB_PORT pick another (e.g. a private one while developing).
+ */
+export const LAB_NAME = process.env.LVS_LAB_NAME ?? "lab";
+export const LAB_PORT = Number(process.env.LVS_LAB_PORT ?? 2222);
+/** The console's id for the lab director (e2e/global-setup.ts writes the config). */
 export const LAB = "lab";
+/** The same lab director under another id, with no host key configured (trust step). */
+export const UNKNOWN_KEY_DIRECTOR = "lab-unknown-key";
 export const artifactsDir = join(repoRoot, "e2e", "artifacts");
 
 /** Runs a command on the lab director as root and fails the test on a non-zero exit. */
 export async function lab(command: string, timeoutMs = 60_000): Promise<string> {
-  const r = await labExec(LAB, command, { timeoutMs });
+  const r = await labExec(LAB_NAME, command, { timeoutMs });
   if (r.code !== 0) throw new Error(`lab: ${command}: exit ${r.code}\n${r.stderr}`);
   return r.stdout;
 }
@@ -20,9 +29,37 @@ export async function restoreLab(): Promise<void> {
   );
 }
 
+/** The lab's IPVS rules as `ipvsadm -Sn` prints them, to put back with restoreRules. */
+export async function currentRules(): Promise<string> {
+  return lab("ipvsadm -Sn");
+}
+
+/**
+ * Puts back rules read with currentRules when they differ (reloading resets the counters
+ * other suites look at, so only then), and checks the director holds them again.
+ */
+export async function restoreRules(saved: string): Promise<void> {
+  if ((await currentRules()) === saved) return;
+  const r = await labExec(LAB_NAME, "ipvsadm -C && ipvsadm -R", { input: saved });
+  if (r.code !== 0) throw new Error(`lab: ipvsadm -R: exit ${r.code}\n${r.stderr}`);
+  expect(await currentRules()).toBe(saved);
+}
+
+/** Every test of the calling file leaves the lab's IPVS rules as it found them, failed or not. */
+export function keepLabRules(): void {
+  let saved: string | null = null;
+  test.beforeEach(async () => {
+    saved = await currentRules();
+  });
+  test.afterEach(async () => {
+    if (saved !== null) await restoreRules(saved);
+    saved = null;
+  });
+}
+
 /** `ipvsadm -Sn` lines for one realserver, e.g. ["-a -t 203.0.113.10:80 -r 10.10.0.11:80 -m -w 1"]. */
 export async function savedRulesFor(realserver: string): Promise<string[]> {
-  const out = await lab("ipvsadm -Sn");
+  const out = await currentRules();
   return out.split("\n").filter((l) => l.includes(`-r ${realserver} `));
 }
 
