@@ -25,6 +25,8 @@ export interface ConsoleErrorData {
   code: ConsoleErrorCode;
   message: string;
   details: Record<string, unknown>;
+  /** Sent to admins only: e.g. which key file failed to log in. */
+  adminDetail?: string;
 }
 
 export type PreviewDirector =

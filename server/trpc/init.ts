@@ -56,8 +56,9 @@ export function toTRPCError(e: ConsoleError): TRPCError {
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, ctx }) {
     const cause = error.cause;
+    const admin = ctx?.user?.role === "admin";
     return {
       ...shape,
       data: {
@@ -66,7 +67,13 @@ const t = initTRPC.context<Context>().create({
         zodError: cause instanceof ZodError ? cause.flatten() : null,
         console:
           cause instanceof ConsoleError
-            ? { code: cause.code, message: cause.message, details: cause.details }
+            ? {
+                code: cause.code,
+                message: cause.message,
+                details: cause.details,
+                // What only admins may read (e.g. which key file failed to log in).
+                ...(admin && cause.adminDetail ? { adminDetail: cause.adminDetail } : {}),
+              }
             : null,
       },
     };
