@@ -25,6 +25,8 @@ export interface ConsoleErrorData {
   code: ConsoleErrorCode;
   message: string;
   details: Record<string, unknown>;
+  /** Sent to admins only: e.g. which key file failed to log in. */
+  adminDetail?: string;
 }
 
 export type PreviewDirector =
@@ -59,7 +61,15 @@ export interface DrainProgressService {
 export interface DrainProgress {
   drainId: number;
   at: number;
-  perDirector: Array<{ directorId: string; services: DrainProgressService[] }>;
+  perDirector: Array<{
+    directorId: string;
+    /** "live": read just now; otherwise its services are the last known ones (or none). */
+    reachability: DirectorStatus["reachability"];
+    takenAt: number | null;
+    services: DrainProgressService[];
+  }>;
   totals: { active: number; inactive: number; persistent: number };
+  /** Directors whose current word is missing: the drain cannot count as drained. */
+  waitingFor: string[];
   drained: boolean;
 }

@@ -16,6 +16,7 @@ export function consoleErrorOf(err: unknown): ConsoleErrorData | null {
     code: c.code as ConsoleErrorData["code"],
     message: c.message,
     details: isRecord(c.details) ? c.details : {},
+    ...(typeof c.adminDetail === "string" ? { adminDetail: c.adminDetail } : {}),
   };
 }
 
@@ -34,4 +35,27 @@ export function detailString(details: Record<string, unknown>, key: string): str
 export function detailNumber(details: Record<string, unknown>, key: string): number | null {
   const v = details[key];
   return typeof v === "number" ? v : null;
+}
+
+/**
+ * The key an admin may review and trust after HOST_KEY_UNKNOWN, or null. Never a jump host's:
+ * the server refuses those (their keys are pinned in lvs-console.yaml), so the UI explains
+ * that instead of offering a button that cannot work.
+ */
+export function trustableHostKey(
+  error: Pick<ConsoleErrorData, "code" | "details"> | null | undefined,
+): { directorId: string; fingerprint: string } | null {
+  if (error?.code !== "HOST_KEY_UNKNOWN" || isJumpHostKey(error)) return null;
+  const fingerprint = detailString(error.details, "fingerprint");
+  const directorId =
+    detailString(error.details, "directorId") ?? detailString(error.details, "director");
+  return fingerprint && directorId ? { directorId, fingerprint } : null;
+}
+
+/** A host-key error about the jump host in front of a director, not the director itself. */
+export function isJumpHostKey(error: Pick<ConsoleErrorData, "code" | "details">): boolean {
+  return (
+    (error.code === "HOST_KEY_UNKNOWN" || error.code === "HOST_KEY_CHANGED") &&
+    error.details.role === "jumpHost"
+  );
 }

@@ -4,6 +4,7 @@ import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from
 import { useState, type ReactNode } from "react";
 import superjson from "superjson";
 import type { AppRouter } from "@/server/trpc/root";
+import { signInAgainLink } from "./sign-in-again";
 import { TRPCProvider } from "./trpc";
 
 function makeQueryClient(): QueryClient {
@@ -22,6 +23,7 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
       links: [
+        signInAgainLink,
         splitLink({
           condition: (op) => op.type === "subscription",
           // SSE: one long-lived GET per subscription; the browser's EventSource reconnects and

@@ -2,6 +2,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { usePathname } from "next/navigation";
 import { useEffect } from "react";
+import { sendToSignIn } from "@/components/sign-in-again";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 
@@ -22,10 +23,7 @@ export function UserMenu() {
   const signedOut = me.isSuccess && user === null && pathname !== "/login";
 
   useEffect(() => {
-    if (signedOut)
-      window.location.assign(
-        `/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`,
-      );
+    if (signedOut) sendToSignIn();
   }, [signedOut]);
 
   if (!user) return null;

@@ -16,7 +16,8 @@ export type ConsoleErrorCode =
   // SSH transport
   | "UNREACHABLE"
   | "TIMEOUT"
-  | "AUTH_FAILED"
+  | "AUTH_FAILED" // message safe for every viewer; the reason (key file, passphrase) is in the server log
+  | "CHANNEL_REFUSED" // the director refused to open a channel (sshd MaxSessions): that command did not run, the connection stays
   | "HOST_KEY_UNKNOWN" // details.fingerprint: offer an explicit "trust this key" step
   | "HOST_KEY_CHANGED" // details.expected, details.actual: refuse loudly
   | "COMMAND_FAILED" // details.argv, details.exitCode, details.stderr, details.ipvs (typed kernel error)
@@ -31,13 +32,20 @@ export type ErrorDetails = Record<string, unknown>;
 
 export class ConsoleError extends Error {
   override readonly name = "ConsoleError";
+  /**
+   * What an admin needs to fix the problem but a viewer must not see (e.g. which key file or
+   * passphrase variable failed). Never part of toJSON (SSE pushes, the audit log); the tRPC
+   * error formatter adds it for admins only. Never put a secret's value here.
+   */
+  readonly adminDetail: string | undefined;
   constructor(
     readonly code: ConsoleErrorCode,
     message: string,
     readonly details: ErrorDetails = {},
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; adminDetail?: string },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.adminDetail = options?.adminDetail;
   }
 
   toJSON(): { code: ConsoleErrorCode; message: string; details: ErrorDetails } {

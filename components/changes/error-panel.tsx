@@ -28,6 +28,7 @@ export function ConsoleErrorAlert({
       </AlertTitle>
       <AlertDescription>
         <p>{error.message}</p>
+        {error.adminDetail && <p className="mt-1 text-muted-foreground">{error.adminDetail}</p>}
         {argv && (
           <pre className="overflow-x-auto rounded bg-muted px-2 py-1 font-mono">$ {argv}</pre>
         )}

@@ -3,7 +3,7 @@ import { useState, type ReactNode } from "react";
 import type { SysctlSetting } from "@/server/ipvs/model";
 import { formatServiceKey } from "@/server/ipvs/model";
 import type { ApplyDirectorResult, ConsoleErrorData, PreviewResult } from "@/components/api-types";
-import { consoleErrorOf, detailString, errorMessage } from "@/components/errors";
+import { consoleErrorOf, errorMessage, trustableHostKey } from "@/components/errors";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
@@ -82,12 +82,8 @@ export function PlanDialog({
 
   function handleError(err: unknown) {
     const c = consoleErrorOf(err);
-    if (c?.code === "HOST_KEY_UNKNOWN") {
-      const fingerprint = detailString(c.details, "fingerprint");
-      const directorId =
-        detailString(c.details, "directorId") ?? detailString(c.details, "director");
-      if (fingerprint && directorId) setTrust({ directorId, fingerprint });
-    }
+    const key = trustableHostKey(c);
+    if (key) setTrust(key);
     if (c?.code === "CONFLICT") setConflict(c);
     setFailure({ error: c, message: errorMessage(err) });
   }
@@ -125,14 +121,7 @@ export function PlanDialog({
     (preview.error
       ? { code: "INTERNAL" as const, message: errorMessage(preview.error), details: {} }
       : null);
-  let trustShown = trust;
-  if (!trustShown && !trustDismissed && previewError?.code === "HOST_KEY_UNKNOWN") {
-    const fingerprint = detailString(previewError.details, "fingerprint");
-    const directorId =
-      detailString(previewError.details, "directorId") ??
-      detailString(previewError.details, "director");
-    if (fingerprint && directorId) trustShown = { directorId, fingerprint };
-  }
+  const trustShown = trust ?? (trustDismissed ? null : trustableHostKey(previewError));
 
   return (
     <>

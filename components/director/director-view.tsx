@@ -18,7 +18,7 @@ import { ConsoleErrorAlert } from "@/components/changes/error-panel";
 import { RealserverFormDialog } from "@/components/changes/realserver-form";
 import { ServiceFormDialog } from "@/components/changes/service-form";
 import { TrustHostKeyDialog } from "@/components/changes/trust-dialog";
-import { detailString } from "@/components/errors";
+import { isJumpHostKey, trustableHostKey } from "@/components/errors";
 import { formatByteRate, formatCount, formatPercent, formatRate } from "@/components/format";
 import { ReachabilityBadge } from "@/components/live/reachability-badge";
 import { useTRPC } from "@/components/trpc";
@@ -79,10 +79,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
       { enabled: clusterId !== null, refetchInterval: 5_000 },
     ),
   );
-  const hostKeyFingerprint =
-    status?.error?.code === "HOST_KEY_UNKNOWN"
-      ? detailString(status.error.details, "fingerprint")
-      : null;
+  const hostKeyFingerprint = trustableHostKey(status?.error)?.fingerprint ?? null;
 
   function drainOf(rs: { address: string; port: number }) {
     return drains.data?.find(
@@ -141,6 +138,13 @@ export function DirectorView({ directorId }: { directorId: string }) {
             error={status.error}
             title={`${directorId} is ${status.reachability}`}
           />
+          {isJumpHostKey(status.error) && (
+            <p className="text-sm text-muted-foreground" data-testid="jump-host-key-note">
+              This is the key of the jump host in front of {directorId}. Jump host keys are not
+              trusted from the console: an administrator adds it to the jump host&apos;s
+              knownHostsPath or pins it as jumpHost.hostKeyFingerprint in lvs-console.yaml.
+            </p>
+          )}
           {hostKeyFingerprint && (
             <div>
               <Button

@@ -27,8 +27,12 @@ export function useDirectorLive(directorId: string): {
   const status: DirectorStatus | undefined = sub.data?.data;
   let state = liveStateOf({ status: sub.status, hasData: status !== undefined, lastDataAt, now });
   let since = lastDataAt;
-  // The stream is fine but the director is not: the numbers are the last good poll's.
-  if (state === "live" && status?.reachability === "unreachable") {
+  // The stream is fine but the numbers are the last good poll's: the director is not
+  // answering, or its poller has just restarted and not polled yet.
+  if (
+    state === "live" &&
+    (status?.reachability === "unreachable" || status?.reachability === "stale")
+  ) {
     state = "stale";
     since = status.lastSuccessAt;
   }

@@ -14,7 +14,7 @@ import { useTRPC, useTRPCClient } from "@/components/trpc";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { ConnectionStatus } from "@/components/ui/connection-status";
+import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
 import { Progress } from "@/components/ui/progress";
 import {
   Table,
@@ -132,7 +132,22 @@ export function DrainView({ drainId }: { drainId: number }) {
             </div>
             <Progress value={latest?.drained ? 1 : fraction} label="Drain progress" />
             <DrainChart points={points} />
-            {(latest?.drained || d.state === "drained") && active && (
+            {latest && latest.waitingFor.length > 0 && active && (
+              <Alert data-testid="drain-waiting">
+                <AlertTitle>Waiting for {latest.waitingFor.join(", ")}</AlertTitle>
+                <AlertDescription>
+                  {latest.perDirector
+                    .filter((p) => latest.waitingFor.includes(p.directorId))
+                    .map(
+                      (p) =>
+                        `${p.directorId} is ${p.reachability}${p.takenAt === null ? "" : `: its numbers are from ${formatClock(p.takenAt)}`}`,
+                    )
+                    .join("; ")}
+                  . Whether the drain is done is unknown until it answers again.
+                </AlertDescription>
+              </Alert>
+            )}
+            {(latest ? latest.drained : d.state === "drained") && active && (
               <Alert variant="info" data-testid="safe-to-remove">
                 <AlertTitle>Safe to remove</AlertTitle>
                 <AlertDescription>

@@ -5,6 +5,15 @@ import { formatClock } from "@/components/ui/connection-status";
 export function ReachabilityBadge({ status }: { status: DirectorStatus }) {
   if (status.reachability === "live") return <Badge variant="ok">reachable</Badge>;
   if (status.reachability === "connecting") return <Badge variant="warn">connecting</Badge>;
+  if (status.reachability === "stale")
+    return (
+      <Badge variant="warn" title="the last poll before nobody watched; a fresh one is on its way">
+        stale
+        {status.lastSuccessAt !== null && (
+          <span className="font-normal">· from {formatClock(status.lastSuccessAt)}</span>
+        )}
+      </Badge>
+    );
   return (
     <Badge variant="danger" title={status.error?.message}>
       unreachable

@@ -17,9 +17,13 @@ import {
   credentialOf,
   deleteSession,
   findSession,
+  peekSession,
   pruneSessions,
+  sessionEndsAt,
   type SessionLimits,
+  type SessionRecord,
 } from "./sessions";
+import { endSessionStreams } from "./session-streams";
 
 export interface AuthenticatedUser {
   name: string;
@@ -127,6 +131,33 @@ export async function login(
 
 export function logout(sessionId: string, deps: AuthDeps = defaultDeps): void {
   deleteSession(deps.db(), sessionId);
+  // Its open live streams end now, not at their next push.
+  endSessionStreams(sessionId);
+}
+
+/** The console user a session belongs to, unless removed from the config or given a new password. */
+function userOfSession(
+  config: Pick<Config, "users">,
+  session: SessionRecord,
+): AuthenticatedUser | null {
+  const user = findUser(config, session.user);
+  const hash = user?.passwordHash?.reveal();
+  return user && hash !== undefined && credentialOf(hash) === session.credential
+    ? { name: user.name, role: user.role }
+    : null;
+}
+
+/**
+ * When the session ends unless a request moves its idle limit (ms since epoch), or null when
+ * it is over: logged out, expired, its user removed or given a new password. For open live
+ * streams: reads without refreshing the idle timer, so a stream alone keeps no session alive.
+ */
+export function sessionEndsAtFor(sessionId: string, deps: AuthDeps = defaultDeps): number | null {
+  const config = deps.config();
+  const session = peekSession(deps.db(), sessionId);
+  if (!session || !userOfSession(config, session)) return null;
+  const endsAt = sessionEndsAt(session, sessionLimits(config));
+  return endsAt > deps.now() ? endsAt : null;
 }
 
 /** The user behind a request: a valid session cookie, else the trusted proxy's header. */
@@ -141,15 +172,8 @@ export function identify(headers: Headers, deps: AuthDeps = defaultDeps): Reques
     const db = deps.db();
     const session = findSession(db, token, sessionLimits(config), deps.now());
     if (session) {
-      const user = findUser(config, session.user);
-      const hash = user?.passwordHash?.reveal();
-      if (user && hash !== undefined && credentialOf(hash) === session.credential) {
-        return {
-          user: { name: user.name, role: user.role },
-          sessionId: session.tokenHash,
-          remoteAddress,
-        };
-      }
+      const user = userOfSession(config, session);
+      if (user) return { user, sessionId: session.tokenHash, remoteAddress };
       // Removed from the config or password changed since sign-in.
       deleteSession(db, session.tokenHash);
     }

@@ -65,20 +65,38 @@ export function findSession(
 ): SessionRecord | null {
   if (!TOKEN_RE.test(token)) return null;
   const tokenHash = hashToken(token);
+  const session = peekSession(db, tokenHash);
+  if (!session) return null;
+  if (now >= sessionEndsAt(session, limits)) {
+    deleteSession(db, tokenHash);
+    return null;
+  }
+  if (now - session.lastSeenAt >= TOUCH_EVERY_MS) {
+    db.prepare(`UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`).run(now, tokenHash);
+    session.lastSeenAt = now;
+  }
+  return session;
+}
+
+/** A session as stored, by its token's hash, without refreshing its idle timer (open streams). */
+export function peekSession(db: Db, tokenHash: string): SessionRecord | null {
   const row = db
     .prepare(
       `SELECT token_hash, user, credential, created_at, last_seen_at FROM sessions WHERE token_hash = ?`,
     )
     .get(tokenHash) as SessionRow | undefined;
-  if (!row) return null;
-  if (now - row.last_seen_at >= limits.idleMs || now - row.created_at >= limits.absoluteMs) {
-    deleteSession(db, tokenHash);
-    return null;
-  }
-  if (now - row.last_seen_at >= TOUCH_EVERY_MS) {
-    db.prepare(`UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`).run(now, tokenHash);
-    row.last_seen_at = now;
-  }
+  return row ? recordOf(row) : null;
+}
+
+/** When a session ends unless a request moves its idle limit (ms since epoch). */
+export function sessionEndsAt(
+  session: Pick<SessionRecord, "createdAt" | "lastSeenAt">,
+  limits: SessionLimits,
+): number {
+  return Math.min(session.lastSeenAt + limits.idleMs, session.createdAt + limits.absoluteMs);
+}
+
+function recordOf(row: SessionRow): SessionRecord {
   return {
     tokenHash: row.token_hash,
     user: row.user,

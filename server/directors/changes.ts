@@ -503,7 +503,15 @@ export async function applyOperation(
 
 function withAuditId(e: unknown, auditId: number): ConsoleError {
   const err = errorJson(e);
-  return new ConsoleError(err.code, err.message, { ...err.details, auditId }, { cause: e });
+  return new ConsoleError(
+    err.code,
+    err.message,
+    { ...err.details, auditId },
+    {
+      cause: e,
+      ...(e instanceof ConsoleError && e.adminDetail ? { adminDetail: e.adminDetail } : {}),
+    },
+  );
 }
 
 interface Conflict {

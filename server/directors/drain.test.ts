@@ -319,39 +319,55 @@ describe("drains", () => {
   });
 });
 
+/**
+ * Live pollers over the fake cluster with fake timers, as the drain watcher's source: the
+ * poller's fake reader (as in server/live/poller.test.ts), 100 ms per read, counted, failing
+ * while the director is unreachable.
+ */
+function sharedPollers(): { reads: Map<string, number>; registry: PollerRegistry } {
+  vi.useFakeTimers({ now: 1_000_000 });
+  const reads = new Map<string, number>();
+  const read: SnapshotReader = (director, { signal }) =>
+    new Promise<DirectorSnapshot>((resolve, reject) => {
+      reads.set(director.id, (reads.get(director.id) ?? 0) + 1);
+      const timer = setTimeout(() => {
+        cluster.readSnapshot(director).then(resolve, reject);
+      }, 100);
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(signal.reason as Error);
+      });
+    });
+  const registry = new PollerRegistry(() => ({ intervalMs: 2000, retry: DEFAULT_RETRY, read }));
+  restore();
+  restore = setDirectorIo({
+    getCluster: (id) => cluster.getCluster(id),
+    readSnapshot: (director) => cluster.readSnapshot(director),
+    exec: (director, argv) => cluster.exec(director, argv),
+    watch: (director, listener) => registry.follow(director, listener),
+  });
+  return { reads, registry };
+}
+
+/** A drain of 10.10.0.11:80 whose member on lvs2 still has `active` connections. */
+async function drainWithActive(active: number) {
+  const started = await startDrain({
+    clusterId: "prod",
+    realserver: { address: "10.10.0.11", port: 80 },
+    expectedVersions: cluster.versions(),
+    user: alice,
+  });
+  const busy = cluster.director("lvs2").services[0]?.realservers[0];
+  if (busy) Object.assign(busy, { activeConns: active });
+  return { started, busy };
+}
+
 describe("drain progress on the shared live pollers", () => {
   afterEach(() => vi.useRealTimers());
 
   it("costs one read per director and poll however many watch it, and a late watcher gets a value at once", async () => {
-    const started = await startDrain({
-      clusterId: "prod",
-      realserver: { address: "10.10.0.11", port: 80 },
-      expectedVersions: cluster.versions(),
-      user: alice,
-    });
-    const busy = cluster.director("lvs2").services[0]?.realservers[0];
-    if (busy) Object.assign(busy, { activeConns: 2 });
-    vi.useFakeTimers({ now: 1_000_000 });
-    // The poller's fake reader (as in server/live/poller.test.ts): 100 ms per read, counted.
-    const reads = new Map<string, number>();
-    const read: SnapshotReader = (director, { signal }) =>
-      new Promise<DirectorSnapshot>((resolve, reject) => {
-        reads.set(director.id, (reads.get(director.id) ?? 0) + 1);
-        const timer = setTimeout(() => resolve(cluster.snapshotOf(director.id)), 100);
-        signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          reject(signal.reason as Error);
-        });
-      });
-    const registry = new PollerRegistry(() => ({ intervalMs: 2000, retry: DEFAULT_RETRY, read }));
-    restore();
-    restore = setDirectorIo({
-      getCluster: (id) => cluster.getCluster(id),
-      readSnapshot: (director) => cluster.readSnapshot(director),
-      exec: (director, argv) => cluster.exec(director, argv),
-      watch: (director, listener) => registry.follow(director, listener),
-    });
-
+    const { started, busy } = await drainWithActive(2);
+    const { reads, registry } = sharedPollers();
     const abort = new AbortController();
     const watch = (into: DrainProgress[]) =>
       (async () => {
@@ -380,5 +396,58 @@ describe("drain progress on the shared live pollers", () => {
     await Promise.all(loops);
     expect(registry.find("lvs1")?.running).toBe(false);
     expect(registry.find("lvs2")?.running).toBe(false);
+  });
+
+  it("never counts an unreachable or stale director's old snapshot as drained: it waits for that director", async () => {
+    const { started, busy } = await drainWithActive(3);
+    const { registry } = sharedPollers();
+    const abort = new AbortController();
+    const seen: DrainProgress[] = [];
+    const loop = (async () => {
+      for await (const p of watchDrainProgress(started.drainId, abort.signal)) seen.push(p);
+    })();
+    await vi.advanceTimersByTimeAsync(150);
+    expect(seen.at(-1)).toMatchObject({ totals: { active: 3 }, waitingFor: [], drained: false });
+
+    // lvs1 (no connections in its last snapshot) stops answering, then lvs2 empties.
+    cluster.director("lvs1").unreachable = true;
+    await vi.advanceTimersByTimeAsync(2000);
+    if (busy) busy.activeConns = 0;
+    await vi.advanceTimersByTimeAsync(2000);
+    const waiting = seen.at(-1);
+    expect(waiting).toMatchObject({
+      totals: { active: 0, inactive: 0, persistent: 0 },
+      waitingFor: ["lvs1"],
+      drained: false,
+    });
+    expect(waiting?.perDirector.map((d) => [d.directorId, d.reachability])).toEqual([
+      ["lvs1", "unreachable"],
+      ["lvs2", "live"],
+    ]);
+    expect(seen.some((p) => p.drained)).toBe(false);
+    expect(getDrain(started.drainId)?.state).toBe("draining");
+
+    // Back: its current word completes the drain.
+    cluster.director("lvs1").unreachable = false;
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(seen.at(-1)).toMatchObject({ waitingFor: [], drained: true });
+    expect(getDrain(started.drainId)?.state).toBe("drained");
+    abort.abort();
+    await loop;
+
+    // Watched again after idling: the pollers' kept snapshots are stale until they poll.
+    const late: DrainProgress[] = [];
+    const again = new AbortController();
+    const lateLoop = (async () => {
+      for await (const p of watchDrainProgress(started.drainId, again.signal)) late.push(p);
+    })();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(late[0]).toMatchObject({ waitingFor: ["lvs1", "lvs2"], drained: false });
+    expect(late[0]?.perDirector.map((d) => d.reachability)).toEqual(["stale", "stale"]);
+    await vi.advanceTimersByTimeAsync(150);
+    expect(late.at(-1)).toMatchObject({ waitingFor: [], drained: true });
+    again.abort();
+    await lateLoop;
+    expect(registry.find("lvs1")?.running).toBe(false);
   });
 });

@@ -15,7 +15,7 @@ import {
   type ServiceKey,
 } from "@/server/ipvs/model";
 import { drainTargets, type Change, type DrainSelector } from "@/server/ipvs/planner";
-import type { DirectorSnapshot } from "@/server/live/types";
+import type { DirectorReachability, DirectorSnapshot } from "@/server/live/types";
 import { finishAttempt, recordAttempt } from "@/server/db/audit";
 import {
   createDrain,
@@ -261,10 +261,7 @@ export async function removeDrained(input: {
             }
           }
         }
-        const progress = drainProgress(
-          drain,
-          planned.map((p) => p.snapshot),
-        );
+        const progress = drainProgress(drain, planned.map(currentReading));
         if (!progress.drained) {
           const { active, inactive, persistent } = progress.totals;
           throw new ConsoleError(
@@ -286,6 +283,10 @@ export interface DrainProgress {
   at: number;
   perDirector: Array<{
     directorId: string;
+    /** "live" = read just now; otherwise the services are its last known ones, or none. */
+    reachability: DirectorReachability;
+    /** When its snapshot was taken, null when there is none. */
+    takenAt: number | null;
     services: Array<{
       service: ServiceKey;
       port: number;
@@ -295,24 +296,39 @@ export interface DrainProgress {
       persistentConns: number;
     }>;
   }>;
+  /** Counted from every director's newest snapshot, current or not (never too optimistic). */
   totals: { active: number; inactive: number; persistent: number };
+  /** Directors whose current word is missing (unreachable, stale, not polled yet). */
+  waitingFor: string[];
+  /** No connections left, on the word of every director as it is now. */
   drained: boolean;
 }
 
+/** What one director of the drain's cluster says: its newest snapshot and how current it is. */
+export interface DirectorReading {
+  directorId: string;
+  snapshot: DirectorSnapshot | null;
+  reachability: DirectorReachability;
+}
+
+/** A snapshot read just now. */
+function currentReading(p: { snapshot: DirectorSnapshot }): DirectorReading {
+  return { directorId: p.snapshot.directorId, snapshot: p.snapshot, reachability: "live" };
+}
+
 /**
- * Where the drained realserver still has connections, from live snapshots. "drained" needs
- * the word of every director in `directorIds` (default: those with a snapshot). Pure.
+ * Where the drained realserver still has connections, one reading per director of the
+ * cluster. "drained" needs every director's current word: an unreachable or stale director's
+ * last snapshot may predate the connections it has now, so it keeps the drain waiting. Pure.
  */
-export function drainProgress(
-  drain: Drain,
-  snapshots: readonly DirectorSnapshot[],
-  directorIds: readonly string[] = snapshots.map((s) => s.directorId),
-): DrainProgress {
+export function drainProgress(drain: Drain, readings: readonly DirectorReading[]): DrainProgress {
   const selector = selectorOf(drain.realserver);
   const totals = { active: 0, inactive: 0, persistent: 0 };
-  const perDirector = snapshots.map((snapshot) => ({
-    directorId: snapshot.directorId,
-    services: snapshot.services.flatMap((svc) =>
+  const perDirector = readings.map(({ directorId, snapshot, reachability }) => ({
+    directorId,
+    reachability,
+    takenAt: snapshot?.takenAt ?? null,
+    services: (snapshot?.services ?? []).flatMap((svc) =>
       svc.realservers
         .filter(
           (rs) =>
@@ -335,16 +351,18 @@ export function drainProgress(
         }),
     ),
   }));
+  const waitingFor = readings.filter((r) => r.reachability !== "live").map((r) => r.directorId);
   return {
     drainId: drain.id,
-    at: snapshots.reduce((max, s) => Math.max(max, s.takenAt), 0),
+    at: readings.reduce((max, r) => Math.max(max, r.snapshot?.takenAt ?? 0), 0),
     perDirector,
     totals,
+    waitingFor,
     drained:
       totals.active === 0 &&
       totals.inactive === 0 &&
       totals.persistent === 0 &&
-      directorIds.every((id) => snapshots.some((s) => s.directorId === id)),
+      waitingFor.length === 0,
   };
 }
 
@@ -370,13 +388,19 @@ export async function readDrainProgress(drainId: number): Promise<DrainProgress>
   const io = directorIo();
   const cluster = io.getCluster(drain.clusterId);
   const reads = await Promise.allSettled(cluster.directors.map((d) => io.readSnapshot(d)));
-  const snapshots = reads.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const failed = reads.find((r) => r.status === "rejected");
-  if (snapshots.length === 0 && failed) throw failed.reason;
+  if (reads.every((r) => r.status === "rejected") && failed) throw failed.reason;
   const progress = drainProgress(
     drain,
-    snapshots,
-    cluster.directors.map((d) => d.id),
+    reads.map((r, i) =>
+      r.status === "fulfilled"
+        ? currentReading({ snapshot: r.value })
+        : {
+            directorId: cluster.directors[i]?.id ?? "?",
+            snapshot: null,
+            reachability: "unreachable",
+          },
+    ),
   );
   if (!failed) observeDrainProgress(drain.id, progress.drained);
   return progress;
@@ -385,7 +409,9 @@ export async function readDrainProgress(drainId: number): Promise<DrainProgress>
 /**
  * Progress after every poll of the drain's directors by the live pollers (shared with the
  * live views: no extra SSH traffic), until `signal` aborts. Subscribes before the first
- * yield, so no poll is missed; an unknown drain ends the stream with NOT_FOUND.
+ * yield, so no poll is missed; an unknown drain ends the stream with NOT_FOUND. A director
+ * that is unreachable, stale or not polled yet is reported as such (waitingFor) and keeps the
+ * drain from counting as drained; the drain's state is recorded only on every director's word.
  */
 export async function* watchDrainProgress(
   drainId: number,
@@ -395,13 +421,24 @@ export async function* watchDrainProgress(
   if (!first) throw new ConsoleError("NOT_FOUND", `there is no drain ${drainId}`, { drainId });
   const io = directorIo();
   const cluster = io.getCluster(first.clusterId);
-  const latest = new Map<string, DirectorSnapshot>();
+  const latest = new Map<string, DirectorReading>(
+    cluster.directors.map((d) => [
+      d.id,
+      { directorId: d.id, snapshot: null, reachability: "connecting" },
+    ]),
+  );
   let fresh = false;
   let wake: (() => void) | null = null;
   const offs = cluster.directors.map((director) =>
     io.watch(director, (status) => {
-      if (!status.snapshot || latest.get(director.id) === status.snapshot) return;
-      latest.set(director.id, status.snapshot);
+      const before = latest.get(director.id);
+      if (before?.snapshot === status.snapshot && before.reachability === status.reachability)
+        return;
+      latest.set(director.id, {
+        directorId: director.id,
+        snapshot: status.snapshot,
+        reachability: status.reachability,
+      });
       fresh = true;
       wake?.();
     }),
@@ -419,13 +456,8 @@ export async function* watchDrainProgress(
       }
       fresh = false;
       const drain = getDrain(drainId) ?? first;
-      const progress = drainProgress(
-        drain,
-        [...latest.values()],
-        cluster.directors.map((d) => d.id),
-      );
-      if (latest.size === cluster.directors.length)
-        observeDrainProgress(drain.id, progress.drained);
+      const progress = drainProgress(drain, [...latest.values()]);
+      if (progress.waitingFor.length === 0) observeDrainProgress(drain.id, progress.drained);
       yield progress;
     }
   } finally {

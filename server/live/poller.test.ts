@@ -203,3 +203,42 @@ describe("PollerRegistry", () => {
     offLate();
   });
 });
+
+describe("a poller restarted after idling", () => {
+  it("shows the old snapshot as stale, with its age, until a fresh poll lands", async () => {
+    const fake = fakeReader();
+    const registry = new PollerRegistry(() => options(fake.read));
+    const off = registry.follow(director, () => undefined);
+    await vi.advanceTimersByTimeAsync(150);
+    const before = registry.poller(director).current();
+    expect(before).toMatchObject({ reachability: "live", lastSuccessAt: 1_000_100 });
+    off();
+    // Nobody watches: whoever reads the status meanwhile does not see it as live either.
+    expect(registry.poller(director).current().reachability).toBe("stale");
+    await vi.advanceTimersByTimeAsync(60_000);
+
+    const seen: DirectorStatus[] = [];
+    const again = registry.follow(director, (s) => seen.push(s));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ reachability: "stale", error: null });
+    expect(seen[0]?.snapshot).toBe(before.snapshot);
+    // Its age: the time of the last good poll, a minute ago.
+    expect(Date.now() - (seen[0]?.lastSuccessAt ?? 0)).toBe(60_050);
+
+    // A one-off status asked for now waits for the fresh poll instead of the stale one.
+    const fresh = registry.poller(director).pollOnce();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await fresh).toMatchObject({ reachability: "live", lastSuccessAt: 1_060_250 });
+    expect(seen.at(-1)).toMatchObject({ reachability: "live", lastSuccessAt: 1_060_250 });
+    again();
+  });
+
+  it("keeps a one-off poll's status for later readers as stale, not live", async () => {
+    const fake = fakeReader();
+    const poller = new DirectorPoller(director, options(fake.read));
+    const once = poller.pollOnce();
+    await vi.advanceTimersByTimeAsync(100);
+    expect((await once).reachability).toBe("live");
+    expect(poller.current()).toMatchObject({ reachability: "stale", lastSuccessAt: 1_000_100 });
+  });
+});

@@ -3,7 +3,8 @@
  * director cost the same SSH work as one. A poller starts with its first subscriber and
  * stops when the last one leaves. A failed poll marks the director unreachable (keeping the
  * last good snapshot, so the UI can say "stale since") and is retried after 2 s, 4 s, ...
- * 30 s; the first good poll after that makes it live again.
+ * 30 s; the first good poll after that makes it live again. A stopped poller's snapshot is
+ * "stale": a restart after idling shows it with its age, never as live, until a fresh poll.
  *
  * The scheduling is pure (the snapshot reader is injected), so it is unit-tested with a
  * fake reader and fake timers.
@@ -46,6 +47,8 @@ export class DirectorPoller {
   private oneOff: Promise<DirectorStatus> | null = null;
   /** Completed polls (good or failed), for tests and the tracked id. */
   polls = 0;
+  /** Completed polls since the last start: 0 means the status predates this run. */
+  private pollsSinceStart = 0;
 
   constructor(
     readonly director: DirectorConfig,
@@ -87,7 +90,7 @@ export class DirectorPoller {
   /** The status after one poll: the running poller's next result, or a poll of its own. */
   async pollOnce(): Promise<DirectorStatus> {
     if (this.running) {
-      if (this.polls > 0) return this.status;
+      if (this.pollsSinceStart > 0) return this.status;
       return new Promise((resolve) => {
         const off = this.subscribe((status) => {
           off();
@@ -97,18 +100,32 @@ export class DirectorPoller {
     }
     this.oneOff ??= this.poll(new AbortController(), this.generation).finally(() => {
       this.oneOff = null;
+      // The caller got the fresh status; kept, it ages while nobody polls.
+      if (!this.running) this.markStale();
     });
     return this.oneOff;
+  }
+
+  /**
+   * "live" holds only while this poller runs: a status kept from before (the last run, a
+   * one-off poll) is shown with its age until a fresh poll lands, never replayed as live.
+   */
+  private markStale(): void {
+    if (this.status.reachability === "live")
+      this.status = { ...this.status, reachability: "stale" };
   }
 
   private start(): void {
     this.generation++;
     this.failures = 0;
+    this.pollsSinceStart = 0;
+    this.markStale();
     this.schedule(0);
   }
 
   private stop(): void {
     this.generation++;
+    this.markStale();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.inFlight?.abort(
@@ -171,6 +188,7 @@ export class DirectorPoller {
     }
     if (generation !== this.generation) return next;
     this.polls++;
+    this.pollsSinceStart++;
     this.status = next;
     for (const listener of [...this.listeners]) listener(next);
     return next;

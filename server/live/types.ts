@@ -26,7 +26,11 @@ export interface DirectorSnapshot {
   connectionCount: number;
 }
 
-export type DirectorReachability = "live" | "connecting" | "unreachable";
+/**
+ * "stale": the snapshot is from before the poller last (re)started (nobody watched the
+ * director for a while); it is shown with its age (lastSuccessAt) until a fresh poll lands.
+ */
+export type DirectorReachability = "live" | "stale" | "connecting" | "unreachable";
 
 /** The state of one watched director as pushed over the subscription. */
 export interface DirectorStatus {

@@ -170,6 +170,14 @@ export function verifyHostKey(
         : changed(trusted.fingerprint, `the key ${trusted.trustedBy} trusted`);
     }
   }
+  if (target.role === "jumpHost") {
+    // No trust step for a bastion: its key belongs in the config (see trust.ts).
+    return new ConsoleError(
+      "HOST_KEY_UNKNOWN",
+      `the host key of ${who} is not known: ${keyType} ${actual}. Jump host keys are not trusted from the console: compare it with "ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub" on the jump host, then add it to ${target.knownHostsPath ?? "its known_hosts file"} or set jumpHost.hostKeyFingerprint in lvs-console.yaml`,
+      { directorId: target.directorId, role: target.role, fingerprint: actual, keyType },
+    );
+  }
   return new ConsoleError(
     "HOST_KEY_UNKNOWN",
     `the host key of ${who} is not known: ${keyType} ${actual}. Compare it with "ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub" on the host before trusting it`,

@@ -8,6 +8,11 @@
  * - at most 4 exec channels at a time per connection, the rest wait in FIFO order;
  * - every exec has a timeout and an AbortSignal: either closes the channel, frees the
  *   slot and rejects with TIMEOUT;
+ * - a channel the director refuses (sshd's MaxSessions, shared with other clients of the
+ *   same login) fails that command only, CHANNEL_REFUSED: the connection and the commands
+ *   running on it are fine;
+ * - AUTH_FAILED says who failed to log in where; which key file or passphrase variable is
+ *   at fault goes to the server log and to admins (ConsoleError.adminDetail);
  * - host keys are checked strictly (server/ssh/host-keys.ts): ssh2 accepts any by default.
  */
 import "server-only";
@@ -134,10 +139,45 @@ const UNREACHABLE_CODES = new Set([
   "EADDRNOTAVAIL",
 ]);
 
+/** RFC 4254 5.1 reason codes of SSH_MSG_CHANNEL_OPEN_FAILURE. */
+const CHANNEL_OPEN_FAILURES: Record<number, string> = {
+  1: "administratively prohibited",
+  2: "connect failed",
+  3: "unknown channel type",
+  4: "resource shortage",
+};
+
 interface Endpoint {
   host: string;
   port: number;
   user: string;
+}
+
+/** Why a login failed, in the words every viewer may see (details say no more). */
+export type AuthFailure =
+  | "key-rejected" // the server did not accept the key offered
+  | "key-unusable" // the console cannot read or decrypt its own key
+  | "no-agent" // agent: true but SSH_AUTH_SOCK is not set
+  | "no-credentials"; // neither a key nor an agent
+
+/**
+ * AUTH_FAILED as it reaches every viewer (SSE pushes, the audit log): who could not log in
+ * where. Which key file or passphrase variable is at fault is `diagnostic`, kept for the server
+ * log and admins (ConsoleError.adminDetail): it tells a reader where the keys are.
+ */
+export function authFailed(
+  directorId: string,
+  at: Endpoint,
+  role: "director" | "jumpHost",
+  reason: AuthFailure,
+  diagnostic: string,
+): ConsoleError {
+  return new ConsoleError(
+    "AUTH_FAILED",
+    `authentication as ${describeLogin(at, role, directorId)} failed (publickey)`,
+    { directorId, role, host: at.host, port: at.port, user: at.user, method: "publickey", reason },
+    { adminDetail: diagnostic },
+  );
 }
 
 /** Turns whatever ssh2 or the socket threw into a typed ConsoleError. */
@@ -146,11 +186,13 @@ export function connectError(
   directorId: string,
   at: Endpoint,
   role: "director" | "jumpHost",
+  /** What was offered to log in ("the key /path", "ssh-agent's keys"), for the diagnostic. */
+  credential = "the configured key",
 ): ConsoleError {
   if (e instanceof ConsoleError) return e;
   const err: Error & { code?: unknown; level?: unknown } =
     e instanceof Error ? e : new Error(String(e));
-  const where = `${at.user}@${at.host}:${at.port}${role === "jumpHost" ? ` (jump host of ${directorId})` : ""}`;
+  const where = describeLogin(at, role, directorId);
   const details = {
     directorId,
     host: at.host,
@@ -161,17 +203,21 @@ export function connectError(
   };
   const code = typeof err.code === "string" ? err.code : "";
   if (err.level === "client-authentication") {
-    return new ConsoleError(
-      "AUTH_FAILED",
-      `${where} refused the login (public key not accepted)`,
-      details,
+    return authFailed(
+      directorId,
+      at,
+      role,
+      "key-rejected",
+      `${where} did not accept ${credential} (${err.message})`,
     );
   }
   if (/privateKey|passphrase|Encrypted private key/i.test(err.message)) {
-    return new ConsoleError(
-      "AUTH_FAILED",
-      `cannot use the private key for ${where}: ${err.message}`,
-      details,
+    return authFailed(
+      directorId,
+      at,
+      role,
+      "key-unusable",
+      `cannot use ${credential} for ${where}: ${err.message}`,
     );
   }
   if (
@@ -215,31 +261,39 @@ function hostKeyAlgorithms(known: string[]): ConnectConfig["algorithms"] | undef
   return { serverHostKey: order };
 }
 
+function credentialOf(endpoint: Pick<JumpHostConfig, "privateKeyPath" | "agent">): string {
+  return endpoint.agent
+    ? "the keys of ssh-agent"
+    : `the key ${endpoint.privateKeyPath ?? "(none)"}`;
+}
+
 function authConfig(
   endpoint: Pick<JumpHostConfig, "privateKeyPath" | "agent" | "passphraseEnv">,
   directorId: string,
   at: Endpoint,
   role: "director" | "jumpHost",
 ): Partial<ConnectConfig> {
+  const login = describeLogin(at, role, directorId);
   if (endpoint.agent) {
     const agent = process.env.SSH_AUTH_SOCK;
     if (!agent) {
-      throw new ConsoleError(
-        "AUTH_FAILED",
-        `${at.user}@${at.host}:${at.port} logs in through ssh-agent, but SSH_AUTH_SOCK is not set`,
-        {
-          directorId,
-          role,
-        },
+      throw authFailed(
+        directorId,
+        at,
+        role,
+        "no-agent",
+        `${login} logs in through ssh-agent, but SSH_AUTH_SOCK is not set`,
       );
     }
     return { agent };
   }
   if (endpoint.privateKeyPath === undefined) {
-    throw new ConsoleError(
-      "AUTH_FAILED",
-      `no private key or agent configured for ${at.user}@${at.host}:${at.port}`,
-      { directorId, role },
+    throw authFailed(
+      directorId,
+      at,
+      role,
+      "no-credentials",
+      `no private key or agent configured for ${login}`,
     );
   }
   let privateKey: Buffer;
@@ -247,10 +301,12 @@ function authConfig(
     privateKey = readFileSync(endpoint.privateKeyPath);
   } catch (e) {
     const code = e instanceof Error && "code" in e ? String(e.code) : "error";
-    throw new ConsoleError(
-      "AUTH_FAILED",
+    throw authFailed(
+      directorId,
+      at,
+      role,
+      "key-unusable",
       `cannot read the private key ${endpoint.privateKeyPath} (${code})`,
-      { directorId, role },
     );
   }
   const passphrase =
@@ -260,14 +316,9 @@ function authConfig(
     passphrase,
     endpoint.privateKeyPath,
     endpoint.passphraseEnv,
-    describeLogin(at, role, directorId),
+    login,
   );
-  if (problem)
-    throw new ConsoleError("AUTH_FAILED", problem, {
-      directorId,
-      role,
-      privateKeyPath: endpoint.privateKeyPath,
-    });
+  if (problem) throw authFailed(directorId, at, role, "key-unusable", problem);
   return passphrase === undefined ? { privateKey } : { privateKey, passphrase };
 }
 
@@ -277,7 +328,8 @@ function describeLogin(at: Endpoint, role: "director" | "jumpHost", directorId: 
 
 /**
  * Why a private key cannot be used, checked before connecting: ssh2 would only say
- * "Cannot parse privateKey: ... bad passphrase?", not which key or which variable.
+ * "Cannot parse privateKey: ... bad passphrase?", not which key or which variable. Names the
+ * file and the variable, never the passphrase: this goes to the server log and to admins.
  */
 function keyProblem(
   privateKey: Buffer,
@@ -343,6 +395,7 @@ class DirectorConnection {
   private failures = 0;
   private nextAttemptAt = 0;
   private lastError: ConsoleError | null = null;
+  private loggedAuthFailure: string | undefined;
   private lastUsedAt = 0;
   private closedByUs = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -413,6 +466,7 @@ class DirectorConnection {
         this.failures = 0;
         this.nextAttemptAt = 0;
         this.lastError = null;
+        this.loggedAuthFailure = undefined;
         this.connects++;
         return client;
       },
@@ -424,12 +478,23 @@ class DirectorConnection {
             : connectError(e, this.director.id, this.director, "director");
         this.failures++;
         this.nextAttemptAt = Date.now() + backoffDelay(this.failures, this.options.backoff);
+        this.logAuthFailure(error);
         this.lastError = error;
         throw error;
       },
     );
     this.connecting = attempt;
     return attempt;
+  }
+
+  /**
+   * The why of an AUTH_FAILED goes to the server log, since viewers only see "authentication
+   * failed": once per distinct diagnostic, not at every retry of the backoff.
+   */
+  private logAuthFailure(error: ConsoleError): void {
+    if (error.code !== "AUTH_FAILED" || error.adminDetail === this.loggedAuthFailure) return;
+    this.loggedAuthFailure = error.adminDetail;
+    console.error(`ssh ${this.director.id}: ${error.message}: ${error.adminDetail ?? "no detail"}`);
   }
 
   private async open(): Promise<Client> {
@@ -493,7 +558,7 @@ class DirectorConnection {
       let ready = false;
       const fail = once((e: unknown) => {
         client.end();
-        reject(refusal ?? connectError(e, d.id, at, role));
+        reject(refusal ?? connectError(e, d.id, at, role, credentialOf(endpoint)));
       });
       const config: ConnectConfig = {
         host: endpoint.host,
@@ -641,6 +706,16 @@ class DirectorConnection {
         finish(abortError(signal));
       };
       signal.addEventListener("abort", onAbort, { once: true });
+      const refused = (e: Error, reason: unknown) => {
+        const why = CHANNEL_OPEN_FAILURES[typeof reason === "number" ? reason : 0] ?? "refused";
+        finish(
+          new ConsoleError(
+            "CHANNEL_REFUSED",
+            `${d.id} refused to run ${argv[0] ?? "the command"} (${why}: ${e.message.replace(/^\(SSH\) /, "")}); sshd's MaxSessions may be reached. The command did not run; the connection stays open`,
+            { directorId: d.id, argv: [...argv], reason: why },
+          ),
+        );
+      };
       const lost = (e: unknown) => {
         // The connection is unusable: evict it so the next command opens a fresh one.
         if (this.client === client) {
@@ -655,6 +730,12 @@ class DirectorConnection {
       };
       try {
         client.exec(command, (err, ch) => {
+          // A refusal of this one channel (numeric reason from CHANNEL_OPEN_FAILURE, or the
+          // exec request turned down) says nothing about the connection: other commands on
+          // it keep running. Anything else means the connection is gone.
+          if (err && "reason" in err && typeof err.reason === "number")
+            return refused(err, err.reason);
+          if (err?.message === "Unable to exec") return refused(err, null);
           if (err) return lost(err);
           if (signal.aborted) {
             ch.close();

@@ -6,6 +6,8 @@ import "server-only";
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";
+import { sessionEndsAtFor } from "@/server/auth/service";
+import { SessionStream, type SessionStreamDeps } from "@/server/auth/session-streams";
 import { ConsoleError, type ConsoleErrorCode } from "@/server/errors";
 
 export type Role = "viewer" | "operator" | "admin";
@@ -56,8 +58,9 @@ export function toTRPCError(e: ConsoleError): TRPCError {
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, ctx }) {
     const cause = error.cause;
+    const admin = ctx?.user?.role === "admin";
     return {
       ...shape,
       data: {
@@ -66,7 +69,13 @@ const t = initTRPC.context<Context>().create({
         zodError: cause instanceof ZodError ? cause.flatten() : null,
         console:
           cause instanceof ConsoleError
-            ? { code: cause.code, message: cause.message, details: cause.details }
+            ? {
+                code: cause.code,
+                message: cause.message,
+                details: cause.details,
+                // What only admins may read (e.g. which key file failed to log in).
+                ...(admin && cause.adminDetail ? { adminDetail: cause.adminDetail } : {}),
+              }
             : null,
       },
     };
@@ -90,7 +99,60 @@ const consoleErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(consoleErrors);
+const sessionStreamDeps: SessionStreamDeps = {
+  endsAt: (sessionId) => sessionEndsAtFor(sessionId),
+  now: () => Date.now(),
+  recheckMs: 30_000,
+};
+
+/**
+ * Yields what `source` yields until the session ends, then fails with UNAUTHORIZED (the
+ * browser goes to the sign-in page); ends quietly when the caller leaves.
+ */
+async function* untilSessionEnds<T>(
+  source: AsyncIterable<T>,
+  stream: SessionStream,
+): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  const stopped = new Promise<IteratorResult<T>>((resolve) => {
+    const done = () => resolve({ done: true, value: undefined });
+    if (stream.signal.aborted) done();
+    else stream.signal.addEventListener("abort", done, { once: true });
+  });
+  try {
+    for (;;) {
+      const step = await Promise.race([it.next(), stopped]);
+      // Every push re-checks the session: one ended by another process stops here.
+      if (step.done || !stream.check()) break;
+      yield step.value;
+    }
+    if (stream.ended) throw toTRPCError(stream.ended);
+  } finally {
+    stream.dispose();
+    // A source that ignored ctx.streamSignal finishes at its next value: never wait for it.
+    void Promise.resolve(it.return?.()).catch(() => undefined);
+  }
+}
+
+/**
+ * Subscriptions end with their session (server/auth/session-streams.ts). Resolvers take
+ * `ctx.streamSignal` (the caller leaving, or for a signed-in session its logout or expiry)
+ * instead of tRPC's `signal`.
+ */
+const sessionStreams = t.middleware(async ({ ctx, type, signal, next }) => {
+  if (type !== "subscription" || ctx.sessionId === null)
+    return next({ ctx: { streamSignal: signal ?? new AbortController().signal } });
+  const stream = new SessionStream(ctx.sessionId, signal, sessionStreamDeps);
+  const result = await next({ ctx: { streamSignal: stream.signal } });
+  const data: unknown = result.ok ? result.data : null;
+  if (!result.ok || typeof data !== "object" || data === null || !(Symbol.asyncIterator in data)) {
+    stream.dispose();
+    return result;
+  }
+  return { ...result, data: untilSessionEnds(data as AsyncIterable<unknown>, stream) };
+});
+
+export const publicProcedure = t.procedure.use(consoleErrors).use(sessionStreams);
 
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
 

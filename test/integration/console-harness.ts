@@ -35,7 +35,7 @@ export function setUpConsole(clusters: Array<{ id: string; directors: DirectorCo
       clusters: clusters.map((c) => ({
         id: c.id,
         name: c.id,
-        directors: c.directors.map(({ clusterId: _cluster, jumpHost: _jump, ...d }) => d),
+        directors: c.directors.map(({ clusterId: _cluster, ...d }) => d),
       })),
     }),
   );

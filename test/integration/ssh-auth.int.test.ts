@@ -6,17 +6,20 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DirectorConfig, JumpHostConfig } from "@/server/config";
-import { ConsoleError } from "@/server/errors";
+import type { ConsoleError } from "@/server/errors";
 import { createSshPool, type SshPool } from "@/server/ssh/pool";
 import { readLabDirector, type LabDirector } from "../../lab/harness";
-import { directorConfigOf, labName } from "./lab-director";
+import { consoleErrorOf } from "./console-harness";
+import { directorConfigOf, labAsJumpHost, labName } from "./lab-director";
 
 const PASSPHRASE_ENV = "LVS_TEST_KEY_PASSPHRASE";
 const LISTING = "TCP  203.0.113.10:80 rr persistent 300";
 
 let lab: LabDirector;
+/** The one AUTH_FAILED message for a login as root to the lab director. */
+let publicMessage: string;
 let director: DirectorConfig;
 let dir: string;
 let agentPid: number | null = null;
@@ -30,16 +33,6 @@ function pool(): SshPool {
   return p;
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<ConsoleError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof ConsoleError) return e;
-    throw e;
-  }
-  throw new Error("expected a ConsoleError");
-}
-
 /** What sshd logged about one connection, found by its source port (LogLevel VERBOSE). */
 function sshdLogFor(p: SshPool, sourcePort: string): Promise<string> {
   return p
@@ -50,6 +43,7 @@ function sshdLogFor(p: SshPool, sourcePort: string): Promise<string> {
 beforeAll(async () => {
   lab = await readLabDirector(labName());
   director = directorConfigOf(lab, { id: "auth-direct" });
+  publicMessage = `authentication as root@${lab.host}:${lab.port} failed (publickey)`;
   dir = mkdtempSync(join(tmpdir(), "lvs-ssh-auth-"));
   agentSock = join(dir, "agent.sock");
   const started = execFileSync("ssh-agent", ["-s", "-a", agentSock], { encoding: "utf8" });
@@ -81,11 +75,13 @@ describe("ssh-agent", () => {
     expect(r.stdout).toContain(LISTING);
   });
 
-  it("says so when SSH_AUTH_SOCK is not set", async () => {
+  it("says so when SSH_AUTH_SOCK is not set (to admins)", async () => {
     delete process.env.SSH_AUTH_SOCK;
-    const e = await errorOf(pool().exec(viaAgent(), ["true"]));
+    const e = await consoleErrorOf(pool().exec(viaAgent(), ["true"]));
     expect(e.code).toBe("AUTH_FAILED");
-    expect(e.message).toMatch(/SSH_AUTH_SOCK is not set/);
+    expect(e.message).toBe(publicMessage);
+    expect(e.details.reason).toBe("no-agent");
+    expect(e.adminDetail).toMatch(/SSH_AUTH_SOCK is not set/);
   });
 
   it("names an agent that does not hold the key AUTH_FAILED", async () => {
@@ -94,9 +90,11 @@ describe("ssh-agent", () => {
     const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(started)?.[1]);
     try {
       process.env.SSH_AUTH_SOCK = empty;
-      const e = await errorOf(pool().exec(viaAgent(), ["true"]));
+      const e = await consoleErrorOf(pool().exec(viaAgent(), ["true"]));
       expect(e.code).toBe("AUTH_FAILED");
-      expect(e.message).toMatch(/refused the login/);
+      expect(e.message).toBe(publicMessage);
+      expect(e.details.reason).toBe("key-rejected");
+      expect(e.adminDetail).toMatch(/did not accept the keys of ssh-agent/);
     } finally {
       process.kill(pid, "SIGTERM");
     }
@@ -105,14 +103,7 @@ describe("ssh-agent", () => {
 
 describe("jump host", () => {
   // The lab is its own jump host: 127.0.0.1:22 as seen from inside the guest is the same sshd.
-  const jumpHost = (overrides: Partial<JumpHostConfig> = {}): JumpHostConfig => ({
-    host: lab.host,
-    port: lab.port,
-    user: lab.user,
-    privateKeyPath: lab.privateKeyPath,
-    hostKeyFingerprint: lab.hostKeyFingerprint,
-    ...overrides,
-  });
+  const jumpHost = (overrides: Partial<JumpHostConfig> = {}) => labAsJumpHost(lab, overrides);
   const behindJump = (overrides: Partial<DirectorConfig> = {}) =>
     directorConfigOf(lab, {
       id: "auth-jump",
@@ -150,7 +141,7 @@ describe("jump host", () => {
 
   it("refuses a jump host whose host key differs from the pinned one, naming the jump host", async () => {
     const wrong = "SHA256:" + "A".repeat(43);
-    const e = await errorOf(
+    const e = await consoleErrorOf(
       pool().exec(
         behindJump({ id: "auth-jump-key", jumpHost: jumpHost({ hostKeyFingerprint: wrong }) }),
         ["true"],
@@ -161,7 +152,9 @@ describe("jump host", () => {
   });
 
   it("names a director the jump host cannot reach UNREACHABLE", async () => {
-    const e = await errorOf(pool().exec(behindJump({ id: "auth-jump-closed", port: 1 }), ["true"]));
+    const e = await consoleErrorOf(
+      pool().exec(behindJump({ id: "auth-jump-closed", port: 1 }), ["true"]),
+    );
     expect(e.code).toBe("UNREACHABLE");
     expect(e.message).toMatch(/jump host 127\.0\.0\.1 cannot reach 127\.0\.0\.1:1/);
   });
@@ -193,27 +186,55 @@ describe("passphrase-protected key", () => {
     );
   });
 
-  it("names a wrong passphrase AUTH_FAILED, saying which key and which variable", async () => {
-    process.env[PASSPHRASE_ENV] = "wrong";
-    const e = await errorOf(pool().exec(withKey("auth-pass-wrong"), ["true"]));
+  /** What every viewer gets (SSE pushes, the audit log): neither the key file nor the variable. */
+  function expectRedacted(e: ConsoleError): void {
     expect(e.code).toBe("AUTH_FAILED");
-    expect(e.message).toBe(
-      `the passphrase in ${PASSPHRASE_ENV} does not decrypt the private key ${keyPath} (for root@${lab.host}:${lab.port})`,
-    );
+    expect(e.message).toBe(publicMessage);
+    const shown = JSON.stringify(e.toJSON());
+    expect(shown).not.toContain(keyPath);
+    expect(shown).not.toContain(PASSPHRASE_ENV);
+    expect(e.details).toEqual({
+      directorId: e.details.directorId,
+      role: "director",
+      host: lab.host,
+      port: lab.port,
+      user: "root",
+      method: "publickey",
+      reason: "key-unusable",
+    });
+  }
+
+  it("names a wrong passphrase AUTH_FAILED; which key and which variable only to admins", async () => {
+    process.env[PASSPHRASE_ENV] = "not-the-passphrase-42";
+    const log = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    try {
+      const p = pool();
+      const e = await consoleErrorOf(p.exec(withKey("auth-pass-wrong"), ["true"]));
+      expectRedacted(e);
+      const why = `the passphrase in ${PASSPHRASE_ENV} does not decrypt the private key ${keyPath} (for root@${lab.host}:${lab.port})`;
+      expect(e.adminDetail).toBe(why);
+      // The server log gets the why once (not at every retry), never the passphrase itself.
+      await consoleErrorOf(p.exec(withKey("auth-pass-wrong"), ["true"], { timeoutMs: 5000 }));
+      const lines = log.mock.calls.map((args) => args.join(" "));
+      expect(lines).toEqual([`ssh auth-pass-wrong: ${publicMessage}: ${why}`]);
+      expect(lines.join("\n")).not.toContain("not-the-passphrase-42");
+    } finally {
+      log.mockRestore();
+    }
   });
 
-  it("names a missing passphrase AUTH_FAILED, saying where it should come from", async () => {
+  it("names a missing passphrase AUTH_FAILED; where it should come from only to admins", async () => {
     delete process.env[PASSPHRASE_ENV];
-    const unset = await errorOf(pool().exec(withKey("auth-pass-unset"), ["true"]));
-    expect(unset.code).toBe("AUTH_FAILED");
-    expect(unset.message).toBe(
+    const unset = await consoleErrorOf(pool().exec(withKey("auth-pass-unset"), ["true"]));
+    expectRedacted(unset);
+    expect(unset.adminDetail).toBe(
       `the private key ${keyPath} (for root@${lab.host}:${lab.port}) is encrypted, and the environment variable ${PASSPHRASE_ENV} holding its passphrase is not set`,
     );
-    const unconfigured = await errorOf(
+    const unconfigured = await consoleErrorOf(
       pool().exec(withKey("auth-pass-none", { passphraseEnv: undefined }), ["true"]),
     );
-    expect(unconfigured.code).toBe("AUTH_FAILED");
-    expect(unconfigured.message).toBe(
+    expectRedacted(unconfigured);
+    expect(unconfigured.adminDetail).toBe(
       `the private key ${keyPath} (for root@${lab.host}:${lab.port}) is encrypted: name the environment variable holding its passphrase in passphraseEnv`,
     );
   });

@@ -72,8 +72,8 @@ export const drainsRouter = router({
 
   progress: viewerProcedure
     .input(z.object({ drainId: drainIdSchema }))
-    .subscription(async function* ({ input, signal }) {
-      for await (const progress of watchDrainProgress(input.drainId, signal)) {
+    .subscription(async function* ({ ctx, input }) {
+      for await (const progress of watchDrainProgress(input.drainId, ctx.streamSignal)) {
         yield tracked(String(progress.at), progress);
       }
     }),

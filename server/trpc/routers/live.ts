@@ -26,11 +26,8 @@ function eventId(status: DirectorStatus): string {
 
 export const liveRouter = router({
   /** Every cluster's directors; a new value whenever any director's status changes. */
-  fleet: viewerProcedure.subscription(async function* ({ signal }) {
-    const updates = new LatestValues<FleetStatus>(
-      (push) => watchFleet(push),
-      signal ?? new AbortController().signal,
-    );
+  fleet: viewerProcedure.subscription(async function* ({ ctx }) {
+    const updates = new LatestValues<FleetStatus>((push) => watchFleet(push), ctx.streamSignal);
     // The current view is assembled after subscribing: an update in between is already in it.
     updates.discardPending();
     yield fleetStatus();
@@ -40,11 +37,11 @@ export const liveRouter = router({
   /** One director's status after every poll. */
   director: viewerProcedure
     .input(z.object({ directorId: directorIdSchema, lastEventId: z.string().nullish() }))
-    .subscription(async function* ({ input, signal }) {
+    .subscription(async function* ({ ctx, input }) {
       // Subscribe before reading the current value, so no poll falls in between.
       const updates = new LatestValues<DirectorStatus>(
         (push) => watchDirector(input.directorId, push),
-        signal ?? new AbortController().signal,
+        ctx.streamSignal,
       );
       const current = getPollers().poller(getDirector(input.directorId)).current();
       updates.discardPending();
