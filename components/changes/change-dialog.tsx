@@ -1,8 +1,31 @@
 "use client";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
+import type { SysctlSetting } from "@/server/ipvs/model";
 import type { ChangeInput } from "@/server/ipvs/planner";
 import { useTRPC, useTRPCClient } from "@/components/trpc";
 import { PlanDialog, type ApplyOutcome } from "./plan-dialog";
+
+/**
+ * Applies the sysctl fixes ticked in a plan dialog, one by one; the first failure is returned
+ * and stops the rest. Fixes do not touch the rules' version, so they go first, with the same
+ * versions as the change after them.
+ */
+export async function commitFixes(
+  client: ReturnType<typeof useTRPCClient>,
+  clusterId: string,
+  fixes: readonly SysctlSetting[],
+  versions: Record<string, string>,
+): Promise<ApplyOutcome | null> {
+  for (const setting of fixes) {
+    const r = await client.changes.commit.mutate({
+      clusterId,
+      change: { kind: "setSysctl", setting },
+      expectedVersions: versions,
+    });
+    if (!r.ok) return { ok: false, results: r.results };
+  }
+  return null;
+}
 
 /** Preview then apply one change of changes.* on every director of a cluster. */
 export function ChangeDialog({
@@ -40,15 +63,8 @@ export function ChangeDialog({
       applyLabel={applyLabel}
       destructive={destructive}
       onApply={async ({ versions, fixes }) => {
-        // Fixes are sysctls: they do not touch the rules' version, so they go first with the same versions.
-        for (const setting of fixes) {
-          const r = await client.changes.commit.mutate({
-            clusterId,
-            change: { kind: "setSysctl", setting },
-            expectedVersions: versions,
-          });
-          if (!r.ok) return { ok: false, results: r.results };
-        }
+        const failed = await commitFixes(client, clusterId, fixes, versions);
+        if (failed) return failed;
         const r = await client.changes.commit.mutate({
           clusterId,
           change,

@@ -2,6 +2,7 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useTRPC, useTRPCClient } from "@/components/trpc";
+import { commitFixes } from "./change-dialog";
 import { PlanDialog } from "./plan-dialog";
 
 /**
@@ -42,14 +43,14 @@ export function DrainDialog({
         const setExpireQuiescentTemplate = fixes.some(
           (f) => f.name === "expire_quiescent_template" && f.value === 1,
         );
-        for (const setting of fixes.filter((f) => f.name !== "expire_quiescent_template")) {
-          const r = await client.changes.commit.mutate({
-            clusterId,
-            change: { kind: "setSysctl", setting },
-            expectedVersions: versions,
-          });
-          if (!r.ok) return { ok: false, results: r.results };
-        }
+        // expire_quiescent_template is set by drains.start itself, in the same operation as the drain.
+        const failed = await commitFixes(
+          client,
+          clusterId,
+          fixes.filter((f) => f.name !== "expire_quiescent_template"),
+          versions,
+        );
+        if (failed) return failed;
         const r = await client.drains.start.mutate({
           clusterId,
           realserver,

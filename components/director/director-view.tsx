@@ -12,6 +12,7 @@ import {
   type ServiceState,
 } from "@/server/ipvs/model";
 import type { ChangeInput } from "@/server/ipvs/planner";
+import { cn } from "@/components/cn";
 import { ChangeDialog } from "@/components/changes/change-dialog";
 import { DrainDialog } from "@/components/changes/drain-dialog";
 import { ConsoleErrorAlert } from "@/components/changes/error-panel";
@@ -21,8 +22,8 @@ import { TrustHostKeyDialog } from "@/components/changes/trust-dialog";
 import { isJumpHostKey, trustableHostKey } from "@/components/errors";
 import { formatByteRate, formatCount, formatPercent, formatRate } from "@/components/format";
 import { ReachabilityBadge } from "@/components/live/reachability-badge";
+import { LiveErrorAlert } from "@/components/live/live-error-alert";
 import { useTRPC } from "@/components/trpc";
-import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button, buttonVariants } from "@/components/ui/button";
 import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
@@ -57,6 +58,40 @@ const FORWARD_SHORT: Record<RealserverRule["forward"], string> = {
   tunnel: "Tunnel",
 };
 
+/** Heads after the expand column: [label, classes]. */
+const SERVICE_COLUMNS: readonly (readonly [string, string])[] = [
+  ["Virtual service", "w-52"],
+  ["Sched", "w-14"],
+  ["Persistence", "w-36"],
+  ["Flags", "w-44"],
+  ["Conns", "w-24 text-right"],
+  ["InBytes", "w-28 text-right"],
+  ["OutBytes", "w-28 text-right"],
+  ["CPS", "w-16 text-right"],
+  ["In/s", "w-20 text-right"],
+  ["Out/s", "w-20 text-right"],
+  ["Actions", "text-right"],
+];
+
+/** The realserver sub-table's heads: [label, classes besides px-2 font-medium]. */
+const REALSERVER_COLUMNS: readonly (readonly [string, string])[] = [
+  ["Realserver", "w-40 py-0.5 text-left"],
+  ["Fwd", "w-14 text-left"],
+  ["Weight", "w-32 text-left"],
+  ["Weight / active share", "w-36 text-left"],
+  ["ActiveConn", "w-20 text-right"],
+  ["InActConn", "w-20 text-right"],
+  ["PersistConn", "w-20 text-right"],
+  ["Thresh x / y", "w-24 text-right"],
+  ["Conns", "w-20 text-right"],
+  ["Actions", "w-44 text-right"],
+];
+
+/** A change that takes something away: its plan dialog applies with the verb, in red. */
+function destructiveChange(verb: "Delete" | "Remove", what: string, change: ChangeInput): Action {
+  return { kind: "change", change, title: `${verb} ${what}`, applyLabel: verb, destructive: true };
+}
+
 function flagsOf(s: ServiceState): string {
   const f: string[] = [];
   if (s.ops) f.push("ops");
@@ -89,7 +124,12 @@ export function DirectorView({ directorId }: { directorId: string }) {
     );
   }
 
-  const close = () => setAction(null);
+  // Every dialog closes back to the page; the forms hand their change on to the plan dialog.
+  const onDialogOpenChange = (open: boolean) => {
+    if (!open) setAction(null);
+  };
+  const review = (change: ChangeInput, title: string) =>
+    setAction({ kind: "change", change, title });
 
   return (
     <section className="flex flex-col gap-3" aria-labelledby="director-title">
@@ -126,12 +166,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
         </div>
       </div>
 
-      {live.error && (
-        <Alert>
-          <AlertTitle>Live updates failed</AlertTitle>
-          <AlertDescription>{live.error}</AlertDescription>
-        </Alert>
-      )}
+      <LiveErrorAlert error={live.error} />
       {status?.error && (
         <div className="flex flex-col gap-1">
           <ConsoleErrorAlert
@@ -169,17 +204,11 @@ export function DirectorView({ directorId }: { directorId: string }) {
                 <TableHead className="w-7">
                   <span className="sr-only">Expand</span>
                 </TableHead>
-                <TableHead className="w-52">Virtual service</TableHead>
-                <TableHead className="w-14">Sched</TableHead>
-                <TableHead className="w-36">Persistence</TableHead>
-                <TableHead className="w-44">Flags</TableHead>
-                <TableHead className="w-24 text-right">Conns</TableHead>
-                <TableHead className="w-28 text-right">InBytes</TableHead>
-                <TableHead className="w-28 text-right">OutBytes</TableHead>
-                <TableHead className="w-16 text-right">CPS</TableHead>
-                <TableHead className="w-20 text-right">In/s</TableHead>
-                <TableHead className="w-20 text-right">Out/s</TableHead>
-                <TableHead className="text-right">Actions</TableHead>
+                {SERVICE_COLUMNS.map(([label, className]) => (
+                  <TableHead key={label} className={className}>
+                    {label}
+                  </TableHead>
+                ))}
               </TableRow>
             </TableHeader>
             <TableBody>
@@ -243,39 +272,32 @@ export function DirectorView({ directorId }: { directorId: string }) {
                       <TableCell className="num">{formatByteRate(s.rates?.inBps)}</TableCell>
                       <TableCell className="num">{formatByteRate(s.rates?.outBps)}</TableCell>
                       <TableCell className="text-right whitespace-nowrap">
-                        <Button
-                          size="xs"
-                          variant="outline"
-                          onClick={() => setAction({ kind: "realserverForm", service: s.key })}
-                          aria-label={`Add realserver to ${name}`}
-                        >
-                          Add realserver
-                        </Button>{" "}
-                        <Button
-                          size="xs"
-                          variant="outline"
-                          onClick={() => setAction({ kind: "serviceForm", existing: s })}
-                          aria-label={`Edit ${name}`}
-                        >
-                          Edit
-                        </Button>{" "}
-                        <Button
-                          size="xs"
-                          variant="outline"
-                          className="text-danger"
-                          aria-label={`Delete ${name}`}
-                          onClick={() =>
-                            setAction({
-                              kind: "change",
-                              change: { kind: "deleteService", service: s.key },
-                              title: `Delete ${name}`,
-                              applyLabel: "Delete",
-                              destructive: true,
-                            })
-                          }
-                        >
-                          Delete
-                        </Button>
+                        <RowActions
+                          actions={[
+                            {
+                              label: "Add realserver",
+                              ariaLabel: `Add realserver to ${name}`,
+                              onClick: () => setAction({ kind: "realserverForm", service: s.key }),
+                            },
+                            {
+                              label: "Edit",
+                              ariaLabel: `Edit ${name}`,
+                              onClick: () => setAction({ kind: "serviceForm", existing: s }),
+                            },
+                            {
+                              label: "Delete",
+                              ariaLabel: `Delete ${name}`,
+                              danger: true,
+                              onClick: () =>
+                                setAction(
+                                  destructiveChange("Delete", name, {
+                                    kind: "deleteService",
+                                    service: s.key,
+                                  }),
+                                ),
+                            },
+                          ]}
+                        />
                       </TableCell>
                     </TableRow>
                     {open && (
@@ -301,36 +323,33 @@ export function DirectorView({ directorId }: { directorId: string }) {
           title={action.title}
           applyLabel={action.applyLabel}
           destructive={action.destructive}
-          onOpenChange={(o) => !o && close()}
+          onOpenChange={onDialogOpenChange}
         />
       )}
       {action?.kind === "realserverForm" && (
         <RealserverFormDialog
           service={action.service}
           existing={action.existing}
-          onOpenChange={(o) => !o && close()}
+          onOpenChange={onDialogOpenChange}
           onSubmit={(change) =>
-            setAction({
-              kind: "change",
+            review(
               change,
-              title:
-                change.kind === "addRealserver" || change.kind === "editRealserver"
-                  ? `${change.kind === "addRealserver" ? "Add" : "Edit"} realserver ${change.realserver.address}:${String(change.realserver.port)}`
-                  : "Change realserver",
-            })
+              change.kind === "addRealserver" || change.kind === "editRealserver"
+                ? `${change.kind === "addRealserver" ? "Add" : "Edit"} realserver ${change.realserver.address}:${String(change.realserver.port)}`
+                : "Change realserver",
+            )
           }
         />
       )}
       {action?.kind === "serviceForm" && (
         <ServiceFormDialog
           existing={action.existing}
-          onOpenChange={(o) => !o && close()}
+          onOpenChange={onDialogOpenChange}
           onSubmit={(change) =>
-            setAction({
-              kind: "change",
+            review(
               change,
-              title: change.kind === "addService" ? "Add virtual service" : "Edit virtual service",
-            })
+              change.kind === "addService" ? "Add virtual service" : "Edit virtual service",
+            )
           }
         />
       )}
@@ -338,7 +357,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
         <DrainDialog
           clusterId={clusterId}
           realserver={action.realserver}
-          onOpenChange={(o) => !o && close()}
+          onOpenChange={onDialogOpenChange}
         />
       )}
       {action?.kind === "trust" && (
@@ -346,7 +365,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
           open
           directorId={directorId}
           fingerprint={action.fingerprint}
-          onOpenChange={(o) => !o && close()}
+          onOpenChange={onDialogOpenChange}
           onTrusted={live.reset}
         />
       )}
@@ -377,36 +396,11 @@ function RealserverTable({
     <table className="w-full table-fixed text-xs" aria-label={`Realservers of ${name}`}>
       <thead className="text-muted-foreground">
         <tr>
-          <th scope="col" className="w-40 px-2 py-0.5 text-left font-medium">
-            Realserver
-          </th>
-          <th scope="col" className="w-14 px-2 text-left font-medium">
-            Fwd
-          </th>
-          <th scope="col" className="w-32 px-2 text-left font-medium">
-            Weight
-          </th>
-          <th scope="col" className="w-36 px-2 text-left font-medium">
-            Weight / active share
-          </th>
-          <th scope="col" className="w-20 px-2 text-right font-medium">
-            ActiveConn
-          </th>
-          <th scope="col" className="w-20 px-2 text-right font-medium">
-            InActConn
-          </th>
-          <th scope="col" className="w-20 px-2 text-right font-medium">
-            PersistConn
-          </th>
-          <th scope="col" className="w-24 px-2 text-right font-medium">
-            Thresh x / y
-          </th>
-          <th scope="col" className="w-20 px-2 text-right font-medium">
-            Conns
-          </th>
-          <th scope="col" className="w-44 px-2 text-right font-medium">
-            Actions
-          </th>
+          {REALSERVER_COLUMNS.map(([label, className]) => (
+            <th key={label} scope="col" className={cn("px-2 font-medium", className)}>
+              {label}
+            </th>
+          ))}
         </tr>
       </thead>
       <tbody>
@@ -499,47 +493,64 @@ function RealserverRow({
       </td>
       <td className="num px-2">{formatCount(r.counters?.conns)}</td>
       <td className="px-2 text-right whitespace-nowrap">
-        <Button
-          size="xs"
-          variant="outline"
-          aria-label={`Drain ${ep}`}
-          disabled={drain !== undefined}
-          onClick={() =>
-            onAction({ kind: "drain", realserver: { address: r.address, port: r.port } })
-          }
-        >
-          Drain
-        </Button>{" "}
-        <Button
-          size="xs"
-          variant="outline"
-          aria-label={`Edit ${label}`}
-          onClick={() => onAction({ kind: "realserverForm", service: service.key, existing: r })}
-        >
-          Edit
-        </Button>{" "}
-        <Button
-          size="xs"
-          variant="outline"
-          className="text-danger"
-          aria-label={`Remove ${label}`}
-          onClick={() =>
-            onAction({
-              kind: "change",
-              change: {
-                kind: "removeRealserver",
-                service: service.key,
-                realserver: { address: r.address, port: r.port },
-              },
-              title: `Remove ${label}`,
-              applyLabel: "Remove",
-              destructive: true,
-            })
-          }
-        >
-          Remove
-        </Button>
+        <RowActions
+          actions={[
+            {
+              label: "Drain",
+              ariaLabel: `Drain ${ep}`,
+              disabled: drain !== undefined,
+              onClick: () =>
+                onAction({ kind: "drain", realserver: { address: r.address, port: r.port } }),
+            },
+            {
+              label: "Edit",
+              ariaLabel: `Edit ${label}`,
+              onClick: () =>
+                onAction({ kind: "realserverForm", service: service.key, existing: r }),
+            },
+            {
+              label: "Remove",
+              ariaLabel: `Remove ${label}`,
+              danger: true,
+              onClick: () =>
+                onAction(
+                  destructiveChange("Remove", label, {
+                    kind: "removeRealserver",
+                    service: service.key,
+                    realserver: { address: r.address, port: r.port },
+                  }),
+                ),
+            },
+          ]}
+        />
       </td>
     </tr>
   );
+}
+
+interface RowAction {
+  label: string;
+  ariaLabel: string;
+  onClick: () => void;
+  disabled?: boolean;
+  danger?: boolean;
+}
+
+/** The small outline buttons at the end of a service or realserver row. */
+function RowActions({ actions }: { actions: RowAction[] }) {
+  return actions.map((a, i) => (
+    <Fragment key={a.label}>
+      {i > 0 && " "}
+      <Button
+        size="xs"
+        variant="outline"
+        className={a.danger ? "text-danger" : undefined}
+        aria-label={a.ariaLabel}
+        disabled={a.disabled}
+        onClick={a.onClick}
+      >
+        {a.label}
+      </Button>
+    </Fragment>
+  ));
 }

@@ -2,19 +2,14 @@
 import { useSubscription } from "@trpc/tanstack-react-query";
 import { useState } from "react";
 import type { DirectorStatus } from "@/server/live/types";
-import { liveStateOf } from "@/components/live/live-state";
+import { liveStateOf, type LiveFeed } from "@/components/live/live-state";
 import { receivedAt, useNow } from "@/components/live/use-now";
 import { useTRPC } from "@/components/trpc";
-import type { LiveState } from "@/components/ui/connection-status";
 
 /** The live.director subscription plus what the status indicator needs. */
-export function useDirectorLive(directorId: string): {
-  status: DirectorStatus | undefined;
-  state: LiveState;
-  since: number | null;
-  error: string | null;
-  reset: () => void;
-} {
+export function useDirectorLive(
+  directorId: string,
+): LiveFeed & { status: DirectorStatus | undefined } {
   const trpc = useTRPC();
   const now = useNow();
   const [lastDataAt, setLastDataAt] = useState<number | null>(null);

@@ -5,7 +5,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { formatServiceKey, sameServiceKey, type ServiceKey } from "@/server/ipvs/model";
 import type { DrainProgress, PreviewResult } from "@/components/api-types";
-import { PlanDialog, type PreviewState } from "@/components/changes/plan-dialog";
+import { PlanDialog, type ApplyOutcome, type PreviewState } from "@/components/changes/plan-dialog";
 import { errorMessage } from "@/components/errors";
 import { formatCount, formatDateTime } from "@/components/format";
 import { liveStateOf } from "@/components/live/live-state";
@@ -33,6 +33,23 @@ interface Original {
   service: ServiceKey;
   port: number;
   weight: number;
+}
+
+/** The counts above the chart: label, and key in the progress totals (and the test id). */
+const TOTALS = [
+  ["Active", "active"],
+  ["Inactive", "inactive"],
+  ["Persistent", "persistent"],
+] as const;
+
+/** A drain's realserver: its address, and its port when the drain was for one port only. */
+interface DrainTarget {
+  address: string;
+  port: number | null;
+}
+
+function formatTarget(rs: DrainTarget): string {
+  return rs.port === null ? rs.address : `${rs.address}:${rs.port}`;
 }
 
 function total(p: Pick<DrainProgress, "totals">): number {
@@ -70,9 +87,7 @@ export function DrainView({ drainId }: { drainId: number }) {
   const fraction = remaining === null ? 0 : 1 - remaining / peak;
   const state = liveStateOf({ status: sub.status, hasData: latest !== undefined, lastDataAt, now });
   const d = drain.data;
-  const label = d
-    ? `${d.realserver.address}${d.realserver.port !== null ? `:${d.realserver.port}` : ""}`
-    : `drain ${drainId}`;
+  const label = d ? formatTarget(d.realserver) : `drain ${drainId}`;
 
   return (
     <section className="flex flex-col gap-3" aria-labelledby="drain-title">
@@ -111,24 +126,14 @@ export function DrainView({ drainId }: { drainId: number }) {
         <div className="grid grid-cols-[minmax(0,560px)_1fr] gap-4">
           <div className="flex flex-col gap-2 rounded-md border bg-card p-3">
             <div className="flex items-center gap-3 text-sm">
-              <span>
-                Active{" "}
-                <b className="num inline-block w-12" data-testid="drain-active">
-                  {latest ? formatCount(latest.totals.active) : "—"}
-                </b>
-              </span>
-              <span>
-                Inactive{" "}
-                <b className="num inline-block w-12" data-testid="drain-inactive">
-                  {latest ? formatCount(latest.totals.inactive) : "—"}
-                </b>
-              </span>
-              <span>
-                Persistent{" "}
-                <b className="num inline-block w-12" data-testid="drain-persistent">
-                  {latest ? formatCount(latest.totals.persistent) : "—"}
-                </b>
-              </span>
+              {TOTALS.map(([label, key]) => (
+                <span key={key}>
+                  {label}{" "}
+                  <b className="num inline-block w-12" data-testid={`drain-${key}`}>
+                    {latest ? formatCount(latest.totals[key]) : "—"}
+                  </b>
+                </span>
+              ))}
             </div>
             <Progress value={latest?.drained ? 1 : fraction} label="Drain progress" />
             <DrainChart points={points} />
@@ -231,7 +236,7 @@ export function DrainView({ drainId }: { drainId: number }) {
   );
 }
 
-function selector(rs: { address: string; port: number | null }): {
+function selector(rs: DrainTarget): {
   address: string;
   port?: number;
 } {
@@ -245,22 +250,23 @@ function uniqueTargets(original: readonly Original[]): Original[] {
   return out;
 }
 
+interface DrainActionProps {
+  drainId: number;
+  clusterId: string;
+  realserver: DrainTarget;
+  original: Original[];
+  onClose: () => void;
+}
+
 export function UndrainDialog({
   drainId,
   clusterId,
   realserver,
   original,
   onClose,
-}: {
-  drainId: number;
-  clusterId: string;
-  realserver: { address: string; port: number | null };
-  original: Original[];
-  onClose: () => void;
-}) {
+}: DrainActionProps) {
   const trpc = useTRPC();
   const client = useTRPCClient();
-  const queryClient = useQueryClient();
   const weights = uniqueTargets(original).map((o) => ({
     service: o.service,
     port: o.port,
@@ -273,41 +279,20 @@ export function UndrainDialog({
     ),
   );
   return (
-    <PlanDialog
-      open
-      onOpenChange={(o) => !o && onClose()}
-      title={`Undrain ${realserver.address}${realserver.port !== null ? `:${realserver.port}` : ""}`}
+    <DrainPlanDialog
+      verb="Undrain"
+      realserver={realserver}
       description="Puts back the weights recorded when the drain started."
       preview={preview}
-      applyLabel="Undrain"
-      onApply={async ({ versions }) => {
-        const r = await client.drains.undrain.mutate({ drainId, expectedVersions: versions });
-        return { ok: r.ok, results: r.results };
-      }}
-      onApplied={() => {
-        void queryClient.invalidateQueries();
-        onClose();
-      }}
+      apply={(expectedVersions) => client.drains.undrain.mutate({ drainId, expectedVersions })}
+      onClose={onClose}
     />
   );
 }
 
-function RemoveDialog({
-  drainId,
-  clusterId,
-  realserver,
-  original,
-  onClose,
-}: {
-  drainId: number;
-  clusterId: string;
-  realserver: { address: string; port: number | null };
-  original: Original[];
-  onClose: () => void;
-}) {
+function RemoveDialog({ drainId, clusterId, realserver, original, onClose }: DrainActionProps) {
   const trpc = useTRPC();
   const client = useTRPCClient();
-  const queryClient = useQueryClient();
   const targets = uniqueTargets(original);
   const previews = useQueries({
     queries: targets.map((o) =>
@@ -357,17 +342,52 @@ function RemoveDialog({
     refetch: () => previews.forEach((p) => void p.refetch()),
   };
   return (
+    <DrainPlanDialog
+      verb="Remove"
+      realserver={realserver}
+      description="Removes the drained realserver from every service it served in, on every director."
+      preview={preview}
+      destructive
+      apply={(expectedVersions) => client.drains.remove.mutate({ drainId, expectedVersions })}
+      onClose={onClose}
+    />
+  );
+}
+
+/**
+ * What Undrain and Remove share: the plan for the drained realserver, applied by one drains.*
+ * mutation that carries the versions the operator reviewed.
+ */
+function DrainPlanDialog({
+  verb,
+  realserver,
+  description,
+  preview,
+  destructive,
+  apply,
+  onClose,
+}: {
+  verb: string;
+  realserver: DrainTarget;
+  description: string;
+  preview: PreviewState;
+  destructive?: boolean;
+  apply: (expectedVersions: Record<string, string>) => Promise<ApplyOutcome>;
+  onClose: () => void;
+}) {
+  const queryClient = useQueryClient();
+  return (
     <PlanDialog
       open
       onOpenChange={(o) => !o && onClose()}
-      title={`Remove ${realserver.address}${realserver.port !== null ? `:${realserver.port}` : ""}`}
-      description="Removes the drained realserver from every service it served in, on every director."
+      title={`${verb} ${formatTarget(realserver)}`}
+      description={description}
       preview={preview}
-      applyLabel="Remove"
-      destructive
+      applyLabel={verb}
+      destructive={destructive}
       onApply={async ({ versions }) => {
-        const r = await client.drains.remove.mutate({ drainId, expectedVersions: versions });
-        return { ok: r.ok, results: r.results };
+        const { ok, results } = await apply(versions);
+        return { ok, results };
       }}
       onApplied={() => {
         void queryClient.invalidateQueries();

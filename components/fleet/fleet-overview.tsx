@@ -5,6 +5,7 @@ import type { DirectorStatus } from "@/components/api-types";
 import { formatByteRate, formatCount, formatRate } from "@/components/format";
 import { useRateHistory, totalsOf, type Series } from "@/components/live/history";
 import { useFleetLive } from "@/components/live/use-fleet";
+import { LiveErrorAlert } from "@/components/live/live-error-alert";
 import { useTRPC } from "@/components/trpc";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
@@ -45,12 +46,7 @@ export function FleetOverview() {
           <span className="text-xs text-muted-foreground">pushed {formatClock(data.at)}</span>
         )}
       </div>
-      {live.error && (
-        <Alert>
-          <AlertTitle>Live updates failed</AlertTitle>
-          <AlertDescription>{live.error}</AlertDescription>
-        </Alert>
-      )}
+      <LiveErrorAlert error={live.error} />
       {inventory.error && (
         <Alert>
           <AlertTitle>Could not read the inventory</AlertTitle>

@@ -1,5 +1,13 @@
 import type { LiveState } from "@/components/ui/connection-status";
 
+/** What a live view shows about its subscription: the status indicator, its retry, the error. */
+export interface LiveFeed {
+  state: LiveState;
+  since: number | null;
+  error: string | null;
+  reset: () => void;
+}
+
 /** No push for this long means the numbers on screen are old, whatever the socket says. */
 export const STALE_AFTER_MS = 15_000;
 

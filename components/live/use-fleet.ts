@@ -3,19 +3,14 @@ import { useSubscription } from "@trpc/tanstack-react-query";
 import { useState } from "react";
 import type { FleetStatus } from "@/components/api-types";
 import type { DirectorSnapshot } from "@/server/live/types";
-import { liveStateOf } from "@/components/live/live-state";
+import { liveStateOf, type LiveFeed } from "@/components/live/live-state";
 import { receivedAt, useNow } from "@/components/live/use-now";
 import { useTRPC } from "@/components/trpc";
-import type { LiveState } from "@/components/ui/connection-status";
 
 /** The live.fleet subscription plus what the status indicator needs. */
-export function useFleetLive(onSnapshot?: (s: DirectorSnapshot | null) => void): {
-  fleet: FleetStatus | undefined;
-  state: LiveState;
-  since: number | null;
-  error: string | null;
-  reset: () => void;
-} {
+export function useFleetLive(
+  onSnapshot?: (s: DirectorSnapshot | null) => void,
+): LiveFeed & { fleet: FleetStatus | undefined } {
   const trpc = useTRPC();
   const now = useNow();
   const [lastDataAt, setLastDataAt] = useState<number | null>(null);

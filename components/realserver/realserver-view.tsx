@@ -7,8 +7,8 @@ import { DrainDialog } from "@/components/changes/drain-dialog";
 import { UndrainDialog } from "@/components/drains/drain-view";
 import { formatCount } from "@/components/format";
 import { useFleetLive } from "@/components/live/use-fleet";
+import { LiveErrorAlert } from "@/components/live/live-error-alert";
 import { useTRPC } from "@/components/trpc";
-import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { ConnectionStatus } from "@/components/ui/connection-status";
@@ -41,12 +41,7 @@ export function RealserverView({ address }: { address: string }) {
         </h1>
         <ConnectionStatus state={live.state} since={live.since} onRetry={live.reset} />
       </div>
-      {live.error && (
-        <Alert>
-          <AlertTitle>Live updates failed</AlertTitle>
-          <AlertDescription>{live.error}</AlertDescription>
-        </Alert>
-      )}
+      <LiveErrorAlert error={live.error} />
       {clusters.map((cluster) => {
         const rows = cluster.directors.flatMap((d) =>
           (d.snapshot?.services ?? []).flatMap((s) =>
