@@ -178,7 +178,8 @@ describe("the poller", () => {
     expect(one.commands - one.polls).toBeLessThanOrEqual(1);
     expect(fifty.commands - fifty.polls).toBeGreaterThanOrEqual(0);
     expect(fifty.commands - fifty.polls).toBeLessThanOrEqual(1);
-    expect(Math.abs(fifty.commands - one.commands)).toBeLessThanOrEqual(1);
+    // (How many polls fit in 3 s depends on the machine's load, so the two runs' totals are
+    // not compared: the work per poll is. npm run bench compares them side by side.)
     expect(new Set(fifty.updates)).toEqual(new Set([fifty.polls]));
   });
 
