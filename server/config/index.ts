@@ -212,10 +212,12 @@ export function configPath(): string {
 }
 
 export function loadConfig(path: string = configPath()): Config {
-  const absolute = resolve(path);
+  // The config is the operator's file, chosen at run time: tell the bundler not to trace
+  // it (it would otherwise copy the whole project into the server output).
+  const absolute = resolve(/*turbopackIgnore: true*/ path);
   let text: string;
   try {
-    text = readFileSync(absolute, "utf8");
+    text = readFileSync(/*turbopackIgnore: true*/ absolute, "utf8");
   } catch (e) {
     const code = e instanceof Error && "code" in e ? String(e.code) : "error";
     throw new ConfigError(path, [
