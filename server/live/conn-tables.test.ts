@@ -200,6 +200,20 @@ describe("DirectorTable", () => {
     expect((await fresh).id).toBe(2);
     t.close();
   });
+  it("after close, a read still running neither keeps its table nor schedules another", async () => {
+    const fake = fakeReader();
+    const t = new DirectorTable(director, options(fake.read));
+    const first = t.get();
+    await vi.advanceTimersByTimeAsync(100);
+    await first;
+    await vi.advanceTimersByTimeAsync(2000); // the second read starts
+    expect(fake.state.reads).toBe(2);
+    t.close();
+    expect(fake.state.aborted).toBe(1);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fake.state.reads).toBe(2);
+    expect(t.active).toBe(false);
+  });
 });
 
 describe("memoOnRead", () => {

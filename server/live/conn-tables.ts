@@ -103,6 +103,8 @@ export class DirectorTable {
   private error: { code: string; message: string } | null = null;
   private lastError: unknown = null;
   private seq = 0;
+  /** Set by close(): a read still running then must neither keep its table nor schedule. */
+  private closed = false;
   /** Completed reads (good or failed), for tests. */
   reads = 0;
 
@@ -183,6 +185,10 @@ export class DirectorTable {
           table,
           memo: new Map(),
         };
+        if (this.closed) {
+          this.finish(null);
+          return read;
+        }
         this.previous = this.current;
         this.current = read;
         this.failures = 0;
@@ -196,7 +202,7 @@ export class DirectorTable {
         this.error = errorOf(e);
         this.lastError = e;
         const backoff = this.options.minIntervalMs * 2 ** Math.min(this.failures, 6);
-        this.finish(Math.min(this.options.maxIntervalMs, backoff));
+        this.finish(this.closed ? null : Math.min(this.options.maxIntervalMs, backoff));
         throw e;
       },
     );
@@ -219,6 +225,7 @@ export class DirectorTable {
 
   /** Stops reading and forgets every read (config reload, shutdown, tests). */
   close(): void {
+    this.closed = true;
     this.abort?.abort();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -233,15 +240,17 @@ export class DirectorTable {
     return Math.min(maxIntervalMs, Math.max(minIntervalMs, costFactor * readMs));
   }
 
-  private finish(delay: number): void {
+  /** A read ended; `delay` null: schedule nothing (closed). */
+  private finish(delay: number | null): void {
     this.inFlight = null;
     this.abort = null;
     this.reads++;
-    this.schedule(delay);
+    if (delay !== null) this.schedule(delay);
   }
 
   private schedule(delay: number): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.closed) return;
     this.nextReadAt = Date.now() + delay;
     this.timer = setTimeout(() => {
       this.timer = null;
