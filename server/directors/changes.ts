@@ -334,22 +334,29 @@ async function withClusterLock<T>(clusterId: string, fn: () => Promise<T>): Prom
   }
 }
 
-/** The services a director's change touches, before or after: what the audit keeps. */
-function affectedRecord(
-  snapshotServices: readonly ServiceWithRealservers[],
-  keys: readonly ServiceKey[],
-  version: string,
-  sysctls: IpvsSysctls | null,
+/**
+ * The services each director's change touches, before or after: what the audit keeps,
+ * keyed by director id.
+ */
+function affectedRecords(
+  snapshots: readonly DirectorSnapshot[],
+  keysByDirector: ReadonlyMap<string, readonly ServiceKey[]>,
   sysctlNames: readonly string[],
-): DirectorRulesRecord {
-  const record: DirectorRulesRecord = {
-    version,
-    services: rulesOf(snapshotServices.filter((s) => keys.some((k) => sameServiceKey(k, s.key)))),
-  };
-  if (sysctls && sysctlNames.length > 0) {
-    record.sysctls = Object.fromEntries(sysctlNames.map((n) => [n, sysctls[n] ?? []]));
-  }
-  return record;
+): Record<string, DirectorRulesRecord> {
+  return Object.fromEntries(
+    snapshots.map((s) => {
+      const keys = keysByDirector.get(s.directorId) ?? [];
+      const record: DirectorRulesRecord = {
+        version: s.version,
+        services: rulesOf(s.services.filter((x) => keys.some((k) => sameServiceKey(k, x.key)))),
+      };
+      if (s.sysctls && sysctlNames.length > 0) {
+        const sysctls = s.sysctls;
+        record.sysctls = Object.fromEntries(sysctlNames.map((n) => [n, sysctls[n] ?? []]));
+      }
+      return [s.directorId, record];
+    }),
+  );
 }
 
 function affectedKeys(p: PlannedDirector): ServiceKey[] {
@@ -400,18 +407,7 @@ export async function applyOperation(
       throw withAuditId(e, auditId);
     }
     const before = (keysByDirector: Map<string, ServiceKey[]>, names: readonly string[]) =>
-      Object.fromEntries(
-        snapshots.map((s) => [
-          s.directorId,
-          affectedRecord(
-            rulesOf(s.services),
-            keysByDirector.get(s.directorId) ?? [],
-            s.version,
-            s.sysctls,
-            names,
-          ),
-        ]),
-      );
+      affectedRecords(snapshots, keysByDirector, names);
 
     const conflicts = findConflicts(snapshots, options.expectedVersions);
     if (conflicts.length > 0) {
@@ -477,22 +473,10 @@ export async function applyOperation(
 
     const outcomes = await Promise.all(planned.map((p) => runDirector(p)));
     const results = outcomes.map((o) => o.result);
-    const after = Object.fromEntries(
-      outcomes
-        .filter((o) => o.snapshot !== null)
-        .map((o) => {
-          const s = o.snapshot as DirectorSnapshot;
-          return [
-            s.directorId,
-            affectedRecord(
-              rulesOf(s.services),
-              keysByDirector.get(s.directorId) ?? [],
-              s.version,
-              s.sysctls,
-              sysctlNames,
-            ),
-          ];
-        }),
+    const after = affectedRecords(
+      outcomes.flatMap((o) => (o.snapshot ? [o.snapshot] : [])),
+      keysByDirector,
+      sysctlNames,
     );
 
     const { result, error } = overall(outcomes);

@@ -100,13 +100,11 @@ export class DirectorTable {
   private nextReadAt: number | null = null;
   private lastAsked = 0;
   private failures = 0;
-  private error: { code: string; message: string } | null = null;
-  private lastError: unknown = null;
+  /** Why the last read failed (null after a good one). */
+  private lastError: Error | null = null;
   private seq = 0;
   /** Set by close(): a read still running then must neither keep its table nor schedule. */
   private closed = false;
-  /** Completed reads (good or failed), for tests. */
-  reads = 0;
 
   constructor(
     readonly director: DirectorConfig,
@@ -139,11 +137,8 @@ export class DirectorTable {
       this.pinned.set(found.id, { read: found, until: now + this.options.pinMs });
       return found;
     }
-    if (this.current) {
-      if (!this.active) this.schedule(this.delayAfter(this.current.readMs));
-      return this.current;
-    }
-    if (this.error && !this.inFlight && this.timer) {
+    if (this.current) return this.current;
+    if (this.lastError !== null && !this.inFlight && this.timer) {
       // Failing, and waiting before the next try: say why instead of hammering the director.
       throw this.lastError;
     }
@@ -192,15 +187,13 @@ export class DirectorTable {
         this.previous = this.current;
         this.current = read;
         this.failures = 0;
-        this.error = null;
         this.lastError = null;
         this.finish(this.delayAfter(read.readMs));
         return read;
       },
       (e: unknown) => {
         this.failures++;
-        this.error = errorOf(e);
-        this.lastError = e;
+        this.lastError = e instanceof Error ? e : new Error(String(e));
         const backoff = this.options.minIntervalMs * 2 ** Math.min(this.failures, 6);
         this.finish(this.closed ? null : Math.min(this.options.maxIntervalMs, backoff));
         throw e;
@@ -219,7 +212,7 @@ export class DirectorTable {
       readMs: read.readMs,
       nextReadAt: this.nextReadAt,
       reading: this.inFlight !== null,
-      error: this.error,
+      error: this.lastError === null ? null : errorOf(this.lastError),
     };
   }
 
@@ -244,7 +237,6 @@ export class DirectorTable {
   private finish(delay: number | null): void {
     this.inFlight = null;
     this.abort = null;
-    this.reads++;
     if (delay !== null) this.schedule(delay);
   }
 

@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { formatEndpoint, type ConnectionEntry } from "@/server/ipvs/model";
 import { parseProcConnections } from "@/server/ipvs/parse";
 import { parseConnTable } from "@/server/ipvs/parse/conn-table";
+import { fixture } from "@/server/ipvs/parse/test-support";
+import { member } from "@/server/directors/fake-director.test-util";
 import {
   addressToHex,
   connectionFilterSchema,
@@ -15,10 +15,7 @@ import {
   type ServiceContext,
 } from "./connections-query";
 
-const FIXTURE = fileURLToPath(
-  new URL("../ipvs/__fixtures__/proc-net-ip_vs_conn.txt", import.meta.url),
-);
-const TEXT = readFileSync(FIXTURE, "utf8");
+const TEXT = fixture("proc-net-ip_vs_conn.txt");
 const ALL = parseProcConnections(TEXT);
 const TABLE = parseConnTable(TEXT);
 
@@ -28,36 +25,7 @@ const context: ServiceContext = {
     { key: { kind: "tcp", address: "203.0.113.10", port: 8080 }, realservers: [] },
     {
       key: { kind: "fwm", mark: 1, family: "inet" },
-      realservers: [
-        {
-          address: "10.10.0.11",
-          port: 80,
-          forward: "masq",
-          weight: 1,
-          upperThreshold: 0,
-          lowerThreshold: 0,
-          tunnel: null,
-          activeConns: 0,
-          inactiveConns: 0,
-          persistentConns: 0,
-          counters: null,
-          rates: null,
-        },
-        {
-          address: "10.10.0.12",
-          port: 80,
-          forward: "masq",
-          weight: 1,
-          upperThreshold: 0,
-          lowerThreshold: 0,
-          tunnel: null,
-          activeConns: 0,
-          inactiveConns: 0,
-          persistentConns: 0,
-          counters: null,
-          rates: null,
-        },
-      ],
+      realservers: [member("10.10.0.11", 80, 1), member("10.10.0.12", 80, 1)],
     },
   ],
 };

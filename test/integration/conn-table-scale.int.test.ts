@@ -4,7 +4,7 @@
  * counted and paged on its columns. (100k is the benchmark's job: npm run bench:ui.)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { configFromObject, setConfig, type DirectorConfig } from "@/server/config";
+import type { DirectorConfig } from "@/server/config";
 import type { ConnTables } from "@/server/live/conn-tables";
 import {
   connectionsQuerySchema,
@@ -12,7 +12,7 @@ import {
 } from "@/server/live/connections-query";
 import { connTablesFor, listConnections, readConnectionsNow } from "@/server/live/connections";
 import { createSshPool, type SshPool } from "@/server/ssh/pool";
-import { labExec } from "../../lab/harness";
+import { onLab, setUpConsole, tearDownConsole } from "./console-harness";
 import { labDirector, labName } from "./lab-director";
 
 const FLOWS = 20_000;
@@ -23,11 +23,7 @@ let pool: SshPool;
 let tables: ConnTables;
 let udpTimeout = "300";
 
-async function lab(command: string): Promise<string> {
-  const r = await labExec(labName(), command, { timeoutMs: 120_000 });
-  if (r.code !== 0) throw new Error(`${command}: exit ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+const lab = (command: string) => onLab(labName(), command);
 
 beforeAll(async () => {
   director = await labDirector();
@@ -36,26 +32,7 @@ beforeAll(async () => {
     () => pool,
     () => 1000,
   );
-  setConfig(
-    configFromObject({
-      pollIntervalMs: 1000,
-      clusters: [
-        {
-          id: "lab",
-          name: "Lab",
-          directors: [
-            {
-              id: director.id,
-              host: director.host,
-              port: director.port,
-              privateKeyPath: director.privateKeyPath,
-              hostKeyFingerprint: director.hostKeyFingerprint,
-            },
-          ],
-        },
-      ],
-    }),
-  );
+  setUpConsole([{ id: "lab", directors: [director] }]);
   const timeouts = /(\d+) (\d+) (\d+)/.exec(await lab("ipvsadm -L --timeout"));
   udpTimeout = timeouts?.[3] ?? "300";
   // The flows' entries get a 30 s UDP timeout (set only while they are made): afterAll
@@ -72,10 +49,10 @@ afterAll(async () => {
   tables.closeAll();
   pool.closeAll();
   await lab(`ipvsadm -D -u ${VIP}`);
-  setConfig(undefined);
+  tearDownConsole();
   // /proc lists the flows by VIP:port in hex (CB00710C 0009); wait until none is left.
   await lab(
-    "for i in $(seq 60); do grep -q 'CB00710C 0009' /proc/net/ip_vs_conn || exit 0; sleep 1; done; exit 1",
+    "for i in $(seq 45); do grep -q 'CB00710C 0009' /proc/net/ip_vs_conn || exit 0; sleep 1; done; exit 1",
   );
 }, 120_000);
 
