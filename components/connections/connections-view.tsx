@@ -116,7 +116,8 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
       onSuccess: () => queryClient.invalidateQueries(trpc.connections.list.pathFilter()),
     }),
   );
-  const reading = readNow.isPending || (read?.reading ?? false);
+  // A paused view will not show the read that runs: it says so by the disabled button alone.
+  const reading = !paused && (readNow.isPending || (read?.reading ?? false));
 
   useEffect(() => {
     if (head) setMatchedCount(head.matched);
