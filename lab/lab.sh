@@ -20,7 +20,7 @@ KEY_DIR=$CACHE_DIR/keys
 RUN_ROOT=$STATE_DIR/run
 
 HOST_PKGS=(user-mode-linux debootstrap socat iproute2 openssh-client)
-GUEST_PKGS=ipvsadm,openssh-server,iproute2,kmod,busybox,curl,procps,iptables,socat,netbase,sudo
+GUEST_PKGS=ipvsadm,openssh-server,iproute2,kmod,busybox,curl,procps,iptables,socat,netbase,sudo,keepalived
 SUITE=bookworm
 MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
 # Bump when the build steps in this file change in a way the rootfs must follow.
