@@ -19,13 +19,21 @@ CACHE_DIR=$STATE_DIR/cache
 KEY_DIR=$CACHE_DIR/keys
 RUN_ROOT=$STATE_DIR/run
 
-HOST_PKGS=(user-mode-linux debootstrap socat iproute2 openssh-client)
-GUEST_PKGS=ipvsadm,openssh-server,iproute2,kmod,busybox,curl,procps,iptables,socat,netbase,sudo,keepalived
+HOST_PKGS=(debootstrap socat iproute2 openssh-client patchelf curl xz-utils gpgv debian-archive-keyring)
+GUEST_PKGS=ipvsadm,openssh-server,iproute2,kmod,busybox,curl,procps,iptables,nftables,socat,netbase,sudo,keepalived
 SUITE=bookworm
 MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
 # Bump when the build steps in this file change in a way the rootfs must follow.
 BUILD_VERSION=1
-UML=/usr/bin/linux.uml
+# The UML kernel comes from Debian testing, not bookworm: bookworm's 6.1 (and trixie's 6.12)
+# UML cannot run a single guest process on hosts whose CPUs have AMX (their XSTATE area is
+# larger than UML's fixed FP buffer: "ptrace set fp regs failed, errno = 14", init dies with
+# SIGSEGV). Newer UML sizes that buffer from the host. It needs glibc >= 2.38, so it runs
+# with that suite's libc from a private directory (patchelf), leaving the host's alone.
+UML_SUITE=${LAB_UML_SUITE:-forky}
+UML_DEBS=(user-mode-linux libc6)
+UML=
+UML_MODULES=
 NS_ADDR=192.168.250.1/30
 GUEST_ADDR=192.168.250.2
 
@@ -309,6 +317,68 @@ ensure_rootfs() {
 	exec 8>&-
 }
 
+# Every download is checked: InRelease against Debian's archive keyring, Packages.xz
+# against InRelease, each .deb against Packages.
+apt_index_field() { # PACKAGES_FILE PACKAGE FIELD
+	awk -v p="$2" -v f="$3" '
+		/^Package: / { cur = $2 }
+		cur == p && index($0, f ": ") == 1 { print substr($0, length(f) + 3); exit }
+	' "$1"
+}
+
+ensure_uml() {
+	local dir idx=$CACHE_DIR/uml-index tmp ver deb sum file want got
+	mkdir -p "$CACHE_DIR"
+	for dir in "$CACHE_DIR"/uml-[0-9]*; do
+		if [ -f "$dir/.lab-uml-ok" ]; then UML_DIR=$dir; break; fi
+	done
+	if [ -z "${UML_DIR:-}" ]; then
+		log "fetching the UML kernel from Debian $UML_SUITE (bookworm's cannot run on AMX hosts)"
+		rm -rf "$idx"; mkdir -p "$idx"
+		curl -fsS --retry 3 -o "$idx/InRelease" "$MIRROR/dists/$UML_SUITE/InRelease" \
+			|| die "could not download $MIRROR/dists/$UML_SUITE/InRelease"
+		gpgv --keyring /usr/share/keyrings/debian-archive-keyring.gpg --output "$idx/Release" \
+			"$idx/InRelease" 2> "$idx/gpgv.log" || die "bad signature on $UML_SUITE InRelease ($idx/gpgv.log)"
+		curl -fsS --retry 3 -o "$idx/Packages.xz" "$MIRROR/dists/$UML_SUITE/main/binary-amd64/Packages.xz" \
+			|| die "could not download the $UML_SUITE package index"
+		want=$(awk '/^SHA256:/ { s = 1; next } /^[A-Za-z]/ { s = 0 } s && $3 == "main/binary-amd64/Packages.xz" { print $1 }' "$idx/Release")
+		got=$(sha256sum "$idx/Packages.xz" | cut -d' ' -f1)
+		[ -n "$want" ] && [ "$want" = "$got" ] || die "the $UML_SUITE package index does not match its Release file"
+		xz -dc "$idx/Packages.xz" > "$idx/Packages"
+		ver=$(apt_index_field "$idx/Packages" user-mode-linux Version)
+		[ -n "$ver" ] || die "no user-mode-linux in $UML_SUITE"
+		tmp=$CACHE_DIR/uml-$ver.tmp.$$
+		BUILD_TMP=$tmp
+		mkdir -p "$tmp/root"
+		for deb in "${UML_DEBS[@]}"; do
+			file=$(apt_index_field "$idx/Packages" "$deb" Filename)
+			sum=$(apt_index_field "$idx/Packages" "$deb" SHA256)
+			[ -n "$file" ] && [ -n "$sum" ] || die "no $deb in $UML_SUITE"
+			curl -fsS --retry 3 -o "$tmp/$deb.deb" "$MIRROR/$file" || die "could not download $MIRROR/$file"
+			[ "$(sha256sum "$tmp/$deb.deb" | cut -d' ' -f1)" = "$sum" ] || die "$file does not match its checksum"
+			dpkg-deb -x "$tmp/$deb.deb" "$tmp/root"
+			rm -f "$tmp/$deb.deb"
+		done
+		local final=$CACHE_DIR/uml-$ver
+		install -m 0755 "$tmp/root/usr/bin/linux.uml" "$tmp/linux.uml"
+		mkdir -p "$tmp/lib"
+		cp -a "$tmp/root/usr/lib/x86_64-linux-gnu/." "$tmp/lib/"
+		mv "$tmp/root/usr/lib/uml/modules" "$tmp/modules"
+		rm -rf "$tmp/root"
+		# paths inside the final directory (renamed into place below)
+		patchelf --set-interpreter "$final/lib/ld-linux-x86-64.so.2" --set-rpath "$final/lib" "$tmp/linux.uml"
+		echo "$ver" > "$tmp/version"
+		date -u +%FT%TZ > "$tmp/.lab-uml-ok"
+		mv -T "$tmp" "$final"
+		BUILD_TMP=
+		UML_DIR=$final
+		log "UML kernel $ver ready: $final"
+	fi
+	UML=$UML_DIR/linux.uml
+	UML_MODULES=$UML_DIR/modules
+	[ -x "$UML" ] || die "$UML missing"
+}
+
 fingerprint() { ssh-keygen -lf "$KEY_DIR/ssh_host_ed25519_key.pub" | awk '{print $2}'; }
 
 ssh_opts() {
@@ -371,7 +441,7 @@ cmd_up() {
 	trap up_cleanup EXIT
 	local t_build=$SECONDS
 	ensure_host_pkgs
-	[ -x "$UML" ] || die "$UML missing after installing user-mode-linux"
+	ensure_uml
 	ensure_keys
 	ensure_rootfs
 	t_build=$((SECONDS - t_build))
@@ -402,7 +472,7 @@ cmd_up() {
 	# setsid: each process leads its own group, so 'down' finds every helper it forks.
 	ip netns exec "$NS" setsid "$UML" umid="$NS" uml_dir="$RUN_DIR" mem="$MEM" \
 		root=/dev/root rootfstype=hostfs rootflags="$ROOTFS" ro \
-		eth0=tuntap,tap0 con=null con0=null,fd:1 ssl=null init=/sbin/init lab.name="$NAME" \
+		vec0:transport=tap,ifname=tap0 con=null con0=null,fd:1 ssl=null init=/sbin/init lab.name="$NAME" lab.modules="$UML_MODULES" \
 		< /dev/null > "$RUN_DIR/boot.log" 2>&1 8>&- 9>&- &
 	uml_pid=$!
 	record_pid "$RUN_DIR/uml.pid" "$uml_pid"

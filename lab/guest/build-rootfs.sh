@@ -7,8 +7,6 @@ export PATH
 
 # busybox init (minbase has no init); `busybox poweroff` stops the guest.
 ln -sf /bin/busybox /sbin/init
-update-alternatives --set iptables /usr/sbin/iptables-legacy >/dev/null
-update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy >/dev/null
 
 # A non-root operator with passwordless sudo, for the console's `sudo -n` mode.
 # '*' (not '!'): the account is not locked, it just has no password.

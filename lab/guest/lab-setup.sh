@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the classic LVS-NAT picture inside the director (the guest's root namespace):
-#   client ns (203.0.113.100-109, 2001:db8:100::100) --veth-- pub0 [VIPs] director
+#   client ns (203.0.113.100-109, 2001:db8:100::100) --veth pub0-- br-pub [VIPs] director
 #   director br-int 10.10.0.1/24, 2001:db8:200::1 --veth-- rs1 rs2 rs3 (one ns each)
 # then restores the IPVS rules captured in the fixtures, adds the fwmark rule,
 # sends warm-up traffic and writes /run/lab-ready. Runs once per boot (inittab).
@@ -14,9 +14,9 @@ step() { echo "lab-setup: $* (uptime $(cut -d' ' -f1 /proc/uptime))"; }
 [ -e /run/lab-failed ] && fail "lab-init failed: $(cat /run/lab-failed)"
 
 step "modules"
-modprobe -a ipv6 veth bridge ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_mh \
+modprobe -a veth bridge ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_mh \
 	ip_vs_sed ip_vs_nq ip_vs_dh ip_vs_lblc ip_vs_lblcr ip_vs_fo ip_vs_ovf \
-	ip_tables iptable_mangle xt_mark xt_tcpudp || fail "modprobe"
+	nf_tables || fail "modprobe"
 
 # Director sysctls, like a real NAT director. Defaults first so new interfaces inherit.
 w() { echo "$2" > "/proc/sys/$1" || fail "sysctl $1"; }
@@ -34,22 +34,25 @@ netns add rs1
 netns add rs2
 netns add rs3
 link add br-int type bridge forward_delay 0 stp_state 0
+link add br-pub type bridge forward_delay 0 stp_state 0
 link add pub0 type veth peer name eth0 netns client
+link set pub0 master br-pub
 link add vrs1 type veth peer name eth0 netns rs1
 link add vrs2 type veth peer name eth0 netns rs2
 link add vrs3 type veth peer name eth0 netns rs3
 link set vrs1 master br-int
 link set vrs2 master br-int
 link set vrs3 master br-int
-addr add 203.0.113.1/24 dev pub0
-addr add 203.0.113.10/32 dev pub0
-addr add 203.0.113.11/32 dev pub0
-addr add 203.0.113.12/32 dev pub0
-addr add 2001:db8:100::1/64 dev pub0 nodad
-addr add 2001:db8:100::10/128 dev pub0 nodad
+addr add 203.0.113.1/24 dev br-pub
+addr add 203.0.113.10/32 dev br-pub
+addr add 203.0.113.11/32 dev br-pub
+addr add 203.0.113.12/32 dev br-pub
+addr add 2001:db8:100::1/64 dev br-pub nodad
+addr add 2001:db8:100::10/128 dev br-pub nodad
 addr add 10.10.0.1/24 dev br-int
 addr add 2001:db8:200::1/64 dev br-int nodad
 link set pub0 up
+link set br-pub up
 link set vrs1 up
 link set vrs2 up
 link set vrs3 up
@@ -87,7 +90,7 @@ $v6
 IPB
 done
 
-for i in all default pub0 br-int eth0 vrs1 vrs2 vrs3; do
+for i in all default pub0 br-pub br-int eth0 vrs1 vrs2 vrs3; do
 	w net/ipv4/conf/$i/send_redirects 0
 done
 
@@ -110,8 +113,17 @@ done
 
 step "ipvs"
 ipvsadm -R < $LIB/ipvsadm-rules.txt || fail "ipvsadm -R"
-iptables-legacy -t mangle -A PREROUTING -d 203.0.113.12/32 -p tcp -m tcp --dport 80 \
-	-j MARK --set-mark 1 || fail "iptables-legacy fwmark rule"
+# The firewall mark: this UML kernel has neither legacy iptables nor nf_tables for IPv4,
+# but it has nf_tables for bridges, and the public side is a bridge: a mark set in its
+# prerouting hook is still on the packet when IPVS looks at it in LOCAL_IN.
+nft -f - <<'NFT' || fail "nft fwmark rule"
+table bridge lab {
+	chain prerouting {
+		type filter hook prerouting priority -300; policy accept;
+		ip daddr 203.0.113.12 tcp dport 80 meta mark set 1
+	}
+}
+NFT
 
 step "warm-up"
 W=/run/lab/warmup.txt
