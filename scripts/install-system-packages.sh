@@ -2,7 +2,7 @@
 # Debian packages the console, its tests and the lab need. Idempotent: apt runs only
 # when something is missing.
 set -euo pipefail
-packages=(user-mode-linux debootstrap socat iproute2 openssh-client chromium ca-certificates)
+packages=(debootstrap socat iproute2 openssh-client patchelf curl xz-utils gpgv debian-archive-keyring chromium ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
