@@ -228,10 +228,15 @@ umount_under() { # DIR: unmount anything left mounted below it (an interrupted d
 
 remove_tree() { umount_under "$1"; rm -rf --one-file-system "$1"; }
 
-rootfs_in_use() { # DIR: is a running lab booted from it?
-	local rd
-	for rd in "$RUN_ROOT"/*/; do
-		[ -f "$rd/rootfs" ] && [ "$(cat "$rd/rootfs")" = "$1" ] && pidfile_alive "$rd/uml.pid" >/dev/null && return 0
+rootfs_in_use() { # DIR: does a running UML boot from it? (any lab, from any checkout)
+	local want f cmd r
+	want=$(realpath "$1") || return 1
+	for f in /proc/[0-9]*/cmdline; do
+		cmd=$(tr '\0' ' ' < "$f" 2>/dev/null) || continue
+		case $cmd in *linux.uml*rootflags=*) ;; *) continue ;; esac
+		r=${cmd#*rootflags=}
+		r=${r%% *}
+		[ "$(realpath "$r" 2>/dev/null)" = "$want" ] && return 0
 	done
 	return 1
 }
@@ -312,7 +317,7 @@ ensure_rootfs() {
 	# older versions nobody boots from any more
 	for d in "$CACHE_DIR"/rootfs-* "$CACHE_DIR"/base-*; do
 		case $d in "$final"|"$BASE"|*.tmp.*) continue ;; esac
-		[ -d "$d" ] && ! rootfs_in_use "$d" && rm -rf --one-file-system "$d"
+		if [ -d "$d" ] && ! rootfs_in_use "$d"; then rm -rf --one-file-system "$d" || true; fi
 	done
 	exec 8>&-
 }
