@@ -232,7 +232,7 @@ rootfs_in_use() { # DIR: does a running UML boot from it? (any lab, from any che
 	local want f cmd r
 	want=$(realpath "$1") || return 1
 	for f in /proc/[0-9]*/cmdline; do
-		cmd=$(tr '\0' ' ' < "$f" 2>/dev/null) || continue
+		cmd=$(tr '\0' ' ' 2>/dev/null < "$f") || continue
 		case $cmd in *linux.uml*rootflags=*) ;; *) continue ;; esac
 		r=${cmd#*rootflags=}
 		r=${r%% *}
