@@ -94,9 +94,9 @@ export function parseVrrpDump(text: string): VrrpDump {
     if (list !== null && /^ {5}\S/.test(line)) {
       const value = line.trim();
       if (list === "vips" && instance !== null) {
-        (instance as VrrpDumpInstance).virtualIps.push(value.split(/\s+/)[0] ?? value);
+        instance.virtualIps.push(value.split(/\s+/)[0] ?? value);
       }
-      if (list === "members" && group !== null) (group as VrrpDumpSyncGroup).members.push(value);
+      if (list === "members" && group !== null) group.members.push(value);
       return;
     }
     list = null;
