@@ -15,8 +15,14 @@ describe("parseKeepalivedConfig on one file (single/)", () => {
 
   it("reads global_defs, the sync group and the VRRP instances", () => {
     expect(config.globalDefs?.routerId).toBe("LVS_A");
-    expect(config.globalDefs?.lvsSyncDaemon).toMatchObject({ interface: "eth1", instance: "VI_DIP", syncId: 51 });
-    expect(config.syncGroups.map((g) => [g.name, g.members])).toEqual([["VG_NAT", ["VI_VIP", "VI_DIP"]]]);
+    expect(config.globalDefs?.lvsSyncDaemon).toMatchObject({
+      interface: "eth1",
+      instance: "VI_DIP",
+      syncId: 51,
+    });
+    expect(config.syncGroups.map((g) => [g.name, g.members])).toEqual([
+      ["VG_NAT", ["VI_VIP", "VI_DIP"]],
+    ]);
     const [vip, dip] = config.vrrpInstances;
     expect(vip).toMatchObject({
       name: "VI_VIP",
@@ -33,7 +39,9 @@ describe("parseKeepalivedConfig on one file (single/)", () => {
       ["203.0.113.20", 24, "eth0", 29],
     ]);
     expect(dip?.nopreempt).toBe(false);
-    expect(dip?.virtualIpaddressExcluded.map((a) => [a.address, a.prefix])).toEqual([["2001:db8:10::1", 64]]);
+    expect(dip?.virtualIpaddressExcluded.map((a) => [a.address, a.prefix])).toEqual([
+      ["2001:db8:10::1", 64],
+    ]);
   });
 
   it("reads each virtual_server with its settings, realservers and checkers, positioned", () => {
@@ -53,7 +61,9 @@ describe("parseKeepalivedConfig on one file (single/)", () => {
     const checker = http?.realServers[0]?.checkers[0];
     expect(checker).toMatchObject({ kind: "HTTP_GET", source: { line: 56 } });
     expect(checker?.urls).toMatchObject([{ path: "/health", statusCode: "200", digest: null }]);
-    expect(http?.realServers[1]?.checkers[0]?.urls[0]?.digest).toBe("9b3a0c85a887a256d6939da88aabd8cd");
+    expect(http?.realServers[1]?.checkers[0]?.urls[0]?.digest).toBe(
+      "9b3a0c85a887a256d6939da88aabd8cd",
+    );
     expect(https).toMatchObject({
       scheduler: "wlc",
       forward: "masq",
@@ -91,21 +101,50 @@ describe("parseKeepalivedConfig on main + include conf.d/*.conf (split/)", () =>
       [],
     ]);
     expect(
-      config.virtualServers.map((v) => [v.target, v.source.file, v.source.line, v.realServers.map((r) => r.weight)]),
+      config.virtualServers.map((v) => [
+        v.target,
+        v.source.file,
+        v.source.line,
+        v.realServers.map((r) => r.weight),
+      ]),
     ).toEqual([
-      [{ kind: "address", address: "203.0.113.30", port: 80 }, "/etc/keepalived/conf.d/10-web.conf", 2, [5, 5]],
-      [{ kind: "address", address: "203.0.113.30", port: 8080 }, "/etc/keepalived/conf.d/20-api.conf", 1, [1, 1]],
+      [
+        { kind: "address", address: "203.0.113.30", port: 80 },
+        "/etc/keepalived/conf.d/10-web.conf",
+        2,
+        [5, 5],
+      ],
+      [
+        { kind: "address", address: "203.0.113.30", port: 8080 },
+        "/etc/keepalived/conf.d/20-api.conf",
+        1,
+        [1, 1],
+      ],
     ]);
     expect(config.virtualServers[1]?.realServers[0]?.checkers[0]?.miscDynamic).toBe(true);
-    expect(config.vrrpInstances[0]).toMatchObject({ state: "MASTER", lvsSyncDaemonInterface: "ens4" });
-    expect(config.vrrpInstances[0]?.virtualIpaddress.map((a) => a.address)).toEqual(["203.0.113.30", "2001:db8::30"]);
+    expect(config.vrrpInstances[0]).toMatchObject({
+      state: "MASTER",
+      lvsSyncDaemonInterface: "ens4",
+    });
+    expect(config.vrrpInstances[0]?.virtualIpaddress.map((a) => a.address)).toEqual([
+      "203.0.113.30",
+      "2001:db8::30",
+    ]);
   });
 
   it("does not read a file the glob does not match, and warns about the missing brace-expanded ones", () => {
     expect(Object.keys(config.files)).not.toContain("/etc/keepalived/conf.d/README");
     expect(config.findings.map((f) => [f.severity, f.line, f.message])).toEqual([
-      ["warning", 26, "included file /etc/keepalived/conf.d/extra/a.conf does not exist: keepalived skips it"],
-      ["warning", 26, "included file /etc/keepalived/conf.d/extra/b.conf does not exist: keepalived skips it"],
+      [
+        "warning",
+        26,
+        "included file /etc/keepalived/conf.d/extra/a.conf does not exist: keepalived skips it",
+      ],
+      [
+        "warning",
+        26,
+        "included file /etc/keepalived/conf.d/extra/b.conf does not exist: keepalived skips it",
+      ],
     ]);
   });
 });
@@ -114,17 +153,19 @@ describe("parseKeepalivedConfig on groups, IPv6 and fwmark (groups/)", () => {
   const config = parseKeepalivedConfig(MAIN, fixtureFiles("groups"));
 
   it("reads virtual_server_group entries: addresses, ranges and fwmarks", () => {
-    expect(config.virtualServerGroups[0]?.entries.map((e) => (e.kind === "fwmark" ? e.mark : [e.first, e.last, e.port]))).toEqual([
-      ["203.0.113.40", "203.0.113.40", 80],
-      ["203.0.113.41", "203.0.113.43", 80],
-      12,
-    ]);
+    expect(
+      config.virtualServerGroups[0]?.entries.map((e) =>
+        e.kind === "fwmark" ? e.mark : [e.first, e.last, e.port],
+      ),
+    ).toEqual([["203.0.113.40", "203.0.113.40", 80], ["203.0.113.41", "203.0.113.43", 80], 12]);
     expect(config.virtualServers[0]?.target).toEqual({ kind: "group", name: "WEB" });
   });
 
   it("keeps an unknown checker opaque but positioned, with a warning", () => {
     const rs = config.virtualServers[2]?.realServers[1];
-    expect(rs?.checkers.map((c) => [c.kind, c.keyword, c.source.line])).toEqual([[null, "CUSTOM_PROBE", 57]]);
+    expect(rs?.checkers.map((c) => [c.kind, c.keyword, c.source.line])).toEqual([
+      [null, "CUSTOM_PROBE", 57],
+    ]);
     expect(config.findings.map((f) => [f.severity, f.line])).toEqual([["warning", 57]]);
   });
 
@@ -139,13 +180,19 @@ describe("parseKeepalivedConfig on groups, IPv6 and fwmark (groups/)", () => {
       quorumDown: "/usr/local/bin/page down",
       forward: "route",
     });
-    expect(config.virtualServers[3]).toMatchObject({ protocol: null, scheduler: null, forward: null });
+    expect(config.virtualServers[3]).toMatchObject({
+      protocol: null,
+      scheduler: null,
+      forward: null,
+    });
   });
 });
 
 describe("broken configs: a clear finding with file and line, never a throw", () => {
   it("a missing brace", () => {
-    expect(broken("missing-brace").findings.map((f) => [f.severity, f.file, f.line, f.message])).toEqual([
+    expect(
+      broken("missing-brace").findings.map((f) => [f.severity, f.file, f.line, f.message]),
+    ).toEqual([
       [
         "error",
         "/etc/keepalived/missing-brace.conf",
@@ -185,7 +232,9 @@ describe("broken configs: a clear finding with file and line, never a throw", ()
       file: "/etc/keepalived/unknown-keyword.conf",
       lineNumber: 6,
     });
-    expect(() => parseKeepalivedConfig(MAIN, fixtureFiles("single"), { strict: true })).not.toThrow();
+    expect(() =>
+      parseKeepalivedConfig(MAIN, fixtureFiles("single"), { strict: true }),
+    ).not.toThrow();
   });
 
   it("survives every truncation and random garbage", () => {
@@ -197,8 +246,15 @@ describe("broken configs: a clear finding with file and line, never a throw", ()
     };
     const alphabet = ' {}"#!$\\\n\tab1.:/@~=';
     for (let cut = 0; cut < text.length; cut += 37) {
-      const garbage = Array.from({ length: 40 }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
-      for (const variant of [text.slice(0, cut), text.slice(cut), `${text.slice(0, cut)}${garbage}${text.slice(cut)}`]) {
+      const garbage = Array.from(
+        { length: 40 },
+        () => alphabet[Math.floor(random() * alphabet.length)],
+      ).join("");
+      for (const variant of [
+        text.slice(0, cut),
+        text.slice(cut),
+        `${text.slice(0, cut)}${garbage}${text.slice(cut)}`,
+      ]) {
         const config = parseKeepalivedConfig(MAIN, { [MAIN]: variant });
         expect(config.files[MAIN]).toBe(variant);
       }

@@ -41,6 +41,11 @@ export function setStatement(
     .filter((c) => c.keyword === keyword || aliases.includes(c.keyword))
     .pop();
   if (existing !== undefined) {
+    const keywordToken = existing.tokens[0];
+    if (existing.tokens.length === 1 && keywordToken !== undefined) {
+      // A bare keyword (`persistence_timeout` alone means 300 s): give it the value.
+      return { file, start: keywordToken.end, end: keywordToken.end, text: ` ${value}` };
+    }
     const first = literal(existing.tokens[1], existing.keyword, existing);
     for (const token of existing.tokens.slice(2)) literal(token, existing.keyword, existing);
     const last = existing.tokens[existing.tokens.length - 1] ?? first;
@@ -182,8 +187,12 @@ export function addRealserver(
       if (node.keyword === "weight") {
         const [, first] = node.tokens;
         const last = node.tokens[node.tokens.length - 1];
-        if (first !== undefined && last !== undefined)
-          shift({ start: first.start, end: last.end }, String(member.weight));
+        if (first !== undefined && last !== undefined) {
+          // The sibling's comment on its weight line is about the sibling: not copied.
+          const rest = text.slice(last.end, lineEnd(text, last.end)).replace(/\r?\n$/, "");
+          const end = /^[ \t]*[#!]/.test(rest) ? last.end + rest.length : last.end;
+          shift({ start: first.start, end }, String(member.weight));
+        }
         continue;
       }
       for (const token of node.tokens.slice(1)) {

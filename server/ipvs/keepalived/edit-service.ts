@@ -166,7 +166,7 @@ export function addVirtualServer(
     if (text === undefined) refuse("not-found", `${target} is not a file of this config`);
     const top = config.tree.filter((n) => n.source.file === target);
     for (const node of top) guard(config, node);
-    const u = indentUnit(text);
+    const u = indentUnit(text, top);
     const ownLine = top.some((n) => n.block !== null && !startsLine(text, n.block.open.start))
       ? false
       : top.some((n) => n.block !== null);

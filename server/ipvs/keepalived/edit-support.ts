@@ -183,8 +183,20 @@ export function innerIndent(text: string, node: ConfigNode): string {
   return indentAt(text, node.source.start) + indentUnit(text);
 }
 
-/** The file's indentation step: a tab, or the smallest step between nested lines. */
-export function indentUnit(text: string): string {
+/** The file's indentation step: the commonest indent of the top-level blocks' statements. */
+export function indentUnit(text: string, tree: readonly ConfigNode[] = []): string {
+  const counts = new Map<string, number>();
+  for (const node of tree) {
+    for (const child of node.block?.children ?? []) {
+      if (child.source.file !== node.source.file || !startsLine(text, child.source.start)) continue;
+      const indent = indentAt(text, child.source.start).slice(
+        indentAt(text, node.source.start).length,
+      );
+      if (indent !== "") counts.set(indent, (counts.get(indent) ?? 0) + 1);
+    }
+  }
+  const best = [...counts].sort((a, b) => b[1] - a[1])[0];
+  if (best !== undefined) return best[0];
   const indents = text
     .split("\n")
     .filter((l) => /^[ \t]+\S/.test(l) && !/^[ \t]*[#!]/.test(l))

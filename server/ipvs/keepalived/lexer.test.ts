@@ -14,7 +14,7 @@ describe("keepalived tokens", () => {
     const text = [
       "! header",
       "  # indented comment",
-      'router_id lb1 # trailing',
+      "router_id lb1 # trailing",
       "notification_email_from a!b",
       'misc_path "/bin/check --flag #1"',
       "weird \\#hash",
@@ -95,7 +95,9 @@ describe("include", () => {
 
   it("splices matched files in glob order where the include stands, relative to the including file", () => {
     const tree = parseTree(MAIN, files);
-    expect([...walk(tree.nodes)].map((n) => `${n.keyword}@${n.source.file}:${n.source.line}`)).toEqual([
+    expect(
+      [...walk(tree.nodes)].map((n) => `${n.keyword}@${n.source.file}:${n.source.line}`),
+    ).toEqual([
       "a@/etc/keepalived/conf.d/10-a.conf:1",
       "x@/etc/keepalived/other/x.conf:1",
       "b@/etc/keepalived/conf.d/20-b.conf:1",
@@ -126,7 +128,12 @@ describe("include", () => {
     });
     expect(tree.nodes.map((n) => n.keyword)).toEqual(["l", "z"]);
     expect(tree.findings.map((f) => [f.severity, f.file, f.line, f.message])).toEqual([
-      ["warning", MAIN, 1, "included file /etc/keepalived/missing.conf does not exist: keepalived skips it"],
+      [
+        "warning",
+        MAIN,
+        1,
+        "included file /etc/keepalived/missing.conf does not exist: keepalived skips it",
+      ],
       [
         "error",
         "/etc/keepalived/loop.conf",

@@ -11,14 +11,28 @@ const config = parseKeepalivedConfig(MAIN, fixtureFiles("single"));
 const check = parseCheckDump(fixtureText("dumps/keepalived_check.data"));
 
 function rs(address: string, port: number, weight: number): RealserverRule {
-  return { address, port, forward: "masq", weight, upperThreshold: 0, lowerThreshold: 0, tunnel: null };
+  return {
+    address,
+    port,
+    forward: "masq",
+    weight,
+    upperThreshold: 0,
+    lowerThreshold: 0,
+    tunnel: null,
+  };
 }
 
-function service(key: ServiceKey, scheduler: RuleSet["services"][number]["scheduler"], realservers: RealserverRule[], timeout: number | null = null) {
+function service(
+  key: ServiceKey,
+  scheduler: RuleSet["services"][number]["scheduler"],
+  realservers: RealserverRule[],
+  timeout: number | null = null,
+) {
   return {
     key,
     scheduler,
-    persistence: timeout === null ? null : { timeout, netmask: timeout === 600 ? "255.255.255.0" : null },
+    persistence:
+      timeout === null ? null : { timeout, netmask: timeout === 600 ? "255.255.255.0" : null },
     ops: false,
     schedFlags: [],
     pe: null,
@@ -38,7 +52,12 @@ const kernel: RuleSet = {
     service(HTTP, "wrr", [rs("10.10.0.11", 80, 0), rs("10.10.0.12", 80, 2)]),
     service(HTTPS, "wlc", [rs("10.10.0.11", 443, 0), rs("10.10.0.12", 443, 1)], 600),
     service(DNS, "rr", [rs("10.10.0.14", 53, 1)]),
-    service(FWM, "rr", [rs("10.10.0.11", 80, 2), rs("10.10.0.12", 80, 1), rs("10.10.0.50", 80, 1)], 300),
+    service(
+      FWM,
+      "rr",
+      [rs("10.10.0.11", 80, 2), rs("10.10.0.12", 80, 1), rs("10.10.0.50", 80, 1)],
+      300,
+    ),
     service(HAND, "rr", [rs("10.50.0.1", 80, 0), rs("10.50.0.9", 80, 1)]),
   ],
 };
@@ -69,32 +88,58 @@ describe("owner and drift with keepalived running and its checker dump", () => {
           "10.10.0.11:80",
           "keepalived:54",
           "up",
-          [["weight", "drained", false, "keepalived: weight 3, kernel 0: drained at runtime; keepalived puts 3 back when its checker recovers or it restarts"]],
+          [
+            [
+              "weight",
+              "drained",
+              false,
+              "keepalived: weight 3, kernel 0: drained at runtime; keepalived puts 3 back when its checker recovers or it restarts",
+            ],
+          ],
         ],
         ["10.10.0.12:80", "keepalived:66", "up", []],
       ],
     });
     expect(drift(report, HTTPS).members).toEqual([
-      ["10.10.0.11:443", "keepalived:89", "down", [["weight", "checker-down", true, "keepalived: weight 1, kernel 0: checker down"]]],
+      [
+        "10.10.0.11:443",
+        "keepalived:89",
+        "down",
+        [["weight", "checker-down", true, "keepalived: weight 1, kernel 0: checker down"]],
+      ],
       ["10.10.0.12:443", "keepalived:96", "up", []],
     ]);
   });
 
   it("expects a checker-down member without inhibit_on_failure to be missing", () => {
     expect(drift(report, DNS).members).toEqual([
-      ["10.10.0.13:53", "keepalived:112", "down", [["member-missing", "checker-down", true, "keepalived: removed while its checker is down"]]],
+      [
+        "10.10.0.13:53",
+        "keepalived:112",
+        "down",
+        [["member-missing", "checker-down", true, "keepalived: removed while its checker is down"]],
+      ],
       ["10.10.0.14:53", "keepalived:119", "up", []],
     ]);
   });
 
   it("flags a member keepalived does not know and a scheduler changed at runtime", () => {
     const fwm = drift(report, FWM);
-    expect(fwm.service).toEqual([["setting", false, "keepalived: scheduler sh, kernel rr: changed at runtime"]]);
+    expect(fwm.service).toEqual([
+      ["setting", false, "keepalived: scheduler sh, kernel rr: changed at runtime"],
+    ]);
     expect(fwm.members?.[2]).toEqual([
       "10.10.0.50:80",
       "runtime",
       null,
-      [["member-unknown", null, false, "runtime only: keepalived's config does not have it; lost when keepalived restarts or the director reboots"]],
+      [
+        [
+          "member-unknown",
+          null,
+          false,
+          "runtime only: keepalived's config does not have it; lost when keepalived restarts or the director reboots",
+        ],
+      ],
     ]);
   });
 
@@ -107,8 +152,12 @@ describe("owner and drift with keepalived running and its checker dump", () => {
 
   it("says what undoes a runtime change, per owner", () => {
     const members = report.services.flatMap((s) => s.realservers);
-    expect(members[0]?.undo).toBe("runtime only: keepalived will put weight 3 back when its checker recovers or it restarts");
-    expect(members.find((m) => m.address === "10.50.0.1")?.undo).toBe("runtime only: lost at reboot");
+    expect(members[0]?.undo).toBe(
+      "runtime only: keepalived will put weight 3 back when its checker recovers or it restarts",
+    );
+    expect(members.find((m) => m.address === "10.50.0.1")?.undo).toBe(
+      "runtime only: lost at reboot",
+    );
   });
 });
 
@@ -116,7 +165,12 @@ describe("owner and drift without the checker dump, or with keepalived stopped",
   it("does not guess a checker state it has not read", () => {
     const report = ownership({ kernel, keepalived: { config, running: true, check: null } });
     expect(drift(report, HTTPS).members?.[0]?.[3]).toEqual([
-      ["weight", "checker-state-unknown", false, "keepalived: weight 1, kernel 0: checker down or drained at runtime (keepalived's checker state not read)"],
+      [
+        "weight",
+        "checker-state-unknown",
+        false,
+        "keepalived: weight 1, kernel 0: checker down or drained at runtime (keepalived's checker state not read)",
+      ],
     ]);
     expect(drift(report, DNS).members?.[0]?.[3]).toEqual([
       [
@@ -129,9 +183,16 @@ describe("owner and drift without the checker dump, or with keepalived stopped",
   });
 
   it("reports a configured service the kernel lacks", () => {
-    const report = ownership({ kernel: { services: kernel.services.slice(1) }, keepalived: { config, running: true, check } });
+    const report = ownership({
+      kernel: { services: kernel.services.slice(1) },
+      keepalived: { config, running: true, check },
+    });
     expect(drift(report, HTTP).service).toEqual([
-      ["service-missing", false, `in keepalived's config (${MAIN}:48), not in the kernel: deleted at runtime; keepalived adds it back when it restarts`],
+      [
+        "service-missing",
+        false,
+        `in keepalived's config (${MAIN}:48), not in the kernel: deleted at runtime; keepalived adds it back when it restarts`,
+      ],
     ]);
   });
 
@@ -153,15 +214,59 @@ describe("owner and drift with a rules file", () => {
   const runtimeOnly: RuleSet = { services: [kernel.services[4] ?? service(HAND, "rr", [])] };
 
   it("owns what a boot loads, and lists how the kernel differs from the file", () => {
-    const report = ownership({ kernel: runtimeOnly, rulesFile: readRulesFile("/etc/ipvsadm.rules", text, true) });
-    expect(report.rulesFile).toEqual({ path: "/etc/ipvsadm.rules", bootLoads: true, differs: true, error: null });
+    const report = ownership({
+      kernel: runtimeOnly,
+      rulesFile: readRulesFile("/etc/ipvsadm.rules", text, true),
+    });
+    expect(report.rulesFile).toEqual({
+      path: "/etc/ipvsadm.rules",
+      bootLoads: true,
+      differs: true,
+      error: null,
+    });
     expect(drift(report, HAND)).toEqual({
       owner: { kind: "rules-file", path: "/etc/ipvsadm.rules" },
       service: [],
       members: [
-        ["10.50.0.1:80", "rules-file", null, [["weight", "drained", false, "/etc/ipvsadm.rules: weight 3, kernel 0: a reboot puts 3 back"]]],
-        ["10.50.0.2:80", "rules-file", null, [["member-missing", null, false, "in /etc/ipvsadm.rules, not in the kernel: a reboot adds it back"]]],
-        ["10.50.0.9:80", "runtime", null, [["member-unknown", null, false, "runtime only: not in /etc/ipvsadm.rules; lost at reboot"]]],
+        [
+          "10.50.0.1:80",
+          "rules-file",
+          null,
+          [
+            [
+              "weight",
+              "drained",
+              false,
+              "/etc/ipvsadm.rules: weight 3, kernel 0: a reboot puts 3 back",
+            ],
+          ],
+        ],
+        [
+          "10.50.0.2:80",
+          "rules-file",
+          null,
+          [
+            [
+              "member-missing",
+              null,
+              false,
+              "in /etc/ipvsadm.rules, not in the kernel: a reboot adds it back",
+            ],
+          ],
+        ],
+        [
+          "10.50.0.9:80",
+          "runtime",
+          null,
+          [
+            [
+              "member-unknown",
+              null,
+              false,
+              "runtime only: not in /etc/ipvsadm.rules; lost at reboot",
+            ],
+          ],
+        ],
       ],
     });
     expect(drift(report, { kind: "udp", address: "198.51.100.2", port: 53 }).service).toEqual([
@@ -170,9 +275,16 @@ describe("owner and drift with a rules file", () => {
   });
 
   it("says so when the file exists but nothing loads it at boot", () => {
-    const report = ownership({ kernel: runtimeOnly, rulesFile: readRulesFile("/etc/ipvsadm.rules", text, false) });
+    const report = ownership({
+      kernel: runtimeOnly,
+      rulesFile: readRulesFile("/etc/ipvsadm.rules", text, false),
+    });
     expect(drift(report, HAND).service).toEqual([
-      ["runtime-only", false, "runtime only: lost at reboot (/etc/ipvsadm.rules has it, but nothing loads it at boot)"],
+      [
+        "runtime-only",
+        false,
+        "runtime only: lost at reboot (/etc/ipvsadm.rules has it, but nothing loads it at boot)",
+      ],
     ]);
     expect(report.services).toHaveLength(1);
   });
@@ -194,10 +306,26 @@ describe("owner and drift with a rules file", () => {
 
 describe("undoNote", () => {
   it.each([
-    [{ kind: "keepalived", weight: 3, inhibitOnFailure: true } as const, "remove", "runtime only: keepalived will add it back with weight 3 when it restarts"],
-    [{ kind: "keepalived", weight: 3, inhibitOnFailure: false } as const, "remove", "runtime only: keepalived will add it back with weight 3 when it restarts or its checker fails and recovers"],
-    [{ kind: "rules-file", path: "/etc/ipvsadm.rules", weight: 2 } as const, "weight", "runtime only: /etc/ipvsadm.rules puts weight 2 back at reboot"],
-    [{ kind: "rules-file", path: "/etc/ipvsadm.rules", weight: 2 } as const, "add", "runtime only: not in /etc/ipvsadm.rules; lost at reboot"],
+    [
+      { kind: "keepalived", weight: 3, inhibitOnFailure: true } as const,
+      "remove",
+      "runtime only: keepalived will add it back with weight 3 when it restarts",
+    ],
+    [
+      { kind: "keepalived", weight: 3, inhibitOnFailure: false } as const,
+      "remove",
+      "runtime only: keepalived will add it back with weight 3 when it restarts or its checker fails and recovers",
+    ],
+    [
+      { kind: "rules-file", path: "/etc/ipvsadm.rules", weight: 2 } as const,
+      "weight",
+      "runtime only: /etc/ipvsadm.rules puts weight 2 back at reboot",
+    ],
+    [
+      { kind: "rules-file", path: "/etc/ipvsadm.rules", weight: 2 } as const,
+      "add",
+      "runtime only: not in /etc/ipvsadm.rules; lost at reboot",
+    ],
     [{ kind: "runtime" } as const, "weight", "runtime only: lost at reboot"],
   ] as const)("%o %s", (owner, change, text) => {
     expect(undoNote(owner, change)).toBe(text);

@@ -8,13 +8,22 @@ function programmed(dir: string) {
 }
 
 const members = (s: ReturnType<typeof programmed>["services"][number] | undefined) =>
-  s?.realservers.map((r) => [r.address, r.port, r.forward, r.weight, r.inhibitOnFailure, r.source.line]);
+  s?.realservers.map((r) => [
+    r.address,
+    r.port,
+    r.forward,
+    r.weight,
+    r.inhibitOnFailure,
+    r.source.line,
+  ]);
 
 describe("what keepalived programs into IPVS", () => {
   it("maps the single-file config to services in the console's model, with source lines", () => {
     const { services, findings } = programmed("single");
     expect(findings).toEqual([]);
-    expect(services.map((s) => [s.key, s.scheduler, s.persistence, s.ops, s.schedFlags, s.source.line])).toEqual([
+    expect(
+      services.map((s) => [s.key, s.scheduler, s.persistence, s.ops, s.schedFlags, s.source.line]),
+    ).toEqual([
       [{ kind: "tcp", address: "203.0.113.10", port: 80 }, "wrr", null, false, [], 48],
       [
         { kind: "tcp", address: "203.0.113.10", port: 443 },
@@ -25,15 +34,30 @@ describe("what keepalived programs into IPVS", () => {
         79,
       ],
       [{ kind: "udp", address: "203.0.113.20", port: 53 }, "rr", null, true, [], 105],
-      [{ kind: "fwm", mark: 7, family: "inet" }, "sh", { timeout: 300, netmask: null }, false, ["sh-port"], 128],
+      [
+        { kind: "fwm", mark: 7, family: "inet" },
+        "sh",
+        { timeout: 300, netmask: null },
+        false,
+        ["sh-port"],
+        128,
+      ],
     ]);
     expect(members(services[1])).toEqual([
       ["10.10.0.11", 443, "masq", 1, true, 89],
       ["10.10.0.12", 443, "masq", 1, true, 96],
     ]);
-    expect(services[3]?.sorryServer).toMatchObject({ address: "10.10.0.99", port: 80, forward: "masq" });
+    expect(services[3]?.sorryServer).toMatchObject({
+      address: "10.10.0.99",
+      port: 80,
+      forward: "masq",
+    });
     // No weight line: keepalived's default weight 1.
-    expect(services[3]?.realservers[1]).toMatchObject({ weight: 1, weightSource: null, checkers: ["SSL_GET"] });
+    expect(services[3]?.realservers[1]).toMatchObject({
+      weight: 1,
+      weightSource: null,
+      checkers: ["SSL_GET"],
+    });
     expect(services[0]?.realservers[0]?.weightSource?.line).toBe(55);
   });
 
@@ -94,17 +118,34 @@ describe("what keepalived programs into IPVS", () => {
       "  }",
       "}",
     ].join("\n");
-    const { services, findings } = programmedServices(parseKeepalivedConfig(MAIN, { [MAIN]: text }));
-    expect(services.map((s) => [s.key, s.scheduler, s.persistence?.timeout ?? null, members(s)])).toEqual([
-      [{ kind: "tcp", address: "203.0.113.2", port: 80 }, "wlc", null, [["10.0.0.1", 80, "masq", 1, false, 9]]],
-      [{ kind: "tcp", address: "203.0.113.3", port: 0 }, "wlc", 300, [["10.0.0.2", 0, "masq", 1, false, 18]]],
+    const { services, findings } = programmedServices(
+      parseKeepalivedConfig(MAIN, { [MAIN]: text }),
+    );
+    expect(
+      services.map((s) => [s.key, s.scheduler, s.persistence?.timeout ?? null, members(s)]),
+    ).toEqual([
+      [
+        { kind: "tcp", address: "203.0.113.2", port: 80 },
+        "wlc",
+        null,
+        [["10.0.0.1", 80, "masq", 1, false, 9]],
+      ],
+      [
+        { kind: "tcp", address: "203.0.113.3", port: 0 },
+        "wlc",
+        300,
+        [["10.0.0.2", 0, "masq", 1, false, 18]],
+      ],
     ]);
     expect(findings.map((f) => [f.line, f.message])).toEqual([
       [1, "virtual server has no real servers: keepalived ignores it"],
       [6, "unknown scheduler fastest: keepalived ignores it and uses wlc"],
       [6, "no lb_kind set: keepalived uses NAT"],
       [11, "real server 10.0.0.1:80 is duplicated: keepalived removes this one"],
-      [13, "real server 2001:db8::1 is not of the virtual server's address family: keepalived skips it"],
+      [
+        13,
+        "real server 2001:db8::1 is not of the virtual server's address family: keepalived skips it",
+      ],
       [16, "no lb_kind set: keepalived uses NAT"],
     ]);
   });
