@@ -92,6 +92,20 @@ describe("parseKeepalivedConfig on one file (single/)", () => {
   });
 });
 
+describe("global_defs", () => {
+  it.each([
+    ["lvs_sync_daemon eth0 inst VI_1 id 3 maxlen 1400", "VI_1", 3],
+    ["lvs_sync_daemon eth0 VI_1 7", "VI_1", 7],
+    ["lvs_sync_daemon eth0", null, null],
+  ])("%s", (line, instance, syncId) => {
+    const config = parseKeepalivedConfig(MAIN, {
+      [MAIN]: `global_defs {\n  ${line}\n  lvs_flush\n}\n`,
+    });
+    expect(config.globalDefs?.lvsSyncDaemon).toMatchObject({ interface: "eth0", instance, syncId });
+    expect(config.globalDefs?.lvsFlush).toBe(true);
+  });
+});
+
 describe("parseKeepalivedConfig on main + include conf.d/*.conf (split/)", () => {
   const config = parseKeepalivedConfig(MAIN, fixtureFiles("split"));
 

@@ -196,6 +196,21 @@ describe("owner and drift without the checker dump, or with keepalived stopped",
     ]);
   });
 
+  it("says a runtime-only service also goes when keepalived restarts with lvs_flush", () => {
+    const flushing = parseKeepalivedConfig(MAIN, {
+      ...fixtureFiles("single"),
+      [MAIN]: `global_defs {\n  lvs_flush\n}\n${fixtureFiles("single")[MAIN] ?? ""}`,
+    });
+    const report = ownership({ kernel, keepalived: { config: flushing, running: true, check } });
+    expect(drift(report, HAND).service).toEqual([
+      [
+        "runtime-only",
+        false,
+        "runtime only: lost at reboot, and when keepalived restarts (its lvs_flush empties IPVS)",
+      ],
+    ]);
+  });
+
   it("owns nothing when keepalived is not running", () => {
     const report = ownership({ kernel, keepalived: { config, running: false, check: null } });
     expect(report.services.every((s) => s.owner.kind === "runtime")).toBe(true);
