@@ -14,6 +14,7 @@ import {
   refuse,
   runEdit,
   wholeLines,
+  withBlankBefore,
 } from "./edit-support";
 import { indentAt, lineEnd, lineStart, startsLine, type TextEdit } from "./text";
 import { type ConfigNode, walk } from "./tree";
@@ -134,11 +135,10 @@ export function addRealserver(
       );
     }
     const vs = service.virtualServer;
-    const file = vs.source.file;
+    // The copy goes right after the last sibling, in its file (an include may hold them).
+    const sibling = vs.realServers.filter((r) => r.node.block?.close != null).pop();
+    const file = sibling?.source.file ?? vs.source.file;
     const text = config.files[file] ?? "";
-    const sibling = vs.realServers
-      .filter((r) => r.node.block?.close != null && r.source.file === file)
-      .pop();
     if (sibling === undefined) {
       const close = vs.node.block?.close;
       if (close == null || !startsLine(text, close.start)) {
@@ -249,13 +249,7 @@ export function removeRealserver(
     guard(config, rs.realServer.node);
     const text = config.files[rs.source.file] ?? "";
     const range = wholeLines(text, rs.realServer.node);
-    // Take one blank line along when blank lines stand on both sides, so none doubles up.
-    const before = text.slice(0, range.start);
-    const after = text.slice(range.end);
-    const start =
-      /\n[ \t]*\n$/.test(before) && /^[ \t]*(\n|$)/.test(after)
-        ? lineStart(text, range.start - 1)
-        : range.start;
+    const start = withBlankBefore(text, range);
     return [{ file: rs.source.file, start, end: range.end, text: "" }];
   });
 }

@@ -206,3 +206,15 @@ export function indentUnit(text: string, tree: readonly ConfigNode[] = []): stri
   const min = widths.length === 0 ? 4 : Math.min(...widths);
   return " ".repeat(Math.max(1, Math.min(min, 8)));
 }
+
+/**
+ * Where a removal of `range` starts: one blank line before it goes too when a blank line or
+ * the end of the enclosing block follows, so removing never leaves two blank lines or a
+ * blank line before a closing brace (and undoes the blank line an addition put in).
+ */
+export function withBlankBefore(text: string, range: { start: number; end: number }): number {
+  const blankBefore = /(^|\n)[ \t]*\n$/.test(text.slice(0, range.start)) && range.start > 0;
+  const after = text.slice(range.end);
+  const closes = /^[ \t]*(\n|$)/.test(after) || /^[ \t]*}/.test(after);
+  return blankBefore && closes ? lineStart(text, range.start - 1) : range.start;
+}

@@ -166,3 +166,19 @@ describe("glob", () => {
     expect(resolvePath("/etc", "/abs//z")).toBe("/abs/z");
   });
 });
+
+describe("include inside a block", () => {
+  it("puts the included statements into the block, each positioned in its own file", () => {
+    const tree = parseTree(MAIN, {
+      [MAIN]: "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  include rs/*.conf\n}\n",
+      "/etc/keepalived/rs/a.conf": "real_server 10.0.1.1 80 {\n  weight 2\n}\n",
+    });
+    expect(tree.findings).toEqual([]);
+    expect(
+      tree.nodes[0]?.block?.children.map((c) => [c.keyword, c.source.file, c.source.line]),
+    ).toEqual([
+      ["protocol", MAIN, 2],
+      ["real_server", "/etc/keepalived/rs/a.conf", 1],
+    ]);
+  });
+});
