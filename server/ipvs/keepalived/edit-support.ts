@@ -77,7 +77,12 @@ export function runEdit(
     const files: FileChange[] = [];
     for (const [file, list] of byFile) {
       const before = config.files[file] ?? "";
-      const after = applyEdits(before, list);
+      // New lines follow the file's line ends.
+      const crlf = before.includes("\r\n");
+      const after = applyEdits(
+        before,
+        crlf ? list.map((e) => ({ ...e, text: e.text.replace(/\r?\n/g, "\r\n") })) : list,
+      );
       if (after !== before)
         files.push({ file, before, after, changes: diffLines(file, before, after) });
     }

@@ -360,3 +360,41 @@ describe("editService, addVirtualServer, deleteVirtualServer", () => {
     expect(programmedServices(reparse(single, result)).services).toHaveLength(3);
   });
 });
+
+describe("files other than the main one, and CRLF", () => {
+  const files = {
+    [MAIN]: "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  include rs/*.conf\n}\n",
+    "/etc/keepalived/rs/a.conf":
+      "real_server 10.0.1.1 80 {\n  weight 2\n  TCP_CHECK {\n    connect_ip 10.0.1.1\n  }\n}\n",
+  };
+  const key: ServiceKey = { kind: "tcp", address: "10.0.0.1", port: 80 };
+
+  it("edits and copies real_servers where an include inside the block put them", () => {
+    const config = parseKeepalivedConfig(MAIN, files);
+    const weight = ok(setRealserverWeight(config, key, { address: "10.0.1.1", port: 80 }, 7));
+    expect(weight.files.map((f) => f.file)).toEqual(["/etc/keepalived/rs/a.conf"]);
+    const added = ok(addRealserver(config, key, { address: "10.0.1.2", port: 80, weight: 1 }));
+    expect(added.files[0]?.file).toBe("/etc/keepalived/rs/a.conf");
+    expect(added.files[0]?.changes[0]?.newLines).toEqual([
+      "real_server 10.0.1.2 80 {",
+      "  weight 1",
+      "  TCP_CHECK {",
+      "    connect_ip 10.0.1.2",
+      "  }",
+      "}",
+    ]);
+  });
+
+  it("keeps CRLF line ends in the lines it adds", () => {
+    const crlf = Object.fromEntries(
+      Object.entries(files).map(([p, t]) => [p, t.replace(/\n/g, "\r\n")]),
+    );
+    const config = parseKeepalivedConfig(MAIN, crlf);
+    expect(config.findings).toEqual([]);
+    const result = ok(editService(config, key, { scheduler: "rr" }));
+    const after = result.files[0]?.after ?? "";
+    expect(after).toBe(
+      "virtual_server 10.0.0.1 80 {\r\n  protocol TCP\r\n  lb_algo rr\r\n  include rs/*.conf\r\n}\r\n",
+    );
+  });
+});
