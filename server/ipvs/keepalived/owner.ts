@@ -45,7 +45,7 @@ export type DriftItem =
   | { kind: "runtime-only"; expected: boolean; message: string }
   | {
       kind: "setting";
-      field: "scheduler" | "persistence";
+      field: "scheduler" | "persistence" | "forward";
       kernel: string;
       configured: string;
       expected: boolean;
