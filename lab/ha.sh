@@ -64,7 +64,6 @@ write_cluster_yaml() {
         user: "root"
         privateKeyPath: "$key_abs"
         hostKeyFingerprint: "$fp"
-        knownHostsPath: "$RUN_ROOT/$m/known_hosts"
 YAML
 		done
 	} > "$RUN_ROOT/$NAME/cluster.yaml"
