@@ -39,11 +39,13 @@ ha_wait_pair() { # DEADLINE
 		lab-traffic probe --vip 203.0.113.10:8080 --from 203.0.113.101 --count 5 >> \$W 2>&1 &&
 		lab-traffic probe --vip 203.0.113.11:9090 --from 203.0.113.102 --count 4 >> \$W 2>&1 &&
 		lab-traffic probe --vip 203.0.113.12:80 --from 203.0.113.103 --count 4 >> \$W 2>&1 &&
-		lab-traffic probe --vip 203.0.113.11:443 --from 203.0.113.104 --count 2 >> \$W 2>&1 &&
-		lab-traffic probe --udp --vip 203.0.113.10:53 --from 203.0.113.105 --count 2 >> \$W 2>&1 || { cat \$W; exit 5; }" \
+		lab-traffic probe --vip 203.0.113.11:443 --from 203.0.113.104 --count 2 >> \$W 2>&1 || { cat \$W; exit 5; }
+		# not fatal (as in the single lab): a first datagram is sometimes lost while ARP settles
+		lab-traffic probe --udp --vip 203.0.113.10:53 --from 203.0.113.105 --count 2 >> \$W 2>&1 ||
+			echo 'warning: udp 203.0.113.10:53 did not answer every probe'" \
 		> "$RUN_ROOT/$NAME/warmup.log" 2>&1 || rc=$?
 	case $rc in
-	0) ;;
+	0) grep -h '^warning' "$RUN_ROOT/$NAME/warmup.log" | sed 's/^/lab: /' >&2 || true ;;
 	4) RUN_DIR=$RUN_ROOT/$NAME-net; boot_fail "no answer through the VIP 203.0.113.10:8080" ;;
 	*) RUN_DIR=$RUN_ROOT/$NAME-net; boot_fail "warm-up traffic failed: $(tail -n 3 "$RUN_ROOT/$NAME/warmup.log")" ;;
 	esac
