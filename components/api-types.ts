@@ -4,7 +4,7 @@
  */
 import type { DirectorStatus } from "@/server/live/types";
 import type { ServiceKey } from "@/server/ipvs/model";
-import type { PreflightWarning } from "@/server/directors/preflight";
+import type { PreflightWarning } from "@/server/ipvs/preflight";
 import type { ConsoleErrorCode } from "@/server/errors";
 
 export type { DirectorStatus, PreflightWarning };

@@ -5,7 +5,7 @@
  */
 import "server-only";
 import { z } from "zod";
-import type { ServiceWithRealservers } from "@/server/directors/diff";
+import type { ServiceWithRealservers } from "@/server/ipvs/rules";
 import type { ConsoleErrorCode } from "@/server/errors";
 import { getDb, type Db } from "./index";
 

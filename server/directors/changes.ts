@@ -34,11 +34,12 @@ import {
   type DirectorRulesRecord,
 } from "@/server/db/audit";
 import { commandLine } from "@/server/ssh/quote";
-import { diffRules, rulesOf, type RuleChange, type ServiceWithRealservers } from "./diff";
-import { intendedRules } from "./intent";
+import { diffRules, type RuleChange } from "@/server/ipvs/rule-diff";
+import { rulesOf, type ServiceWithRealservers } from "@/server/ipvs/rules";
+import { intendedRules } from "@/server/ipvs/intent";
 import { directorIo } from "./io";
-import { drainWarnings, type PreflightWarning } from "./preflight";
-import { rememberSnapshot, rulesAtVersion } from "./versions";
+import { drainWarnings, type PreflightWarning } from "@/server/ipvs/preflight";
+import { rememberSnapshot, rulesAtVersion } from "@/server/live/versions";
 
 const STEP_TIMEOUT_MS = 20_000;
 

@@ -9,7 +9,7 @@ import { isConsoleError, type ConsoleError } from "@/server/errors";
 import { DEFAULT_RETRY, PollerRegistry, type SnapshotReader } from "@/server/live/poller";
 import type { DirectorSnapshot } from "@/server/live/types";
 import { setDirectorIo } from "./io";
-import { FakeCluster } from "./fake-director.test-util";
+import { FakeCluster } from "@/test/support/fake-director";
 import {
   previewDrain,
   readDrainProgress,

@@ -36,7 +36,7 @@ import {
   type ClusterOperation,
 } from "./changes";
 import { directorIo } from "./io";
-import { drainWarnings } from "./preflight";
+import { drainWarnings } from "@/server/ipvs/preflight";
 
 function selectorOf(realserver: { address: string; port?: number | null }): DrainSelector {
   return realserver.port === undefined || realserver.port === null

@@ -8,14 +8,14 @@ import { formatServiceKey, type ServiceState } from "@/server/ipvs/model";
 import { scriptCommandLine } from "@/server/ssh/quote";
 import {
   parseSnapshot,
-  rulesVersion,
   snapshotArgs,
   SNAPSHOT_SCRIPT,
   splitSections,
   withRates,
   type ReadRequest,
 } from "./snapshot-script";
-import { fixture, MARK, pollOutput, sections } from "./snapshot-output.test-util";
+import { rulesVersion } from "@/server/ipvs/rules";
+import { fixture, MARK, pollOutput, sections } from "@/test/support/snapshot-output";
 
 const ctx = {
   directorId: "lab1",

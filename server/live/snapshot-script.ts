@@ -21,7 +21,6 @@
  *
  * Pure: the script text, its arguments, and the parser of its output.
  */
-import { createHash } from "node:crypto";
 import { ConsoleError, isConsoleError } from "@/server/errors";
 import {
   formatEndpoint,
@@ -45,6 +44,7 @@ import {
   type ProcService,
   type ServiceListing,
 } from "@/server/ipvs/parse";
+import { rulesVersion } from "@/server/ipvs/rules";
 import type { DirectorSnapshot } from "./types";
 
 const MARK = "@@lvs-console:9c1f@@";
@@ -219,63 +219,6 @@ export function listWithForward(persistent: ServiceListing, proc: ForwardSource)
       };
     }),
   };
-}
-
-/** Serialises with sorted object keys, so the hash does not depend on property order. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
-type RuleFields = Pick<
-  ServiceState,
-  "key" | "scheduler" | "persistence" | "ops" | "schedFlags" | "pe"
-> & {
-  realservers: ReadonlyArray<
-    Pick<
-      ServiceState["realservers"][number],
-      "address" | "port" | "forward" | "weight" | "upperThreshold" | "lowerThreshold" | "tunnel"
-    >
-  >;
-};
-
-/**
- * The version of a director's rules: SHA-256 over the services and realservers with every
- * attribute an edit can change, in a canonical order, without counters or connections.
- */
-export function rulesVersion(services: readonly RuleFields[]): string {
-  const normalised = services
-    .map((s) => ({
-      key: s.key,
-      scheduler: s.scheduler,
-      persistence: s.persistence,
-      ops: s.ops,
-      schedFlags: [...s.schedFlags].sort(),
-      pe: s.pe,
-      realservers: s.realservers
-        .map((r) => ({
-          address: r.address,
-          port: r.port,
-          forward: r.forward,
-          weight: r.weight,
-          upperThreshold: r.upperThreshold,
-          lowerThreshold: r.lowerThreshold,
-          tunnel: r.tunnel,
-        }))
-        .sort((a, b) => compareText(formatEndpoint(a), formatEndpoint(b))),
-    }))
-    .sort((a, b) => compareText(formatServiceKey(a.key), formatServiceKey(b.key)));
-  return createHash("sha256").update(canonicalJson(normalised)).digest("hex");
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function rate(now: Counters, before: Counters, seconds: number): Rates | null {

@@ -10,7 +10,8 @@ import "server-only";
 import { DEFAULT_FULL_READ_EVERY, type DirectorConfig } from "@/server/config/schema";
 import { isConsoleError } from "@/server/errors";
 import type { IpvsTimeouts, IpvsadmVersion } from "@/server/ipvs/model";
-import { getSshPool, type SshPool } from "@/server/ssh/pool";
+import { getSshPool } from "@/server/db/ssh-pool";
+import type { SshPool } from "@/server/ssh/pool";
 import {
   hasTunnels,
   parseSnapshot,

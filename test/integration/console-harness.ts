@@ -11,7 +11,7 @@ import { TRPCError } from "@trpc/server";
 import { configFromObject, setConfig, type DirectorConfig } from "@/server/config";
 import { closeDb } from "@/server/db";
 import { isConsoleError, type ConsoleError } from "@/server/errors";
-import { getSshPool } from "@/server/ssh/pool";
+import { getSshPool } from "@/server/db/ssh-pool";
 import { createCallerFactory, createContext } from "@/server/trpc/init";
 import { appRouter } from "@/server/trpc/root";
 import { labExec } from "../../lab/harness";

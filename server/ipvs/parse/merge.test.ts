@@ -10,7 +10,7 @@ import {
 import { parseRate, parseStats } from "./counters";
 import { parseList } from "./list";
 import { mergeListings } from "./merge";
-import { fixture } from "./test-support";
+import { fixture } from "@/test/support/parse";
 
 type Five = [number, number, number, number, number];
 

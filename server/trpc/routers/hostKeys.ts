@@ -1,7 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import { fingerprintSchema } from "@/server/config";
-import { trustHostKey } from "@/server/ssh/trust";
+import { trustHostKey } from "@/server/directors/trust";
 import { adminProcedure, router } from "../init";
 
 export const hostKeysRouter = router({

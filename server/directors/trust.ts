@@ -7,17 +7,13 @@
 import "server-only";
 import { readFile } from "node:fs/promises";
 import type { DirectorConfig } from "@/server/config";
+import { getDirector } from "@/server/config/directors";
 import { recordAttempt, finishAttempt } from "@/server/db/audit";
-import { getDirector } from "@/server/directors/inventory";
+import { getTrustedHostKey, saveTrustedHostKey } from "@/server/db/host-keys";
+import { getSshPool } from "@/server/db/ssh-pool";
 import { ConsoleError } from "@/server/errors";
-import {
-  configuredPolicy,
-  getTrustedHostKey,
-  saveTrustedHostKey,
-  type TrustedHostKey,
-} from "./host-keys";
-import { hostMatches, parseKnownHosts } from "./known-hosts";
-import { getSshPool } from "./pool";
+import { configuredPolicy, type TrustedHostKey } from "@/server/ssh/host-keys";
+import { hostMatches, parseKnownHosts } from "@/server/ssh/known-hosts";
 
 export async function trustHostKey(
   directorId: string,

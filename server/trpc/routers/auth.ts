@@ -3,9 +3,9 @@ import "server-only";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { ConsoleError, isConsoleError } from "@/server/errors";
-import { publicProcedure, router, viewerProcedure } from "@/server/trpc/init";
-import { clearSessionCookie, sessionCookie } from "./http";
-import { login, logout } from "./service";
+import { publicProcedure, router, viewerProcedure } from "../init";
+import { clearSessionCookie, sessionCookie } from "@/server/auth/http";
+import { login, logout } from "@/server/auth/service";
 
 export const loginInput = z.strictObject({
   name: z.string().min(1, "enter your user name").max(200),

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { isConsoleError } from "@/server/errors";
 
 export function fixture(name: string): string {
-  return readFileSync(new URL(`../__fixtures__/${name}`, import.meta.url), "utf8");
+  return readFileSync(new URL(`../../server/ipvs/__fixtures__/${name}`, import.meta.url), "utf8");
 }
 
 /** Runs `parse` and returns the PARSE_ERROR's code, source, line number and line. */
