@@ -15,8 +15,16 @@
  */
 import "server-only";
 import type { DirectorConfig, ClusterConfig } from "@/server/config";
-import { ConsoleError, isConsoleError, type ConsoleErrorCode } from "@/server/errors";
-import { classifyIpvsadmFailure } from "@/server/ipvs/errors";
+import {
+  ConsoleError,
+  isConsoleError,
+  addDetails,
+  toErrorJson,
+  withDetails,
+  type ConsoleErrorJson,
+  type RefusalReason,
+} from "@/server/errors";
+import { classifyIpvsadmFailure, commandFailed } from "@/server/ipvs/errors";
 import {
   formatEndpoint,
   formatServiceKey,
@@ -24,11 +32,12 @@ import {
   type IpvsSysctls,
   type ServiceKey,
 } from "@/server/ipvs/model";
-import { plan, type Change, type PlanStep, type RefusalReason } from "@/server/ipvs/planner";
+import { plan, type Change, type PlanStep } from "@/server/ipvs/planner";
 import type { DirectorSnapshot } from "@/server/live/types";
 import {
   finishAttempt,
   recordAttempt,
+  type Actor,
   type AuditError,
   type AuditResult,
   type DirectorRulesRecord,
@@ -42,12 +51,6 @@ import { drainWarnings, type PreflightWarning } from "@/server/ipvs/preflight";
 import { rememberSnapshot, rulesAtVersion } from "@/server/live/versions";
 
 const STEP_TIMEOUT_MS = 20_000;
-
-export interface ErrorJson {
-  code: ConsoleErrorCode;
-  message: string;
-  details: Record<string, unknown>;
-}
 
 export interface PreviewStep {
   argv: string[];
@@ -85,7 +88,7 @@ export interface DirectorResult {
   directorId: string;
   ok: boolean;
   steps: StepResult[];
-  error: ErrorJson | null;
+  error: ConsoleErrorJson | null;
   verified: boolean;
   /** The version read back after the change (null if the read-back failed). */
   version: string | null;
@@ -96,13 +99,8 @@ export interface ApplyResult {
   ok: boolean;
   result: "ok" | "failed" | "partial";
   /** PARTIAL, COMMAND_FAILED, VERIFY_FAILED, ... for the change as a whole; null when ok. */
-  error: ErrorJson | null;
+  error: ConsoleErrorJson | null;
   results: DirectorResult[];
-}
-
-export interface Actor {
-  name: string;
-  remoteAddress?: string | null;
 }
 
 /** A change to plan on every director of a cluster (one change, or a drain's sequence). */
@@ -129,11 +127,6 @@ interface PlannedDirector {
   refusal: { reason: RefusalReason; message: string; fields?: Record<string, string> } | null;
   /** The refusal only means "nothing to do on this director". */
   tolerated: boolean;
-}
-
-function errorJson(e: unknown): ErrorJson {
-  if (isConsoleError(e)) return { code: e.code, message: e.message, details: e.details };
-  return { code: "INTERNAL", message: e instanceof Error ? e.message : String(e), details: {} };
 }
 
 /** One line for the audit list, in the operator's words. */
@@ -177,13 +170,7 @@ async function readCluster(cluster: ClusterConfig): Promise<DirectorSnapshot[]> 
       try {
         return await io.readSnapshot(director);
       } catch (e) {
-        const err = errorJson(e);
-        throw new ConsoleError(
-          err.code,
-          `${director.id}: ${err.message}`,
-          { ...err.details, directorId: director.id },
-          { cause: e },
-        );
+        throw withDetails(e, { directorId: director.id }, `${director.id}: `);
       }
     }),
   );
@@ -404,7 +391,7 @@ export async function applyOperation(
       snapshots = await readCluster(cluster);
     } catch (e) {
       const auditId = recordAttempt(attempt);
-      finishAttempt(auditId, { result: "failed", error: errorJson(e) });
+      finishAttempt(auditId, { result: "failed", error: toErrorJson(e) });
       throw withAuditId(e, auditId);
     }
     const before = (keysByDirector: Map<string, ServiceKey[]>, names: readonly string[]) =>
@@ -430,7 +417,7 @@ export async function applyOperation(
           ),
         },
       );
-      finishAttempt(auditId, { result: "conflict", error: errorJson(error) });
+      finishAttempt(auditId, { result: "conflict", error: toErrorJson(error) });
       throw error;
     }
 
@@ -449,7 +436,7 @@ export async function applyOperation(
         before: before(keysByDirector, sysctlNames),
       });
       const error = withAuditId(refusal, auditId);
-      finishAttempt(auditId, { result: "refused", error: errorJson(error) });
+      finishAttempt(auditId, { result: "refused", error: toErrorJson(error) });
       throw error;
     }
 
@@ -467,7 +454,7 @@ export async function applyOperation(
     } catch (e) {
       finishAttempt(auditId, {
         result: isConsoleError(e, "REFUSED") ? "refused" : "failed",
-        error: errorJson(e),
+        error: toErrorJson(e),
       });
       throw withAuditId(e, auditId);
     }
@@ -487,16 +474,7 @@ export async function applyOperation(
 }
 
 function withAuditId(e: unknown, auditId: number): ConsoleError {
-  const err = errorJson(e);
-  return new ConsoleError(
-    err.code,
-    err.message,
-    { ...err.details, auditId },
-    {
-      cause: e,
-      ...(e instanceof ConsoleError && e.adminDetail ? { adminDetail: e.adminDetail } : {}),
-    },
-  );
+  return withDetails(e, { auditId });
 }
 
 interface Conflict {
@@ -539,7 +517,7 @@ interface DirectorOutcome {
 async function runDirector(p: PlannedDirector): Promise<DirectorOutcome> {
   const io = directorIo();
   const steps: StepResult[] = [];
-  let error: ErrorJson | null = null;
+  let error: ConsoleErrorJson | null = null;
   let changedSomething = false;
 
   for (const step of p.steps) {
@@ -552,30 +530,27 @@ async function runDirector(p: PlannedDirector): Promise<DirectorOutcome> {
         stderr: out.stderr,
       });
       if (out.exitCode !== 0) {
-        const ipvs = classifyIpvsadmFailure(out.exitCode, out.stderr);
-        error = {
-          code: "COMMAND_FAILED",
-          message: `${p.director.id}: ${step.argv.join(" ")} failed (exit ${out.exitCode}): ${ipvs.message}`,
-          details: {
+        const { message } = classifyIpvsadmFailure(out.exitCode, out.stderr);
+        error = commandFailed(
+          `${p.director.id}: ${step.argv.join(" ")} failed (exit ${out.exitCode}): ${message}`,
+          {
             directorId: p.director.id,
             argv: step.argv,
             exitCode: out.exitCode,
             stderr: out.stderr,
             stdout: out.stdout,
-            ipvs,
           },
-        };
+        ).toJSON();
         break;
       }
       changedSomething = true;
     } catch (e) {
       steps.push({ argv: step.argv, description: step.description, exitCode: null, stderr: "" });
-      const err = errorJson(e);
-      error = {
-        ...err,
-        message: `${p.director.id}: ${err.message}`,
-        details: { ...err.details, directorId: p.director.id, argv: step.argv },
-      };
+      error = withDetails(
+        e,
+        { directorId: p.director.id, argv: step.argv },
+        `${p.director.id}: `,
+      ).toJSON();
       break;
     }
   }
@@ -587,7 +562,7 @@ async function runDirector(p: PlannedDirector): Promise<DirectorOutcome> {
       snapshot = await io.readSnapshot(p.director);
       rememberSnapshot(snapshot);
     } catch (e) {
-      const err = errorJson(e);
+      const err = toErrorJson(e);
       error ??= {
         code: "VERIFY_FAILED",
         message: `${p.director.id}: the change ran but the read-back failed: ${err.message}`,
@@ -622,7 +597,7 @@ async function runDirector(p: PlannedDirector): Promise<DirectorOutcome> {
 }
 
 /** Compares the read-back with the intent; names the command behind the first difference. */
-function verify(p: PlannedDirector, snapshot: DirectorSnapshot): ErrorJson | null {
+function verify(p: PlannedDirector, snapshot: DirectorSnapshot): ConsoleErrorJson | null {
   const differences = diffRules(p.intended, rulesOf(snapshot.services));
   const sysctlDifferences = Object.entries(p.intendedSysctls)
     .filter(([name, value]) => snapshot.sysctls[name]?.[0] !== value)
@@ -697,7 +672,7 @@ function overall(outcomes: DirectorOutcome[]): {
   return {
     result: "failed",
     error: first
-      ? { ...first, details: { ...first.details, results: outcomes.map((o) => o.result) } }
+      ? addDetails(first, { results: outcomes.map((o) => o.result) })
       : { code: "INTERNAL", message: "the change failed", details: {} },
   };
 }

@@ -16,7 +16,7 @@ import {
 } from "@/server/ipvs/model";
 import { drainTargets, type Change, type DrainSelector } from "@/server/ipvs/planner";
 import type { DirectorReachability, DirectorSnapshot } from "@/server/live/types";
-import { finishAttempt, recordAttempt } from "@/server/db/audit";
+import { finishAttempt, recordAttempt, type Actor } from "@/server/db/audit";
 import {
   createDrain,
   findActiveDrain,
@@ -30,7 +30,6 @@ import {
   applyOperation,
   describeRealserver,
   previewOperation,
-  type Actor,
   type ApplyResult,
   type ChangePreview,
   type ClusterOperation,

@@ -5,7 +5,7 @@
  * failure.
  */
 import { z } from "zod";
-import { ConsoleError } from "@/server/errors";
+import { ConsoleError, type RefusalReason } from "@/server/errors";
 import {
   addressSchema,
   endpointSchema,
@@ -105,14 +105,6 @@ export const changeSchema = z.discriminatedUnion("kind", [
 export type Change = z.output<typeof changeSchema>;
 export type ChangeInput = z.input<typeof changeSchema>;
 export type ChangeKind = Change["kind"];
-
-export type RefusalReason =
-  | "invalid"
-  | "no-such-service"
-  | "no-such-realserver"
-  | "already-a-member"
-  | "service-exists"
-  | "would-change-nothing";
 
 export interface PlanStep {
   argv: string[];

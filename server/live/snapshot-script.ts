@@ -44,6 +44,7 @@ import {
   type ProcService,
   type ServiceListing,
 } from "@/server/ipvs/parse";
+import { commandFailed } from "@/server/ipvs/errors";
 import { rulesVersion } from "@/server/ipvs/rules";
 import type { DirectorSnapshot } from "./types";
 
@@ -132,8 +133,7 @@ function section(sections: Map<string, Section>, name: SectionName, directorId: 
   }
   if (found.exitCode !== 0) {
     const message = found.text.trim().split("\n")[0] ?? "";
-    throw new ConsoleError(
-      "COMMAND_FAILED",
+    throw commandFailed(
       `${COMMANDS[name].join(" ")} failed on ${directorId}${found.exitCode === null ? " (cut short)" : ` with exit code ${found.exitCode}`}${message ? `: ${message}` : ""}`,
       {
         directorId,

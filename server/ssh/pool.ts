@@ -21,6 +21,7 @@ import { readFileSync } from "node:fs";
 import ssh2, { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import type { DirectorConfig, JumpHostConfig } from "@/server/config";
 import { ConsoleError } from "@/server/errors";
+import { commandFailed } from "@/server/ipvs/errors";
 import { backoffDelay, type BackoffPolicy } from "./backoff";
 import { preferredKeyTypes, verifyHostKey, type HostKeyTarget, type TrustStore } from "./host-keys";
 import { commandLine, scriptCommandLine } from "./quote";
@@ -744,8 +745,7 @@ class DirectorConnection {
             if (size > this.options.maxOutputBytes) {
               ch.close();
               finish(
-                new ConsoleError(
-                  "COMMAND_FAILED",
+                commandFailed(
                   `${argv[0] ?? "the command"} printed more than ${this.options.maxOutputBytes} bytes`,
                   {
                     directorId: d.id,
@@ -815,8 +815,7 @@ export function createSshPool(
       const result = await exec(director, argv, opts);
       if (result.exitCode !== 0) {
         const firstLine = result.stderr.trim().split("\n")[0] ?? "";
-        throw new ConsoleError(
-          "COMMAND_FAILED",
+        throw commandFailed(
           `${argv.join(" ").slice(0, 200)} failed on ${director.id} with exit code ${result.exitCode}${firstLine ? `: ${firstLine}` : ""}`,
           {
             directorId: director.id,

@@ -31,15 +31,11 @@ export const drainsRouter = router({
         setExpireQuiescentTemplate: z.boolean().optional(),
       }),
     )
-    .mutation(({ ctx, input }) =>
-      startDrain({ ...input, user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress } }),
-    ),
+    .mutation(({ ctx, input }) => startDrain({ ...input, user: ctx.actor })),
 
   undrain: operatorProcedure
     .input(z.object({ drainId: drainIdSchema, expectedVersions: expectedVersionsSchema }))
-    .mutation(({ ctx, input }) =>
-      undrain({ ...input, user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress } }),
-    ),
+    .mutation(({ ctx, input }) => undrain({ ...input, user: ctx.actor })),
 
   remove: operatorProcedure
     .input(
@@ -49,9 +45,7 @@ export const drainsRouter = router({
         force: z.boolean().optional(),
       }),
     )
-    .mutation(({ ctx, input }) =>
-      removeDrained({ ...input, user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress } }),
-    ),
+    .mutation(({ ctx, input }) => removeDrained({ ...input, user: ctx.actor })),
 
   list: viewerProcedure
     .input(
