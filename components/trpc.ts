@@ -12,7 +12,7 @@ export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export type PreviewResult = RouterOutputs["changes"]["preview"];
 export type ApplyDirectorResult = RouterOutputs["changes"]["commit"]["results"][number];
 // Subscription payloads: the server's own types, imported type-only.
-export type { DrainProgress } from "@/server/directors/drain";
+export type { DrainProgress } from "@/server/directors/drain-progress";
 export type { DirectorStatus, FleetStatus } from "@/server/live/types";
 export type { PreflightWarning } from "@/server/ipvs/preflight";
 

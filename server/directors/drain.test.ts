@@ -10,15 +10,9 @@ import { DEFAULT_RETRY, PollerRegistry, type SnapshotReader } from "@/server/liv
 import type { DirectorSnapshot } from "@/server/live/types";
 import { setDirectorIo } from "./io";
 import { FakeCluster } from "@/test/support/fake-director";
-import {
-  previewDrain,
-  readDrainProgress,
-  removeDrained,
-  startDrain,
-  undrain,
-  watchDrainProgress,
-  type DrainProgress,
-} from "./drain";
+import { previewDrain, removeDrained, startDrain, undrain } from "./drain";
+import type { DrainProgress } from "./drain-progress";
+import { readDrainProgress, watchDrainProgress } from "./drain-watch";
 
 const alice = { name: "alice" };
 let dir: string;

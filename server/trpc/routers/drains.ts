@@ -4,13 +4,8 @@ import { z } from "zod";
 import { drainSelectorSchema } from "@/server/ipvs/planner";
 import { getDrain, listDrains } from "@/server/db/drains";
 import { ConsoleError } from "@/server/errors";
-import {
-  previewDrain,
-  removeDrained,
-  startDrain,
-  undrain,
-  watchDrainProgress,
-} from "@/server/directors/drain";
+import { previewDrain, removeDrained, startDrain, undrain } from "@/server/directors/drain";
+import { watchDrainProgress } from "@/server/directors/drain-watch";
 import { operatorProcedure, router, viewerProcedure } from "../init";
 import { expectedVersionsSchema } from "./changes";
 
