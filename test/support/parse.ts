@@ -1,6 +1,6 @@
 /** Helpers for the parser tests only: fixture files and the PARSE_ERROR a call throws. */
 import { readFileSync } from "node:fs";
-import { isConsoleError } from "@/server/errors";
+import { thrownBy } from "./errors";
 
 export function fixture(name: string): string {
   return readFileSync(new URL(`../../server/ipvs/__fixtures__/${name}`, import.meta.url), "utf8");
@@ -14,17 +14,12 @@ export function parseErrorOf(parse: () => unknown): {
   line: unknown;
   message: string;
 } {
-  try {
-    parse();
-  } catch (error) {
-    if (!isConsoleError(error)) throw error;
-    return {
-      code: error.code,
-      source: error.details.source,
-      lineNumber: error.details.lineNumber,
-      line: error.details.line,
-      message: error.message,
-    };
-  }
-  throw new Error("expected a PARSE_ERROR, but parsing succeeded");
+  const error = thrownBy(parse);
+  return {
+    code: error.code,
+    source: error.details.source,
+    lineNumber: error.details.lineNumber,
+    line: error.details.line,
+    message: error.message,
+  };
 }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { isConsoleError } from "@/server/errors";
 import {
   type Counters,
   type ForwardMethod,
@@ -11,6 +10,7 @@ import { parseRate, parseStats } from "./counters";
 import { parseList } from "./list";
 import { mergeListings } from "./merge";
 import { fixture } from "@/test/support/parse";
+import { thrownBy } from "@/test/support/errors";
 
 type Five = [number, number, number, number, number];
 
@@ -57,13 +57,8 @@ const RULE_DEFAULTS = { persistence: null, ops: false, schedFlags: [], pe: null 
 
 /** Thrown error's code and details, for errors that carry no line. */
 function mergeErrorOf(merge: () => unknown): { code: string; details: Record<string, unknown> } {
-  try {
-    merge();
-  } catch (error) {
-    if (!isConsoleError(error)) throw error;
-    return { code: error.code, details: error.details };
-  }
-  throw new Error("expected a PARSE_ERROR, but merging succeeded");
+  const { code, details } = thrownBy(merge);
+  return { code, details };
 }
 
 describe("mergeListings on the busy director", () => {
