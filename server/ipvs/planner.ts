@@ -104,7 +104,6 @@ export const changeSchema = z.discriminatedUnion("kind", [
 ]);
 export type Change = z.output<typeof changeSchema>;
 export type ChangeInput = z.input<typeof changeSchema>;
-export type ChangeKind = Change["kind"];
 
 export interface PlanStep {
   argv: string[];

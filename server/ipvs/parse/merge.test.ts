@@ -53,6 +53,22 @@ function member(
   };
 }
 
+/** A member as a view without counters shows it (no --stats, --rate or --persistent-conn). */
+function withoutCounters(
+  address: string,
+  port: number,
+  forward: ForwardMethod,
+  weight: number,
+  conns: { active: number; inactive: number; persistent: number },
+): RealserverState {
+  return {
+    ...member(address, port, forward, weight, conns, [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]),
+    persistentConns: null,
+    counters: null,
+    rates: null,
+  };
+}
+
 const RULE_DEFAULTS = { persistence: null, ops: false, schedFlags: [], pe: null };
 
 /** Thrown error's code and details, for errors that carry no line. */
@@ -297,48 +313,9 @@ describe("mergeListings on the busy director", () => {
       counters: null,
       rates: null,
       realservers: [
-        {
-          ...member(
-            "10.10.0.11",
-            80,
-            "masq",
-            0,
-            { active: 3, inactive: 10, persistent: 0 },
-            [0, 0, 0, 0, 0],
-            [0, 0, 0, 0, 0],
-          ),
-          persistentConns: null,
-          counters: null,
-          rates: null,
-        },
-        {
-          ...member(
-            "10.10.0.12",
-            80,
-            "masq",
-            1,
-            { active: 3, inactive: 10, persistent: 0 },
-            [0, 0, 0, 0, 0],
-            [0, 0, 0, 0, 0],
-          ),
-          persistentConns: null,
-          counters: null,
-          rates: null,
-        },
-        {
-          ...member(
-            "10.10.0.13",
-            80,
-            "masq",
-            1,
-            { active: 4, inactive: 13, persistent: 0 },
-            [0, 0, 0, 0, 0],
-            [0, 0, 0, 0, 0],
-          ),
-          persistentConns: null,
-          counters: null,
-          rates: null,
-        },
+        withoutCounters("10.10.0.11", 80, "masq", 0, { active: 3, inactive: 10, persistent: 0 }),
+        withoutCounters("10.10.0.12", 80, "masq", 1, { active: 3, inactive: 10, persistent: 0 }),
+        withoutCounters("10.10.0.13", 80, "masq", 1, { active: 4, inactive: 13, persistent: 0 }),
       ],
     });
     expect(merged.map((s) => s.realservers.length)).toEqual([3, 3, 3, 2, 1, 2, 2]);
