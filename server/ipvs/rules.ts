@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import {
   formatEndpoint,
   formatServiceKey,
+  realserverRule,
   type RealserverRule,
   type ServiceRule,
 } from "@/server/ipvs/model";
@@ -22,18 +23,6 @@ function serviceRule(s: ServiceRule): ServiceRule {
     ops: s.ops,
     schedFlags: [...s.schedFlags],
     pe: s.pe,
-  };
-}
-
-function realserverRule(r: RealserverRule): RealserverRule {
-  return {
-    address: r.address,
-    port: r.port,
-    forward: r.forward,
-    weight: r.weight,
-    upperThreshold: r.upperThreshold,
-    lowerThreshold: r.lowerThreshold,
-    tunnel: r.tunnel,
   };
 }
 
