@@ -2,6 +2,39 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import reactHooks from "eslint-plugin-react-hooks";
 
+/**
+ * Folders depend one way: ipvs (pure) <- ssh (transport) <- db <- live <- directors <- trpc
+ * <- UI, with errors and config at the bottom. Each entry lists what a folder may NOT
+ * import; a lower folder gets what it needs injected (the pool's TrustStore).
+ */
+const SERVER = (folders) => `^@/server/(${folders.join("|")})(/|$)`;
+const UP = "imports upward: see the layering in README.md (Architecture); inject what is needed";
+const layers = [
+  { files: ["server/errors.ts"], regex: "^@/server/", message: "errors.ts is the bottom layer" },
+  {
+    files: ["server/ipvs/**"],
+    regex: SERVER(["config", "ssh", "db", "live", "directors", "auth", "trpc"]),
+  },
+  // config's schema includes the users' schema (pure zod); nothing else of auth.
+  {
+    files: ["server/config/**"],
+    regex: "^@/server/(ssh|db|live|directors|trpc)(/|$)|^@/server/auth/(?!schema$)",
+  },
+  { files: ["server/ssh/**"], regex: SERVER(["db", "live", "directors", "auth", "trpc"]) },
+  { files: ["server/db/**"], regex: SERVER(["live", "directors", "auth", "trpc"]) },
+  { files: ["server/auth/**"], regex: SERVER(["live", "directors", "trpc"]) },
+  { files: ["server/live/**"], regex: SERVER(["directors", "auth", "trpc"]) },
+  { files: ["server/directors/**"], regex: SERVER(["auth", "trpc"]) },
+];
+const IO_MODULES = [
+  "node:fs",
+  "node:fs/promises",
+  "node:child_process",
+  "node:net",
+  "ssh2",
+  "better-sqlite3",
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -37,6 +70,74 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": [
         "error",
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
+    },
+  },
+  ...layers.map(({ files, regex, message }) => ({
+    files,
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex, message: message ?? UP },
+            { regex: "^@/(components|app)(/|$)", message: "the server never imports the UI" },
+            { regex: "^\\.\\./", message: "import another folder as @/server/<folder>/..." },
+          ],
+        },
+      ],
+    },
+  })),
+  {
+    // Pure means no I/O: parsers and planners get text and return values.
+    files: ["server/ipvs/**"],
+    ignores: ["server/ipvs/**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: IO_MODULES.map((name) => ({ name, message: "server/ipvs is pure: no I/O" })),
+          patterns: [
+            {
+              regex: SERVER(["config", "ssh", "db", "live", "directors", "auth", "trpc"]),
+              message: UP,
+            },
+            { regex: "^@/(components|app)(/|$)", message: "the server never imports the UI" },
+            { regex: "^\\.\\./", message: "import another folder as @/server/<folder>/..." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["server/trpc/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex: "^@/(components|app)(/|$)", message: "the server never imports the UI" },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The browser gets types from the server, and values only from the pure core.
+    files: ["components/**"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^@/server/(?!ipvs/|errors$)",
+              allowTypeImports: true,
+              message:
+                "the UI imports server types only (values only from server/ipvs and server/errors)",
+            },
+          ],
+        },
       ],
     },
   },

@@ -1,23 +1,14 @@
 import { TRPCClientError } from "@trpc/client";
-import type { ConsoleErrorData } from "./api-types";
+import type { ConsoleErrorJson } from "@/server/errors";
+import type { AppRouter } from "@/server/trpc/root";
+import type { ConsoleErrorData } from "./trpc";
 
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null;
-}
-
-/** The console's typed error behind a tRPC failure, when there is one. */
+/** The console's typed error behind a tRPC failure (the error formatter's `data.console`), when there is one. */
 export function consoleErrorOf(err: unknown): ConsoleErrorData | null {
   if (!(err instanceof TRPCClientError)) return null;
-  const data: unknown = err.data;
-  if (!isRecord(data) || !isRecord(data.console)) return null;
-  const c = data.console;
-  if (typeof c.code !== "string" || typeof c.message !== "string") return null;
-  return {
-    code: c.code as ConsoleErrorData["code"],
-    message: c.message,
-    details: isRecord(c.details) ? c.details : {},
-    ...(typeof c.adminDetail === "string" ? { adminDetail: c.adminDetail } : {}),
-  };
+  // A failure that never reached the router (a proxy's 502, a dropped connection) has no data.
+  const data = (err as TRPCClientError<AppRouter>).data;
+  return data?.console ?? null;
 }
 
 export function errorMessage(err: unknown): string {
@@ -27,35 +18,26 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
-export function detailString(details: Record<string, unknown>, key: string): string | null {
-  const v = details[key];
-  return typeof v === "string" ? v : null;
-}
-
-export function detailNumber(details: Record<string, unknown>, key: string): number | null {
-  const v = details[key];
-  return typeof v === "number" ? v : null;
-}
-
 /**
  * The key an admin may review and trust after HOST_KEY_UNKNOWN, or null. Never a jump host's:
  * the server refuses those (their keys are pinned in lvs-console.yaml), so the UI explains
  * that instead of offering a button that cannot work.
  */
 export function trustableHostKey(
-  error: Pick<ConsoleErrorData, "code" | "details"> | null | undefined,
+  error: ConsoleErrorJson | null | undefined,
 ): { directorId: string; fingerprint: string } | null {
   if (error?.code !== "HOST_KEY_UNKNOWN" || isJumpHostKey(error)) return null;
-  const fingerprint = detailString(error.details, "fingerprint");
-  const directorId =
-    detailString(error.details, "directorId") ?? detailString(error.details, "director");
+  const { fingerprint, directorId } = error.details;
   return fingerprint && directorId ? { directorId, fingerprint } : null;
 }
 
 /** A host-key error about the jump host in front of a director, not the director itself. */
-export function isJumpHostKey(error: Pick<ConsoleErrorData, "code" | "details">): boolean {
-  return (
-    (error.code === "HOST_KEY_UNKNOWN" || error.code === "HOST_KEY_CHANGED") &&
-    error.details.role === "jumpHost"
-  );
+export function isJumpHostKey(error: ConsoleErrorJson): boolean {
+  switch (error.code) {
+    case "HOST_KEY_UNKNOWN":
+    case "HOST_KEY_CHANGED":
+      return error.details.role === "jumpHost";
+    default:
+      return false;
+  }
 }

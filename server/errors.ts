@@ -8,7 +8,7 @@
 export type ConsoleErrorCode =
   // input and planning
   | "VALIDATION" // input failed a schema; details.fields maps field paths to messages
-  | "REFUSED" // the planner refuses the change; details.reason says why (see RefusalReason)
+  | "REFUSED" // the change, drain or trust step is refused; details.reason says why (RefusalReason)
   | "NOT_FOUND" // no such cluster, director, drain, ...
   | "CONFLICT" // the director changed since the operator looked; details.changes lists what
   // reading
@@ -20,17 +20,133 @@ export type ConsoleErrorCode =
   | "CHANNEL_REFUSED" // the director refused to open a channel (sshd MaxSessions): that command did not run, the connection stays
   | "HOST_KEY_UNKNOWN" // details.fingerprint: offer an explicit "trust this key" step
   | "HOST_KEY_CHANGED" // details.expected, details.actual: refuse loudly
-  | "COMMAND_FAILED" // details.argv, details.exitCode, details.stderr, details.ipvs (typed kernel error)
+  | "COMMAND_FAILED" // CommandFailedDetails: argv, exit code, stderr, the ipvsadm classification
   // applying
   | "PARTIAL" // a change applied on some directors and not others; details.results per director
   | "VERIFY_FAILED" // applied, but the read-back differs; details.director, details.command
   | "UNAUTHORIZED"
+  | "RATE_LIMITED" // too many failed sign-ins; details.retryAfterSeconds
   | "FORBIDDEN"
   | "INTERNAL";
 
 export type ErrorDetails = Record<string, unknown>;
 
-export class ConsoleError extends Error {
+/** Context any error may carry: where it happened, which command, which audit entry. */
+export interface ErrorContext {
+  directorId?: string;
+  argv?: string[];
+  auditId?: number;
+}
+
+/** Details a code always carries, plus the context its callers add. */
+type Open<T> = T & ErrorContext & ErrorDetails;
+
+/**
+ * Why a change, drain or trust step is refused: the planner's reasons first, then the
+ * drain lifecycle's and the host-key trust step's.
+ */
+export type RefusalReason =
+  | "invalid"
+  | "no-such-service"
+  | "no-such-realserver"
+  | "already-a-member"
+  | "service-exists"
+  | "would-change-nothing"
+  | "already-draining"
+  | "drain-finished"
+  | "not-drained"
+  | "host-key-configured"
+  | "jump-host-key-not-configured";
+
+/**
+ * What a failed ipvsadm (or sysctl) run means (server/ipvs/errors.ts classifies it from the
+ * exit code and stderr), so the UI can say "that realserver is already a member".
+ */
+export const IPVS_FAILURE_KINDS = [
+  "service-exists",
+  "destination-exists",
+  "no-such-service",
+  "no-such-destination",
+  "service-not-defined",
+  "scheduler-not-found",
+  "illegal-address",
+  "illegal-weight",
+  "out-of-range",
+  "address-family",
+  "zero-port",
+  "invalid-timeout",
+  "permission-denied",
+  "ipvs-unavailable",
+  "unknown-option",
+  "usage",
+  "unknown",
+] as const;
+export type IpvsFailureKind = (typeof IPVS_FAILURE_KINDS)[number];
+
+/**
+ * ipvsadm exits 255 when the kernel refuses an operation (and for a few popt errors),
+ * 2 when it cannot parse its command line, 1 when a listed service does not exist.
+ */
+export type IpvsExitClass = "kernel-refusal" | "parse-error" | "not-found-on-list" | "other";
+
+export interface IpvsFailure {
+  kind: IpvsFailureKind;
+  exitCode: number;
+  exitClass: IpvsExitClass;
+  /** What happened, in the operator's words. */
+  message: string;
+  /** The remote stderr, trimmed. */
+  stderr: string;
+}
+
+export interface CommandFailedDetails {
+  directorId: string;
+  argv: string[];
+  /** null when the command was cut short (output too large, section never closed). */
+  exitCode: number | null;
+  stderr: string;
+  stdout?: string;
+  /** The classified failure; null when the command did not exit. */
+  ipvs: IpvsFailure | null;
+}
+
+/** The details each code carries (a code not listed carries free context only). */
+export interface ErrorDetailsByCode {
+  VALIDATION: Open<{ fields?: Record<string, string> }>;
+  REFUSED: Open<{ reason: RefusalReason }>;
+  /** changes: what differs, each with its operator-readable `text` (server/ipvs/rule-diff.ts). */
+  CONFLICT: Open<{ changes?: ReadonlyArray<{ text: string; directorId?: string }> }>;
+  PARSE_ERROR: Open<{ source: string }>;
+  TIMEOUT: Open<{ cancelled?: boolean }>;
+  /** fingerprint is missing only when the known_hosts file could not be read. */
+  HOST_KEY_UNKNOWN: Open<{ role?: "director" | "jumpHost"; fingerprint?: string }>;
+  HOST_KEY_CHANGED: Open<{
+    role: "director" | "jumpHost";
+    expected: string | string[] | null;
+    actual: string;
+  }>;
+  COMMAND_FAILED: Open<CommandFailedDetails>;
+  UNAUTHORIZED: Open<{ reason?: "session-ended" }>;
+  RATE_LIMITED: Open<{ retryAfterSeconds: number }>;
+}
+
+export type DetailsOf<C extends ConsoleErrorCode> = C extends keyof ErrorDetailsByCode
+  ? ErrorDetailsByCode[C]
+  : Open<object>;
+
+/** A ConsoleError as JSON (tRPC error data, SSE pushes, the audit log): switch on `code`. */
+export type ConsoleErrorJson = {
+  [C in ConsoleErrorCode]: { code: C; message: string; details: DetailsOf<C> };
+}[ConsoleErrorCode];
+
+type DetailsArgs<C extends ConsoleErrorCode> =
+  Record<string, never> extends DetailsOf<C>
+    ? [details?: DetailsOf<C>, options?: ErrorOptions]
+    : [details: DetailsOf<C>, options?: ErrorOptions];
+
+type ErrorOptions = { cause?: unknown; adminDetail?: string };
+
+class ConsoleErrorBase extends Error {
   override readonly name = "ConsoleError";
   /**
    * What an admin needs to fix the problem but a viewer must not see (e.g. which key file or
@@ -42,17 +158,64 @@ export class ConsoleError extends Error {
     readonly code: ConsoleErrorCode,
     message: string,
     readonly details: ErrorDetails = {},
-    options?: { cause?: unknown; adminDetail?: string },
+    options?: ErrorOptions,
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.adminDetail = options?.adminDetail;
   }
 
-  toJSON(): { code: ConsoleErrorCode; message: string; details: ErrorDetails } {
-    return { code: this.code, message: this.message, details: this.details };
+  toJSON(): ConsoleErrorJson {
+    return { code: this.code, message: this.message, details: this.details } as ConsoleErrorJson;
   }
 }
 
-export function isConsoleError(e: unknown, code?: ConsoleErrorCode): e is ConsoleError {
-  return e instanceof ConsoleError && (code === undefined || e.code === code);
+/** A console error; narrowing on `code` types its details. */
+export type ConsoleError<C extends ConsoleErrorCode = ConsoleErrorCode> = C extends ConsoleErrorCode
+  ? ConsoleErrorBase & { readonly code: C; readonly details: DetailsOf<C> }
+  : never;
+
+interface ConsoleErrorConstructor {
+  new <C extends ConsoleErrorCode>(
+    code: C,
+    message: string,
+    ...rest: DetailsArgs<C>
+  ): ConsoleError<C>;
+  // What `instanceof ConsoleError` narrows to: the union over every code.
+  readonly prototype: ConsoleError;
+}
+
+/** The class, typed so the details a code needs are required when it is built. */
+export const ConsoleError = ConsoleErrorBase as unknown as ConsoleErrorConstructor;
+
+export function isConsoleError<C extends ConsoleErrorCode = ConsoleErrorCode>(
+  e: unknown,
+  code?: C,
+): e is ConsoleError<C> {
+  return e instanceof ConsoleErrorBase && (code === undefined || e.code === code);
+}
+
+/** The same error JSON with more context in its details. */
+export function addDetails(json: ConsoleErrorJson, extra: ErrorDetails): ConsoleErrorJson {
+  return { ...json, details: { ...json.details, ...extra } } as ConsoleErrorJson;
+}
+
+/**
+ * The error again, keeping its code, with more context in its details and its message
+ * prefixed (e.g. by the director it happened on).
+ */
+export function withDetails(e: unknown, extra: ErrorDetails, prefix = ""): ConsoleError {
+  const json = toErrorJson(e);
+  const adminDetail = e instanceof ConsoleError ? e.adminDetail : undefined;
+  return new ConsoleError(
+    json.code,
+    prefix + json.message,
+    { ...json.details, ...extra },
+    { cause: e, ...(adminDetail ? { adminDetail } : {}) },
+  );
+}
+
+/** The one conversion of anything thrown to the JSON the UI and the audit log get. */
+export function toErrorJson(e: unknown): ConsoleErrorJson {
+  if (e instanceof ConsoleError) return e.toJSON();
+  return { code: "INTERNAL", message: e instanceof Error ? e.message : String(e), details: {} };
 }

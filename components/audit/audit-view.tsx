@@ -1,7 +1,6 @@
 "use client";
 import { useQueries } from "@tanstack/react-query";
 import { Fragment, useDeferredValue, useState } from "react";
-import { commandLineForDisplay } from "@/components/audit/command-line";
 import { errorMessage } from "@/components/errors";
 import { formatDateTime } from "@/components/format";
 import { useTRPC } from "@/components/trpc";
@@ -224,7 +223,7 @@ export function AuditView() {
                             {e.error.code}: {e.error.message}
                           </p>
                         )}
-                        {Object.entries(e.argv).map(([director, cmds]) => {
+                        {Object.entries(e.commands).map(([director, cmds]) => {
                           const r = results.find((x) => x.directorId === director);
                           return (
                             <div key={director} className="mb-2">
@@ -241,14 +240,12 @@ export function AuditView() {
                                 )}
                               </p>
                               <ol className="font-mono">
-                                {cmds.map((argv, i) => {
+                                {cmds.map((command, i) => {
                                   const step = r?.steps[i];
                                   return (
                                     <li key={i} className="flex gap-2">
                                       <span className="text-muted-foreground">$</span>
-                                      <span className="flex-1 break-all">
-                                        {commandLineForDisplay(argv)}
-                                      </span>
+                                      <span className="flex-1 break-all">{command}</span>
                                       {step && (
                                         <span
                                           className={

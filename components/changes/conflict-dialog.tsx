@@ -1,17 +1,7 @@
 "use client";
+import type { DetailsOf } from "@/server/errors";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
-
-function changeTexts(details: Record<string, unknown>): string[] {
-  const c = details.changes;
-  if (!Array.isArray(c)) return [];
-  return c.map((x: unknown) => {
-    if (typeof x === "string") return x;
-    if (typeof x === "object" && x !== null && "text" in x && typeof x.text === "string")
-      return x.text;
-    return JSON.stringify(x);
-  });
-}
 
 /** Someone changed the director since the operator looked: show what, offer to look again. */
 export function ConflictDialog({
@@ -24,11 +14,11 @@ export function ConflictDialog({
   open: boolean;
   onOpenChange: (open: boolean) => void;
   message: string;
-  details: Record<string, unknown>;
+  details: DetailsOf<"CONFLICT">;
   onReview: () => void;
 }) {
-  const texts = changeTexts(details);
-  const director = typeof details.directorId === "string" ? details.directorId : null;
+  const texts = details.changes?.map((c) => c.text) ?? [];
+  const director = details.directorId ?? null;
   return (
     <Dialog
       open={open}

@@ -1,10 +1,14 @@
-import type { ApplyDirectorResult, ConsoleErrorData } from "@/components/api-types";
-import { detailNumber, detailString } from "@/components/errors";
+import type { ApplyDirectorResult, ConsoleErrorData } from "@/components/trpc";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 
-function argvOf(details: Record<string, unknown>): string | null {
-  const a = details.argv;
-  return Array.isArray(a) && a.every((x) => typeof x === "string") ? a.join(" ") : null;
+/** The exit code and stderr of a command that ran and failed; nothing for other errors. */
+function exitOf(error: ConsoleErrorData): { exitCode: number | null; stderr: string | null } {
+  switch (error.code) {
+    case "COMMAND_FAILED":
+      return { exitCode: error.details.exitCode, stderr: error.details.stderr || null };
+    default:
+      return { exitCode: null, stderr: null };
+  }
 }
 
 /** A console error as the operator needs it: what failed, where, exit code and stderr. */
@@ -17,9 +21,8 @@ export function ConsoleErrorAlert({
   title?: string;
   directorId?: string;
 }) {
-  const exitCode = detailNumber(error.details, "exitCode");
-  const stderr = detailString(error.details, "stderr");
-  const argv = argvOf(error.details);
+  const { exitCode, stderr } = exitOf(error);
+  const argv = error.details.argv?.join(" ") ?? null;
   return (
     <Alert data-error-code={error.code}>
       <AlertTitle>

@@ -2,7 +2,7 @@
 import { useState, type ReactNode } from "react";
 import type { SysctlSetting } from "@/server/ipvs/model";
 import { formatServiceKey } from "@/server/ipvs/model";
-import type { ApplyDirectorResult, ConsoleErrorData, PreviewResult } from "@/components/api-types";
+import type { ApplyDirectorResult, ConsoleErrorData, PreviewResult } from "@/components/trpc";
 import { consoleErrorOf, errorMessage, trustableHostKey } from "@/components/errors";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
@@ -69,7 +69,9 @@ export function PlanDialog({
   } | null>(null);
   const [failedResults, setFailedResults] = useState<ApplyDirectorResult[] | null>(null);
   const [trust, setTrust] = useState<{ directorId: string; fingerprint: string } | null>(null);
-  const [conflict, setConflict] = useState<ConsoleErrorData | null>(null);
+  const [conflict, setConflict] = useState<Extract<ConsoleErrorData, { code: "CONFLICT" }> | null>(
+    null,
+  );
   const [trustDismissed, setTrustDismissed] = useState(false);
 
   const data = preview.data;

@@ -1,4 +1,4 @@
-import type { DrainProgress } from "@/components/api-types";
+import type { DrainProgress } from "@/components/trpc";
 
 const W = 520;
 const H = 140;

@@ -4,7 +4,7 @@ import { useSubscription } from "@trpc/tanstack-react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { formatServiceKey, sameServiceKey, type ServiceKey } from "@/server/ipvs/model";
-import type { DrainProgress, PreviewResult } from "@/components/api-types";
+import type { DrainProgress, PreviewResult } from "@/components/trpc";
 import { PlanDialog, type ApplyOutcome, type PreviewState } from "@/components/changes/plan-dialog";
 import { errorMessage } from "@/components/errors";
 import { formatCount, formatDateTime } from "@/components/format";
@@ -310,7 +310,7 @@ function RemoveDialog({ drainId, clusterId, realserver, original, onClose }: Dra
     ),
   });
   // One dialog for the removal from every service: the previews merged per director, in order.
-  const all = previews.map((p) => p.data as PreviewResult | undefined);
+  const all = previews.map((p) => p.data);
   let data: PreviewResult | undefined;
   if (all.length > 0 && all.every((x) => x !== undefined)) {
     const done = all.filter((x): x is PreviewResult => x !== undefined);

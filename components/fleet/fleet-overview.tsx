@@ -1,7 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import type { DirectorStatus } from "@/components/api-types";
+import type { DirectorStatus } from "@/components/trpc";
 import { formatByteRate, formatCount, formatRate } from "@/components/format";
 import { useRateHistory, totalsOf, type Series } from "@/components/live/history";
 import { useFleetLive } from "@/components/live/use-fleet";

@@ -1,7 +1,7 @@
 "use client";
 import { useSubscription } from "@trpc/tanstack-react-query";
 import { useState } from "react";
-import type { FleetStatus } from "@/components/api-types";
+import type { FleetStatus } from "@/components/trpc";
 import type { DirectorSnapshot } from "@/server/live/types";
 import { liveStateOf, type LiveFeed } from "@/components/live/live-state";
 import { receivedAt, useNow } from "@/components/live/use-now";

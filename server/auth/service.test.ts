@@ -93,7 +93,7 @@ describe("sign-in", () => {
     const limited = await failure(
       login({ name: "alice", password: "alice-password", remoteAddress: "10.0.1.1" }, deps),
     );
-    expect(limited.details.rateLimited).toBe(true);
+    expect(limited.code).toBe("RATE_LIMITED");
     expect(limited.message).toMatch(/too many/);
     now += 15 * 60_000 + 1;
     await expect(
@@ -108,7 +108,7 @@ describe("sign-in", () => {
     const limited = await failure(
       login({ name: "vera", password: "vera-password", remoteAddress: "203.0.113.9" }, deps),
     );
-    expect(limited.details.rateLimited).toBe(true);
+    expect(limited.code).toBe("RATE_LIMITED");
     await expect(
       login({ name: "vera", password: "vera-password", remoteAddress: "203.0.113.10" }, deps),
     ).resolves.toBeTruthy();

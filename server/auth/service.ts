@@ -93,9 +93,9 @@ export async function login(
   const wait = Math.max(byName.retryAfterMs(nameKey, now), byAddress.retryAfterMs(addressKey, now));
   if (wait > 0) {
     throw new ConsoleError(
-      "UNAUTHORIZED",
+      "RATE_LIMITED",
       `too many failed sign-ins; try again in ${Math.ceil(wait / 60_000)} minute(s)`,
-      { rateLimited: true, retryAfterSeconds: Math.ceil(wait / 1000) },
+      { retryAfterSeconds: Math.ceil(wait / 1000) },
     );
   }
 

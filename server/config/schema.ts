@@ -192,7 +192,6 @@ export const configSchema = z
     });
   });
 
-export type ConfigInput = z.input<typeof configSchema>;
 export type JumpHostConfig = z.output<typeof jumpHostSchema>;
 type ParsedDirector = z.output<typeof directorSchema>;
 

@@ -5,8 +5,8 @@
  */
 import "server-only";
 import { z } from "zod";
-import type { ServiceWithRealservers } from "@/server/directors/diff";
-import type { ConsoleErrorCode } from "@/server/errors";
+import type { ServiceWithRealservers } from "@/server/ipvs/rules";
+import type { ConsoleErrorJson } from "@/server/errors";
 import { getDb, type Db } from "./index";
 
 export const AUDIT_RESULTS = ["ok", "failed", "refused", "conflict", "partial"] as const;
@@ -21,10 +21,12 @@ export interface DirectorRulesRecord {
   sysctls?: Record<string, number[]>;
 }
 
-export interface AuditError {
-  code: ConsoleErrorCode;
-  message: string;
-  details: Record<string, unknown>;
+export type AuditError = ConsoleErrorJson;
+
+/** Who asks for a change: a signed-in user and where the request came from (ctx.actor). */
+export interface Actor {
+  name: string;
+  remoteAddress?: string | null;
 }
 
 export interface AuditEntry {

@@ -9,8 +9,6 @@ import { getDb, type Db } from "./index";
 
 export const DRAIN_STATES = ["draining", "drained", "undrained", "removed"] as const;
 export type DrainState = (typeof DRAIN_STATES)[number];
-/** A drain still holding a realserver at weight 0. */
-export const ACTIVE_DRAIN_STATES: readonly DrainState[] = ["draining", "drained"];
 
 export interface DrainOriginal {
   directorId: string;

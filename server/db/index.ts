@@ -69,7 +69,7 @@ export const migrations: string[] = [
      remote_address TEXT
    );
    CREATE INDEX sessions_user ON sessions (user);`,
-  // 4: host keys an admin trusted through the UI (server/ssh/host-keys.ts), one per director
+  // 4: host keys an admin trusted through the UI (server/db/host-keys.ts), one per director
   `CREATE TABLE trusted_host_keys (
      director_id TEXT PRIMARY KEY,
      fingerprint TEXT NOT NULL,

@@ -8,7 +8,7 @@ import { isConsoleError, type ConsoleError } from "@/server/errors";
 import type { Change } from "@/server/ipvs/planner";
 import { applyChange, previewChange } from "./changes";
 import { setDirectorIo } from "./io";
-import { FakeCluster } from "./fake-director.test-util";
+import { FakeCluster } from "@/test/support/fake-director";
 
 const web = { kind: "tcp", address: "203.0.113.10", port: 80 } as const;
 const rs1 = { address: "10.10.0.11", port: 80 };

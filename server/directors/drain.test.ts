@@ -9,16 +9,10 @@ import { isConsoleError, type ConsoleError } from "@/server/errors";
 import { DEFAULT_RETRY, PollerRegistry, type SnapshotReader } from "@/server/live/poller";
 import type { DirectorSnapshot } from "@/server/live/types";
 import { setDirectorIo } from "./io";
-import { FakeCluster } from "./fake-director.test-util";
-import {
-  previewDrain,
-  readDrainProgress,
-  removeDrained,
-  startDrain,
-  undrain,
-  watchDrainProgress,
-  type DrainProgress,
-} from "./drain";
+import { FakeCluster } from "@/test/support/fake-director";
+import { previewDrain, removeDrained, startDrain, undrain } from "./drain";
+import type { DrainProgress } from "./drain-progress";
+import { readDrainProgress, watchDrainProgress } from "./drain-watch";
 
 const alice = { name: "alice" };
 let dir: string;

@@ -4,45 +4,33 @@
  * change), and give it back (undrain) or remove it once its connections are gone.
  *
  * The original weights are written to SQLite before any weight changes, so an undrain
- * after a console restart still knows what to put back.
+ * after a console restart still knows what to put back. Progress: drain-progress.ts,
+ * watching it: drain-watch.ts.
  */
 import "server-only";
 import { ConsoleError } from "@/server/errors";
-import {
-  formatServiceKey,
-  sameEndpoint,
-  sameServiceKey,
-  type ServiceKey,
-} from "@/server/ipvs/model";
+import { formatServiceKey, sameServiceKey, type ServiceKey } from "@/server/ipvs/model";
 import { drainTargets, type Change, type DrainSelector } from "@/server/ipvs/planner";
-import type { DirectorReachability, DirectorSnapshot } from "@/server/live/types";
-import { finishAttempt, recordAttempt } from "@/server/db/audit";
+import { finishAttempt, recordAttempt, type Actor } from "@/server/db/audit";
 import {
   createDrain,
   findActiveDrain,
   getDrain,
-  observeDrainProgress,
   setDrainState,
   type Drain,
   type DrainOriginal,
 } from "@/server/db/drains";
+import { applyOperation } from "./apply";
 import {
-  applyOperation,
   describeRealserver,
-  previewOperation,
-  type Actor,
   type ApplyResult,
   type ChangePreview,
   type ClusterOperation,
-} from "./changes";
+} from "./operation";
+import { previewOperation } from "./plan";
 import { directorIo } from "./io";
-import { drainWarnings } from "./preflight";
-
-function selectorOf(realserver: { address: string; port?: number | null }): DrainSelector {
-  return realserver.port === undefined || realserver.port === null
-    ? { address: realserver.address }
-    : { address: realserver.address, port: realserver.port };
-}
+import { drainWarnings } from "@/server/ipvs/preflight";
+import { currentReading, drainProgress, selectorOf } from "./drain-progress";
 
 function drainOperation(
   clusterId: string,
@@ -275,193 +263,4 @@ export async function removeDrained(input: {
   );
   if (result.ok) setDrainState(drain.id, "removed", { auditId: result.auditId });
   return result;
-}
-
-export interface DrainProgress {
-  drainId: number;
-  /** When the newest snapshot used was taken (ms since epoch). */
-  at: number;
-  perDirector: Array<{
-    directorId: string;
-    /** "live" = read just now; otherwise the services are its last known ones, or none. */
-    reachability: DirectorReachability;
-    /** When its snapshot was taken, null when there is none. */
-    takenAt: number | null;
-    services: Array<{
-      service: ServiceKey;
-      port: number;
-      weight: number;
-      activeConns: number;
-      inactiveConns: number;
-      persistentConns: number;
-    }>;
-  }>;
-  /** Counted from every director's newest snapshot, current or not (never too optimistic). */
-  totals: { active: number; inactive: number; persistent: number };
-  /** Directors whose current word is missing (unreachable, stale, not polled yet). */
-  waitingFor: string[];
-  /** No connections left, on the word of every director as it is now. */
-  drained: boolean;
-}
-
-/** What one director of the drain's cluster says: its newest snapshot and how current it is. */
-export interface DirectorReading {
-  directorId: string;
-  snapshot: DirectorSnapshot | null;
-  reachability: DirectorReachability;
-}
-
-/** A snapshot read just now. */
-function currentReading(p: { snapshot: DirectorSnapshot }): DirectorReading {
-  return { directorId: p.snapshot.directorId, snapshot: p.snapshot, reachability: "live" };
-}
-
-/**
- * Where the drained realserver still has connections, one reading per director of the
- * cluster. "drained" needs every director's current word: an unreachable or stale director's
- * last snapshot may predate the connections it has now, so it keeps the drain waiting. Pure.
- */
-export function drainProgress(drain: Drain, readings: readonly DirectorReading[]): DrainProgress {
-  const selector = selectorOf(drain.realserver);
-  const totals = { active: 0, inactive: 0, persistent: 0 };
-  const perDirector = readings.map(({ directorId, snapshot, reachability }) => ({
-    directorId,
-    reachability,
-    takenAt: snapshot?.takenAt ?? null,
-    services: (snapshot?.services ?? []).flatMap((svc) =>
-      svc.realservers
-        .filter(
-          (rs) =>
-            rs.address === selector.address &&
-            (selector.port === undefined || rs.port === selector.port),
-        )
-        .map((rs) => {
-          const persistentConns = rs.persistentConns ?? 0;
-          totals.active += rs.activeConns;
-          totals.inactive += rs.inactiveConns;
-          totals.persistent += persistentConns;
-          return {
-            service: svc.key,
-            port: rs.port,
-            weight: rs.weight,
-            activeConns: rs.activeConns,
-            inactiveConns: rs.inactiveConns,
-            persistentConns,
-          };
-        }),
-    ),
-  }));
-  const waitingFor = readings.filter((r) => r.reachability !== "live").map((r) => r.directorId);
-  return {
-    drainId: drain.id,
-    at: readings.reduce((max, r) => Math.max(max, r.snapshot?.takenAt ?? 0), 0),
-    perDirector,
-    totals,
-    waitingFor,
-    drained:
-      totals.active === 0 &&
-      totals.inactive === 0 &&
-      totals.persistent === 0 &&
-      waitingFor.length === 0,
-  };
-}
-
-/** Was this (director, service, realserver) part of the drain? For the UI's per-row badges. */
-export function isDrained(
-  drain: Drain,
-  directorId: string,
-  service: ServiceKey,
-  realserver: { address: string; port: number },
-): boolean {
-  return drain.original.some(
-    (o) =>
-      o.directorId === directorId &&
-      sameServiceKey(o.service, service) &&
-      sameEndpoint({ address: drain.realserver.address, port: o.port }, realserver),
-  );
-}
-
-/** Reads every director of the drain's cluster once and records drained/draining. */
-export async function readDrainProgress(drainId: number): Promise<DrainProgress> {
-  const drain = getDrain(drainId);
-  if (!drain) throw new ConsoleError("NOT_FOUND", `there is no drain ${drainId}`, { drainId });
-  const io = directorIo();
-  const cluster = io.getCluster(drain.clusterId);
-  const reads = await Promise.allSettled(cluster.directors.map((d) => io.readSnapshot(d)));
-  const failed = reads.find((r) => r.status === "rejected");
-  if (reads.every((r) => r.status === "rejected") && failed) throw failed.reason;
-  const progress = drainProgress(
-    drain,
-    reads.map((r, i) =>
-      r.status === "fulfilled"
-        ? currentReading({ snapshot: r.value })
-        : {
-            directorId: cluster.directors[i]?.id ?? "?",
-            snapshot: null,
-            reachability: "unreachable",
-          },
-    ),
-  );
-  if (!failed) observeDrainProgress(drain.id, progress.drained);
-  return progress;
-}
-
-/**
- * Progress after every poll of the drain's directors by the live pollers (shared with the
- * live views: no extra SSH traffic), until `signal` aborts. Subscribes before the first
- * yield, so no poll is missed; an unknown drain ends the stream with NOT_FOUND. A director
- * that is unreachable, stale or not polled yet is reported as such (waitingFor) and keeps the
- * drain from counting as drained; the drain's state is recorded only on every director's word.
- */
-export async function* watchDrainProgress(
-  drainId: number,
-  signal?: AbortSignal,
-): AsyncGenerator<DrainProgress> {
-  const first = getDrain(drainId);
-  if (!first) throw new ConsoleError("NOT_FOUND", `there is no drain ${drainId}`, { drainId });
-  const io = directorIo();
-  const cluster = io.getCluster(first.clusterId);
-  const latest = new Map<string, DirectorReading>(
-    cluster.directors.map((d) => [
-      d.id,
-      { directorId: d.id, snapshot: null, reachability: "connecting" },
-    ]),
-  );
-  let fresh = false;
-  let wake: (() => void) | null = null;
-  const offs = cluster.directors.map((director) =>
-    io.watch(director, (status) => {
-      const before = latest.get(director.id);
-      if (before?.snapshot === status.snapshot && before.reachability === status.reachability)
-        return;
-      latest.set(director.id, {
-        directorId: director.id,
-        snapshot: status.snapshot,
-        reachability: status.reachability,
-      });
-      fresh = true;
-      wake?.();
-    }),
-  );
-  const onAbort = () => wake?.();
-  signal?.addEventListener("abort", onAbort);
-  try {
-    while (!signal?.aborted) {
-      if (!fresh) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = null;
-        continue;
-      }
-      fresh = false;
-      const drain = getDrain(drainId) ?? first;
-      const progress = drainProgress(drain, [...latest.values()]);
-      if (progress.waitingFor.length === 0) observeDrainProgress(drain.id, progress.drained);
-      yield progress;
-    }
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    offs.forEach((off) => off());
-  }
 }

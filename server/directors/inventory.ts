@@ -1,12 +1,12 @@
 /**
- * The clusters and directors of lvs-console.yaml, as the rest of the server asks for them.
- * What leaves the server (listClusters) carries no secrets: no key paths, no passphrase
+ * The clusters and directors of lvs-console.yaml as the UI lists them (the lookups by id are
+ * in server/config/directors.ts). What leaves the server (listClusters) carries no secrets: no key paths, no passphrase
  * variable names, no fingerprints.
  */
 import "server-only";
-import { getConfig, type ClusterConfig, type DirectorConfig } from "@/server/config";
-import { ConsoleError } from "@/server/errors";
-import { configuredPolicy, getTrustedHostKey, type HostKeyPolicy } from "@/server/ssh/host-keys";
+import { getConfig, type DirectorConfig } from "@/server/config";
+import { getTrustedHostKey } from "@/server/db/host-keys";
+import { configuredPolicy, type HostKeyPolicy } from "@/server/ssh/host-keys";
 
 export interface DirectorSummary {
   id: string;
@@ -24,25 +24,6 @@ export interface ClusterSummary {
   id: string;
   name: string;
   directors: DirectorSummary[];
-}
-
-export function getCluster(clusterId: string): ClusterConfig {
-  const cluster = getConfig().clusters.find((c) => c.id === clusterId);
-  if (!cluster)
-    throw new ConsoleError("NOT_FOUND", `there is no cluster ${clusterId}`, { clusterId });
-  return cluster;
-}
-
-export function getDirector(directorId: string): DirectorConfig {
-  for (const cluster of getConfig().clusters) {
-    const director = cluster.directors.find((d) => d.id === directorId);
-    if (director) return director;
-  }
-  throw new ConsoleError("NOT_FOUND", `there is no director ${directorId}`, { directorId });
-}
-
-export function allDirectors(): DirectorConfig[] {
-  return getConfig().clusters.flatMap((c) => c.directors);
 }
 
 /** How a director's host key is checked; "trusted" when an admin accepted it in the UI. */

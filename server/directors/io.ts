@@ -9,8 +9,8 @@ import type { ClusterConfig, DirectorConfig } from "@/server/config";
 import { followDirector } from "@/server/live/registry";
 import { readSnapshot } from "@/server/live/snapshot";
 import type { DirectorStatus, DirectorSnapshot } from "@/server/live/types";
-import { getSshPool } from "@/server/ssh/pool";
-import { getCluster } from "./inventory";
+import { getSshPool } from "@/server/db/ssh-pool";
+import { getCluster } from "@/server/config/directors";
 
 export interface ExecOutcome {
   stdout: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConsoleError } from "@/server/errors";
+import { thrownBy } from "@/test/support/errors";
 import {
   addRealserver,
   addService,
@@ -26,16 +26,7 @@ const FWM6: ServiceKeyInput = { kind: "fwm", mark: 7, family: "inet6" };
 
 const rs1: RealserverRuleInput = { address: "10.10.0.11", port: 80, forward: "masq", weight: 1 };
 
-/** The ConsoleError a call throws, for assertions on code, message and fields. */
-function failure(fn: () => unknown): ConsoleError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConsoleError) return e;
-    throw e;
-  }
-  throw new Error("expected a ConsoleError, but nothing was thrown");
-}
+const failure = thrownBy;
 
 function expectRejected(fn: () => unknown, field: string, why: RegExp): void {
   const e = failure(fn);

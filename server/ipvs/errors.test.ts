@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { classifyIpvsadmFailure, exitClassOf, type IpvsFailureKind } from "./errors";
+import type { IpvsFailureKind } from "@/server/errors";
+import { classifyIpvsadmFailure, exitClassOf } from "./errors";
 
 interface Case {
   title: string;

@@ -6,42 +6,13 @@
  * (__fixtures__/errors.md). Commands run with LC_ALL=C, so the texts are not translated.
  */
 
-export const IPVS_FAILURE_KINDS = [
-  "service-exists",
-  "destination-exists",
-  "no-such-service",
-  "no-such-destination",
-  "service-not-defined",
-  "scheduler-not-found",
-  "illegal-address",
-  "illegal-weight",
-  "out-of-range",
-  "address-family",
-  "zero-port",
-  "invalid-timeout",
-  "permission-denied",
-  "ipvs-unavailable",
-  "unknown-option",
-  "usage",
-  "unknown",
-] as const;
-export type IpvsFailureKind = (typeof IPVS_FAILURE_KINDS)[number];
-
-/**
- * ipvsadm exits 255 when the kernel refuses an operation (and for a few popt errors),
- * 2 when it cannot parse its command line, 1 when a listed service does not exist.
- */
-export type IpvsExitClass = "kernel-refusal" | "parse-error" | "not-found-on-list" | "other";
-
-export interface IpvsFailure {
-  kind: IpvsFailureKind;
-  exitCode: number;
-  exitClass: IpvsExitClass;
-  /** What happened, in the operator's words. */
-  message: string;
-  /** The remote stderr, trimmed. */
-  stderr: string;
-}
+import {
+  ConsoleError,
+  type CommandFailedDetails,
+  type IpvsExitClass,
+  type IpvsFailure,
+  type IpvsFailureKind,
+} from "@/server/errors";
 
 const RULES: ReadonlyArray<{ pattern: RegExp; kind: IpvsFailureKind; message: string }> = [
   {
@@ -165,4 +136,18 @@ export function classifyIpvsadmFailure(exitCode: number, stderr: string): IpvsFa
     };
   }
   return { kind: rule.kind, exitCode, exitClass, message: rule.message, stderr: text };
+}
+
+/**
+ * The one way a COMMAND_FAILED is built: the command, its exit and output, and what the
+ * failure means (classified whenever the command exited).
+ */
+export function commandFailed(
+  message: string,
+  failure: Omit<CommandFailedDetails, "ipvs">,
+  extra: Record<string, unknown> = {},
+): ConsoleError<"COMMAND_FAILED"> {
+  const ipvs =
+    failure.exitCode === null ? null : classifyIpvsadmFailure(failure.exitCode, failure.stderr);
+  return new ConsoleError("COMMAND_FAILED", message, { ...extra, ...failure, ipvs });
 }

@@ -210,6 +210,21 @@ export const realserverRuleSchema = z.object({
 });
 export type RealserverRule = z.output<typeof realserverRuleSchema>;
 
+/** Only the attributes `ipvsadm -a/-e` sets (RealserverState carries counters too), in one key order. */
+export function realserverRule(r: RealserverRule): RealserverRule {
+  return {
+    address: r.address,
+    port: r.port,
+    forward: r.forward,
+    weight: r.weight,
+    upperThreshold: r.upperThreshold,
+    lowerThreshold: r.lowerThreshold,
+    tunnel: r.tunnel
+      ? { type: r.tunnel.type, port: r.tunnel.port, noChecksum: r.tunnel.noChecksum }
+      : null,
+  };
+}
+
 /**
  * 64-bit counters. bigint, because byte counters pass 2^53 on a busy director; tRPC's
  * superjson transformer carries bigint to the browser without losing a digit.

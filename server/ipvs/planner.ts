@@ -5,7 +5,7 @@
  * failure.
  */
 import { z } from "zod";
-import { ConsoleError } from "@/server/errors";
+import { ConsoleError, type RefusalReason } from "@/server/errors";
 import {
   addressSchema,
   endpointSchema,
@@ -18,6 +18,7 @@ import {
   sysctlSettingSchema,
   weightSchema,
   canonicalAddress,
+  realserverRule,
   type IpvsSysctls,
   type RealserverRule,
   type RuleSet,
@@ -104,15 +105,6 @@ export const changeSchema = z.discriminatedUnion("kind", [
 ]);
 export type Change = z.output<typeof changeSchema>;
 export type ChangeInput = z.input<typeof changeSchema>;
-export type ChangeKind = Change["kind"];
-
-export type RefusalReason =
-  | "invalid"
-  | "no-such-service"
-  | "no-such-realserver"
-  | "already-a-member"
-  | "service-exists"
-  | "would-change-nothing";
 
 export interface PlanStep {
   argv: string[];
@@ -142,23 +134,8 @@ function servicesOf(state: CurrentState): readonly CurrentService[] {
   return "services" in state ? state.services : state;
 }
 
-/** Only the attributes `ipvsadm -e` sets: RealserverState carries counters too. */
-function ruleOf(rs: RealserverRule): RealserverRule {
-  return {
-    address: rs.address,
-    port: rs.port,
-    forward: rs.forward,
-    weight: rs.weight,
-    upperThreshold: rs.upperThreshold,
-    lowerThreshold: rs.lowerThreshold,
-    tunnel: rs.tunnel
-      ? { type: rs.tunnel.type, port: rs.tunnel.port, noChecksum: rs.tunnel.noChecksum }
-      : null,
-  };
-}
-
 function sameRealserverRule(a: RealserverRule, b: RealserverRule): boolean {
-  return JSON.stringify(ruleOf(a)) === JSON.stringify(ruleOf(b));
+  return JSON.stringify(realserverRule(a)) === JSON.stringify(realserverRule(b));
 }
 
 function sameServiceRule(a: ServiceRule, b: ServiceRule): boolean {
@@ -190,7 +167,7 @@ export function drainTargets(
         (rs) =>
           rs.address === address && (realserver.port === undefined || rs.port === realserver.port),
       )
-      .map((rs) => ({ service: svc.key, realserver: ruleOf(rs) })),
+      .map((rs) => ({ service: svc.key, realserver: realserverRule(rs) })),
   );
 }
 
@@ -290,7 +267,7 @@ function planChange(
         ok: true,
         steps: [
           {
-            argv: commands.setWeight(svc.key, ruleOf(current), change.weight),
+            argv: commands.setWeight(svc.key, realserverRule(current), change.weight),
             description: `Set the weight of ${formatEndpoint(current)} in ${formatServiceKey(svc.key)} from ${current.weight} to ${change.weight}`,
           },
         ],
@@ -451,7 +428,7 @@ function planChange(
         if (!current) return noMember(svc.key, endpoint);
         if (current.weight === w.weight) continue;
         steps.push({
-          argv: commands.setWeight(svc.key, ruleOf(current), w.weight),
+          argv: commands.setWeight(svc.key, realserverRule(current), w.weight),
           description: `Restore the weight of ${formatEndpoint(current)} in ${formatServiceKey(svc.key)} (${current.weight} to ${w.weight})`,
         });
       }

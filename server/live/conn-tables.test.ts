@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ConsoleError, isConsoleError } from "@/server/errors";
 import { parseConnTable, type ConnTable } from "@/server/ipvs/parse/conn-table";
 import { ConnTables, DirectorTable, memoOnRead, type ConnTablesOptions } from "./conn-tables";
-import { testDirector } from "./director.test-util";
+import { testDirector } from "@/test/support/director";
 
 const director = testDirector;
 

@@ -6,9 +6,10 @@
 import "server-only";
 import { getConfig } from "@/server/config";
 import type { DirectorConfig } from "@/server/config";
-import { getDirector } from "@/server/directors/inventory";
+import { getDirector } from "@/server/config/directors";
 import { parseConnTableAsync, type ConnTable } from "@/server/ipvs/parse/conn-table";
-import { getSshPool, type SshPool } from "@/server/ssh/pool";
+import { getSshPool } from "@/server/db/ssh-pool";
+import type { SshPool } from "@/server/ssh/pool";
 import {
   ConnTables,
   DEFAULT_CONN_TABLE_OPTIONS,
@@ -21,7 +22,7 @@ import {
   type ConnectionsPage,
   type ConnectionsQuery,
   type ServiceContext,
-} from "./connections-query";
+} from "@/server/ipvs/connections-query";
 import { getPollers } from "./registry";
 import { readSnapshot } from "./snapshot";
 
@@ -29,7 +30,7 @@ export {
   connectionsQuerySchema,
   CONNECTION_STATES,
   type ConnectionsPage,
-} from "./connections-query";
+} from "@/server/ipvs/connections-query";
 
 /** A page, and which read of the table it comes from. */
 export type ConnectionsResult = ConnectionsPage & { read: TableReadStatus };

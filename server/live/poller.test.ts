@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ConsoleError } from "@/server/errors";
 import { DirectorPoller, PollerRegistry, type PollerOptions, type SnapshotReader } from "./poller";
 import type { DirectorSnapshot, DirectorStatus } from "./types";
-import { testDirector } from "./director.test-util";
+import { testDirector } from "@/test/support/director";
 
 const director = testDirector;
 

@@ -10,7 +10,7 @@
  * fake reader and fake timers.
  */
 import type { DirectorConfig } from "@/server/config";
-import { ConsoleError } from "@/server/errors";
+import { ConsoleError, toErrorJson } from "@/server/errors";
 import { backoffDelay, type BackoffPolicy } from "@/server/ssh/backoff";
 import type { DirectorSnapshot, DirectorStatus } from "./types";
 
@@ -30,11 +30,6 @@ export interface PollerOptions {
 export const DEFAULT_RETRY: BackoffPolicy = { baseMs: 2000, maxMs: 30_000 };
 
 export type StatusListener = (status: DirectorStatus) => void;
-
-function errorOf(e: unknown): NonNullable<DirectorStatus["error"]> {
-  if (e instanceof ConsoleError) return e.toJSON();
-  return { code: "INTERNAL", message: e instanceof Error ? e.message : String(e), details: {} };
-}
 
 export class DirectorPoller {
   private listeners = new Set<StatusListener>();
@@ -182,7 +177,7 @@ export class DirectorPoller {
       next = {
         ...this.status,
         reachability: "unreachable",
-        error: errorOf(e),
+        error: toErrorJson(e),
         nextRetryAt: Date.now() + retryIn,
       };
     }

@@ -4,8 +4,8 @@
  */
 import "server-only";
 import { getConfig } from "@/server/config";
-import { allDirectors, getDirector } from "@/server/directors/inventory";
-import { rememberSnapshot } from "@/server/directors/versions";
+import { allDirectors, getDirector } from "@/server/config/directors";
+import { rememberSnapshot } from "./versions";
 import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
 import { readSnapshot } from "./snapshot";
 import type { DirectorStatus, FleetStatus } from "./types";

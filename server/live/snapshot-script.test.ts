@@ -6,16 +6,11 @@ import { describe, expect, it } from "vitest";
 import { isConsoleError } from "@/server/errors";
 import { formatServiceKey, type ServiceState } from "@/server/ipvs/model";
 import { scriptCommandLine } from "@/server/ssh/quote";
-import {
-  parseSnapshot,
-  rulesVersion,
-  snapshotArgs,
-  SNAPSHOT_SCRIPT,
-  splitSections,
-  withRates,
-  type ReadRequest,
-} from "./snapshot-script";
-import { fixture, MARK, pollOutput, sections } from "./snapshot-output.test-util";
+import { parseSnapshot } from "./snapshot-parse";
+import { withRates } from "./snapshot-rates";
+import { snapshotArgs, SNAPSHOT_SCRIPT, splitSections, type ReadRequest } from "./snapshot-script";
+import { rulesVersion } from "@/server/ipvs/rules";
+import { fixture, MARK, pollOutput, sections } from "@/test/support/snapshot-output";
 
 const ctx = {
   directorId: "lab1",

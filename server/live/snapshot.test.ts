@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { ConnectionStats, ExecResult, ScriptOptions, SshPool } from "@/server/ssh/pool";
 import { lastRead, readSnapshot } from "./snapshot";
 import { SNAPSHOT_SCRIPT, type ReadKind, type ReadRequest } from "./snapshot-script";
-import { outputFor } from "./snapshot-output.test-util";
+import { outputFor } from "@/test/support/snapshot-output";
 import type { DirectorSnapshot } from "./types";
-import { testDirector } from "./director.test-util";
+import { testDirector } from "@/test/support/director";
 
 const director = testDirector;
 

@@ -10,15 +10,10 @@ import "server-only";
 import { DEFAULT_FULL_READ_EVERY, type DirectorConfig } from "@/server/config/schema";
 import { isConsoleError } from "@/server/errors";
 import type { IpvsTimeouts, IpvsadmVersion } from "@/server/ipvs/model";
-import { getSshPool, type SshPool } from "@/server/ssh/pool";
-import {
-  hasTunnels,
-  parseSnapshot,
-  snapshotArgs,
-  SNAPSHOT_SCRIPT,
-  type ReadKind,
-  type ReadRequest,
-} from "./snapshot-script";
+import { getSshPool } from "@/server/db/ssh-pool";
+import type { SshPool } from "@/server/ssh/pool";
+import { hasTunnels, parseSnapshot } from "./snapshot-parse";
+import { snapshotArgs, SNAPSHOT_SCRIPT, type ReadKind, type ReadRequest } from "./snapshot-script";
 import type { DirectorSnapshot } from "./types";
 
 export interface ReadSnapshotOptions {

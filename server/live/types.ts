@@ -3,7 +3,7 @@
  * (client), so it holds only plain data: no classes, bigint for 64-bit counters.
  */
 import type { IpvsSysctls, IpvsTimeouts, IpvsadmVersion, ServiceState } from "@/server/ipvs/model";
-import type { ConsoleErrorCode } from "@/server/errors";
+import type { ConsoleErrorJson } from "@/server/errors";
 
 /** One poll of one director. */
 export interface DirectorSnapshot {
@@ -40,7 +40,7 @@ export interface DirectorStatus {
   /** The newest good snapshot, kept while unreachable so the UI can show "stale since". */
   snapshot: DirectorSnapshot | null;
   /** Why the last poll failed, when it did. */
-  error: { code: ConsoleErrorCode; message: string; details: Record<string, unknown> } | null;
+  error: ConsoleErrorJson | null;
   /** When the last poll succeeded (ms since epoch), or null. */
   lastSuccessAt: number | null;
   /** When the next retry is due while unreachable (ms since epoch). */

@@ -1,14 +1,13 @@
 /**
  * Strict host keys. A director's key must match, in this order: the fingerprint pinned in
  * lvs-console.yaml, else its known_hosts file, else a key an admin trusted through the UI
- * (SQLite). An unknown key is a typed HOST_KEY_UNKNOWN the UI turns into an explicit
+ * (kept by server/db/host-keys.ts, handed in as a TrustStore). An unknown key is a typed HOST_KEY_UNKNOWN the UI turns into an explicit
  * "trust this key" step; a key that differs from the expected one is HOST_KEY_CHANGED and
  * is never accepted silently.
  */
 import "server-only";
 import { readFileSync } from "node:fs";
 import { ConsoleError } from "@/server/errors";
-import { getDb, type Db } from "@/server/db";
 import { fingerprintOf, keyTypeOf } from "./fingerprint";
 import {
   checkKnownHosts,
@@ -26,51 +25,10 @@ export interface TrustedHostKey {
   trustedBy: string;
 }
 
-/** Where trusted keys live; the pool takes one so unit tests need no database. */
+/** Where trusted keys live: the pool is handed one (SQLite in the console, a stub in tests). */
 export interface TrustStore {
   get(directorId: string): TrustedHostKey | null;
 }
-
-interface TrustedRow {
-  director_id: string;
-  fingerprint: string;
-  trusted_at: number;
-  trusted_by: string;
-}
-
-export function getTrustedHostKey(directorId: string, db: Db = getDb()): TrustedHostKey | null {
-  const row = db
-    .prepare(
-      "SELECT director_id, fingerprint, trusted_at, trusted_by FROM trusted_host_keys WHERE director_id = ?",
-    )
-    .get(directorId) as TrustedRow | undefined;
-  return row
-    ? {
-        directorId: row.director_id,
-        fingerprint: row.fingerprint,
-        trustedAt: row.trusted_at,
-        trustedBy: row.trusted_by,
-      }
-    : null;
-}
-
-/** Records (or replaces) the key an admin accepted for a director. */
-export function saveTrustedHostKey(
-  directorId: string,
-  fingerprint: string,
-  user: string,
-  db: Db = getDb(),
-): TrustedHostKey {
-  const trustedAt = Date.now();
-  db.prepare(
-    `INSERT INTO trusted_host_keys (director_id, fingerprint, trusted_at, trusted_by) VALUES (?, ?, ?, ?)
-     ON CONFLICT (director_id) DO UPDATE SET fingerprint = excluded.fingerprint,
-       trusted_at = excluded.trusted_at, trusted_by = excluded.trusted_by`,
-  ).run(directorId, fingerprint, trustedAt, user);
-  return { directorId, fingerprint, trustedAt, trustedBy: user };
-}
-
-export const sqliteTrustStore: TrustStore = { get: (directorId) => getTrustedHostKey(directorId) };
 
 /** What to check a presented key against (a director, or the jump host in front of it). */
 export interface HostKeyTarget {

@@ -21,14 +21,9 @@ import { readFileSync } from "node:fs";
 import ssh2, { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import type { DirectorConfig, JumpHostConfig } from "@/server/config";
 import { ConsoleError } from "@/server/errors";
+import { commandFailed } from "@/server/ipvs/errors";
 import { backoffDelay, type BackoffPolicy } from "./backoff";
-import {
-  preferredKeyTypes,
-  sqliteTrustStore,
-  verifyHostKey,
-  type HostKeyTarget,
-  type TrustStore,
-} from "./host-keys";
+import { preferredKeyTypes, verifyHostKey, type HostKeyTarget, type TrustStore } from "./host-keys";
 import { commandLine, scriptCommandLine } from "./quote";
 import { Semaphore } from "./semaphore";
 
@@ -114,7 +109,7 @@ export interface PoolOptions {
   trust: TrustStore;
 }
 
-export const DEFAULT_POOL_OPTIONS: PoolOptions = {
+export const DEFAULT_POOL_OPTIONS: Omit<PoolOptions, "trust"> = {
   maxChannels: 4,
   readyTimeoutMs: 10_000,
   keepaliveIntervalMs: 10_000,
@@ -123,7 +118,6 @@ export const DEFAULT_POOL_OPTIONS: PoolOptions = {
   backoff: { baseMs: 1000, maxMs: 30_000 },
   reconnectIfUsedWithinMs: 60_000,
   maxOutputBytes: 64 * 1024 * 1024,
-  trust: sqliteTrustStore,
 };
 
 const UNREACHABLE_CODES = new Set([
@@ -751,8 +745,7 @@ class DirectorConnection {
             if (size > this.options.maxOutputBytes) {
               ch.close();
               finish(
-                new ConsoleError(
-                  "COMMAND_FAILED",
+                commandFailed(
                   `${argv[0] ?? "the command"} printed more than ${this.options.maxOutputBytes} bytes`,
                   {
                     directorId: d.id,
@@ -786,7 +779,9 @@ class DirectorConnection {
   }
 }
 
-export function createSshPool(overrides: Partial<PoolOptions> = {}): SshPool {
+export function createSshPool(
+  overrides: Partial<PoolOptions> & Pick<PoolOptions, "trust">,
+): SshPool {
   const options: PoolOptions = { ...DEFAULT_POOL_OPTIONS, ...overrides };
   const connections = new Map<string, DirectorConnection>();
 
@@ -820,8 +815,7 @@ export function createSshPool(overrides: Partial<PoolOptions> = {}): SshPool {
       const result = await exec(director, argv, opts);
       if (result.exitCode !== 0) {
         const firstLine = result.stderr.trim().split("\n")[0] ?? "";
-        throw new ConsoleError(
-          "COMMAND_FAILED",
+        throw commandFailed(
           `${argv.join(" ").slice(0, 200)} failed on ${director.id} with exit code ${result.exitCode}${firstLine ? `: ${firstLine}` : ""}`,
           {
             directorId: director.id,
@@ -866,12 +860,4 @@ export function createSshPool(overrides: Partial<PoolOptions> = {}): SshPool {
       connections.clear();
     },
   };
-}
-
-const globalForPool = globalThis as typeof globalThis & { __lvsConsoleSshPool?: SshPool };
-
-/** The process-wide pool (cached on globalThis so dev reloads do not leak connections). */
-export function getSshPool(): SshPool {
-  globalForPool.__lvsConsoleSshPool ??= createSshPool();
-  return globalForPool.__lvsConsoleSshPool;
 }

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConsoleError } from "@/server/errors";
 import { commandLine, scriptCommandLine, shellQuote } from "./quote";
-import { runUnder, wordsAfterShell } from "./shell-harness.test-util";
+import { runUnder, wordsAfterShell } from "@/test/support/shell-harness";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lvs-quote-"));
 const MARKER = path.join(dir, "MARKER");

@@ -8,7 +8,8 @@ import superjson from "superjson";
 import { ZodError } from "zod";
 import { sessionEndsAtFor } from "@/server/auth/service";
 import { SessionStream, type SessionStreamDeps } from "@/server/auth/session-streams";
-import { ConsoleError, type ConsoleErrorCode } from "@/server/errors";
+import type { Actor } from "@/server/db/audit";
+import { type ConsoleError, isConsoleError, type ConsoleErrorCode } from "@/server/errors";
 
 export type Role = "viewer" | "operator" | "admin";
 
@@ -45,6 +46,7 @@ const TRPC_CODE: Partial<Record<ConsoleErrorCode, TRPCError["code"]>> = {
   UNAUTHORIZED: "UNAUTHORIZED",
   FORBIDDEN: "FORBIDDEN",
   TIMEOUT: "TIMEOUT",
+  RATE_LIMITED: "TOO_MANY_REQUESTS",
 };
 
 /** Wraps a ConsoleError so the formatter can hand its code and details to the browser. */
@@ -67,16 +69,13 @@ const t = initTRPC.context<Context>().create({
         ...shape.data,
         // Field errors for forms (zod), and the console's own code for dialogs.
         zodError: cause instanceof ZodError ? cause.flatten() : null,
-        console:
-          cause instanceof ConsoleError
-            ? {
-                code: cause.code,
-                message: cause.message,
-                details: cause.details,
-                // What only admins may read (e.g. which key file failed to log in).
-                ...(admin && cause.adminDetail ? { adminDetail: cause.adminDetail } : {}),
-              }
-            : null,
+        console: isConsoleError(cause)
+          ? {
+              ...cause.toJSON(),
+              // What only admins may read (e.g. which key file failed to log in).
+              ...(admin && cause.adminDetail ? { adminDetail: cause.adminDetail } : {}),
+            }
+          : null,
       },
     };
   },
@@ -89,7 +88,7 @@ export const middleware = t.middleware;
 /** Turns ConsoleErrors thrown by services into TRPCErrors with the right HTTP class. */
 const consoleErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof ConsoleError) {
+  if (!result.ok && isConsoleError(result.error.cause)) {
     const e = result.error.cause;
     const mapped = TRPC_CODE[e.code];
     if (mapped && mapped !== result.error.code) {
@@ -162,8 +161,9 @@ function requireRole(min: Role) {
     if (RANK[ctx.user.role] < RANK[min]) {
       throw new TRPCError({ code: "FORBIDDEN", message: `this needs the ${min} role` });
     }
-    // Narrow ctx so a protected procedure cannot forget the user.
-    return next({ ctx: { ...ctx, user: ctx.user } });
+    // Narrow ctx so a protected procedure cannot forget the user; the actor is who the audit log names.
+    const actor: Actor = { name: ctx.user.name, remoteAddress: ctx.remoteAddress };
+    return next({ ctx: { ...ctx, user: ctx.user, actor } });
   });
 }
 

@@ -1,7 +1,7 @@
 import "server-only";
-import { authRouter } from "@/server/auth/router";
 import { router, publicProcedure } from "./init";
 import { auditRouter } from "./routers/audit";
+import { authRouter } from "./routers/auth";
 import { changesRouter } from "./routers/changes";
 import { drainsRouter } from "./routers/drains";
 import { connectionsRouter } from "./routers/connections";

@@ -9,7 +9,7 @@ import type { ConnTables } from "@/server/live/conn-tables";
 import {
   connectionsQuerySchema,
   type ConnectionsQueryInput,
-} from "@/server/live/connections-query";
+} from "@/server/ipvs/connections-query";
 import { connTablesFor, listConnections, readConnectionsNow } from "@/server/live/connections";
 import { createSshPool, type SshPool } from "@/server/ssh/pool";
 import { onLab, setUpConsole, tearDownConsole } from "./console-harness";

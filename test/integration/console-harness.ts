@@ -7,11 +7,9 @@ import { readFileSync } from "node:fs";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { TRPCError } from "@trpc/server";
 import { configFromObject, setConfig, type DirectorConfig } from "@/server/config";
 import { closeDb } from "@/server/db";
-import { isConsoleError, type ConsoleError } from "@/server/errors";
-import { getSshPool } from "@/server/ssh/pool";
+import { getSshPool } from "@/server/db/ssh-pool";
 import { createCallerFactory, createContext } from "@/server/trpc/init";
 import { appRouter } from "@/server/trpc/root";
 import { labExec } from "../../lab/harness";
@@ -56,17 +54,8 @@ export function operatorCaller() {
   );
 }
 
-/** The ConsoleError behind a rejected tRPC call. */
-export async function consoleErrorOf(p: Promise<unknown>): Promise<ConsoleError> {
-  try {
-    await p;
-  } catch (e) {
-    const cause = e instanceof TRPCError ? e.cause : e;
-    if (isConsoleError(cause)) return cause;
-    throw e;
-  }
-  throw new Error("expected the call to fail");
-}
+/** The ConsoleError behind a rejected tRPC call (test/support/errors.ts). */
+export { rejectionOf as consoleErrorOf } from "@/test/support/errors";
 
 /** Runs a command on a lab director and returns stdout; throws on a non-zero exit. */
 export async function onLab(name: string, command: string, input?: string): Promise<string> {

@@ -10,12 +10,12 @@ import {
   connectionFilterSchema,
   connectionsQuerySchema,
   type ConnectionsQueryInput,
-} from "@/server/live/connections-query";
+} from "@/server/ipvs/connections-query";
 import { connTablesFor, listConnections, readConnectionsNow } from "@/server/live/connections";
 import type { ConnTables } from "@/server/live/conn-tables";
 import { DirectorPoller, type SnapshotReader } from "@/server/live/poller";
 import { lastRead, readSnapshot } from "@/server/live/snapshot";
-import { rulesOf } from "@/server/directors/diff";
+import { rulesOf } from "@/server/ipvs/rules";
 import type { DirectorStatus } from "@/server/live/types";
 import { createSshPool, type SshPool } from "@/server/ssh/pool";
 import { createCallerFactory, createContext } from "@/server/trpc/init";

@@ -16,7 +16,7 @@ import { configFromObject, setConfig } from "@/server/config";
 import { closeDb, getDb } from "@/server/db";
 import { isConsoleError } from "@/server/errors";
 import { getPollers } from "@/server/live/registry";
-import { getSshPool } from "@/server/ssh/pool";
+import { getSshPool } from "@/server/db/ssh-pool";
 import { createCallerFactory, createContext, type Context } from "@/server/trpc/init";
 import { appRouter } from "@/server/trpc/root";
 import { labDirector } from "./lab-director";

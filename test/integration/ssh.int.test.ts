@@ -7,12 +7,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConsoleError, isConsoleError } from "@/server/errors";
+import { isConsoleError } from "@/server/errors";
 import { createSshPool, type SshPool } from "@/server/ssh/pool";
 import type { TrustStore } from "@/server/ssh/host-keys";
 import type { DirectorConfig } from "@/server/config";
 import { readLabDirector, type LabDirector } from "../../lab/harness";
 import { directorConfigOf, labName } from "./lab-director";
+import { rejectionOf } from "@/test/support/errors";
 
 const noTrust: TrustStore = { get: () => null };
 let lab: LabDirector;
@@ -20,15 +21,7 @@ let director: DirectorConfig;
 let pool: SshPool;
 let dir: string;
 
-async function errorOf(promise: Promise<unknown>): Promise<ConsoleError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof ConsoleError) return e;
-    throw e;
-  }
-  throw new Error("expected a ConsoleError");
-}
+const errorOf = rejectionOf;
 
 /** sshd's own counters (its log is per boot of the guest). */
 async function sshdCounts(p: SshPool): Promise<{ connections: number; commands: number }> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseProcConnections } from "./connections";
 import { connTableBytes, connTableEntry, parseConnTable, parseConnTableAsync } from "./conn-table";
-import { fixture, parseErrorOf } from "./test-support";
+import { fixture, parseErrorOf } from "@/test/support/parse";
 
 const TEXT = fixture("proc-net-ip_vs_conn.txt");
 const TITLE = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type ConnectionEntry, formatEndpoint } from "@/server/ipvs/model";
 import { parseConnections, parseProcConnections } from "./connections";
-import { fixture, parseErrorOf } from "./test-support";
+import { fixture, parseErrorOf } from "@/test/support/parse";
 
 /** One line per entry: `TCP 895 ESTABLISHED 203.0.113.109:47802 203.0.113.10:80 10.10.0.13:80 t=0`. */
 function summary(entry: ConnectionEntry): string {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type Counters, type Rates, type ServiceKey } from "@/server/ipvs/model";
 import { type CounterService, parseRate, parseStats } from "./counters";
-import { fixture, parseErrorOf } from "./test-support";
+import { fixture, parseErrorOf } from "@/test/support/parse";
 
 function c(
   conns: bigint,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type ForwardMethod } from "@/server/ipvs/model";
 import { type ListedRealserver, type ListedService, parseList } from "./list";
-import { fixture, parseErrorOf } from "./test-support";
+import { fixture, parseErrorOf } from "@/test/support/parse";
 
 /** A realserver row of the plain listing: forward and weight, no thresholds or templates. */
 function plain(

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { isConsoleError } from "@/server/errors";
 import {
   type Counters,
   type ForwardMethod,
@@ -10,7 +9,8 @@ import {
 import { parseRate, parseStats } from "./counters";
 import { parseList } from "./list";
 import { mergeListings } from "./merge";
-import { fixture } from "./test-support";
+import { fixture } from "@/test/support/parse";
+import { thrownBy } from "@/test/support/errors";
 
 type Five = [number, number, number, number, number];
 
@@ -53,17 +53,28 @@ function member(
   };
 }
 
+/** A member as a view without counters shows it (no --stats, --rate or --persistent-conn). */
+function withoutCounters(
+  address: string,
+  port: number,
+  forward: ForwardMethod,
+  weight: number,
+  conns: { active: number; inactive: number; persistent: number },
+): RealserverState {
+  return {
+    ...member(address, port, forward, weight, conns, [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]),
+    persistentConns: null,
+    counters: null,
+    rates: null,
+  };
+}
+
 const RULE_DEFAULTS = { persistence: null, ops: false, schedFlags: [], pe: null };
 
 /** Thrown error's code and details, for errors that carry no line. */
 function mergeErrorOf(merge: () => unknown): { code: string; details: Record<string, unknown> } {
-  try {
-    merge();
-  } catch (error) {
-    if (!isConsoleError(error)) throw error;
-    return { code: error.code, details: error.details };
-  }
-  throw new Error("expected a PARSE_ERROR, but merging succeeded");
+  const { code, details } = thrownBy(merge);
+  return { code, details };
 }
 
 describe("mergeListings on the busy director", () => {
@@ -302,48 +313,9 @@ describe("mergeListings on the busy director", () => {
       counters: null,
       rates: null,
       realservers: [
-        {
-          ...member(
-            "10.10.0.11",
-            80,
-            "masq",
-            0,
-            { active: 3, inactive: 10, persistent: 0 },
-            [0, 0, 0, 0, 0],
-            [0, 0, 0, 0, 0],
-          ),
-          persistentConns: null,
-          counters: null,
-          rates: null,
-        },
-        {
-          ...member(
-            "10.10.0.12",
-            80,
-            "masq",
-            1,
-            { active: 3, inactive: 10, persistent: 0 },
-            [0, 0, 0, 0, 0],
-            [0, 0, 0, 0, 0],
-          ),
-          persistentConns: null,
-          counters: null,
-          rates: null,
-        },
-        {
-          ...member(
-            "10.10.0.13",
-            80,
-            "masq",
-            1,
-            { active: 4, inactive: 13, persistent: 0 },
-            [0, 0, 0, 0, 0],
-            [0, 0, 0, 0, 0],
-          ),
-          persistentConns: null,
-          counters: null,
-          rates: null,
-        },
+        withoutCounters("10.10.0.11", 80, "masq", 0, { active: 3, inactive: 10, persistent: 0 }),
+        withoutCounters("10.10.0.12", 80, "masq", 1, { active: 3, inactive: 10, persistent: 0 }),
+        withoutCounters("10.10.0.13", 80, "masq", 1, { active: 4, inactive: 13, persistent: 0 }),
       ],
     });
     expect(merged.map((s) => s.realservers.length)).toEqual([3, 3, 3, 2, 1, 2, 2]);

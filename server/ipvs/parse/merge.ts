@@ -40,7 +40,8 @@ export interface ListingViews {
 
 type ViewName = "stats" | "rate" | "persistent" | "thresholds";
 
-function mergeError(message: string, details: Record<string, unknown>): ConsoleError {
+/** A PARSE_ERROR from merging two listings that disagree (source "merge": a full read fixes it). */
+export function mergeError(message: string, details: Record<string, unknown>): ConsoleError {
   return new ConsoleError("PARSE_ERROR", `merging listings: ${message}`, {
     source: "merge",
     ...details,

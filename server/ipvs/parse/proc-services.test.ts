@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type ForwardMethod } from "@/server/ipvs/model";
 import { type ProcRealserver, parseProcServices } from "./proc-services";
-import { fixture, parseErrorOf } from "./test-support";
+import { fixture, parseErrorOf } from "@/test/support/parse";
 
 function rs(
   address: string,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseProcStats } from "./proc-stats";
 import { parseStats } from "./counters";
-import { fixture, parseErrorOf } from "./test-support";
+import { fixture, parseErrorOf } from "@/test/support/parse";
 
 describe("parseProcStats", () => {
   it("reads /proc/net/ip_vs_stats: totals and rates in hex", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type ForwardMethod, type RealserverRule } from "@/server/ipvs/model";
 import { parseSaved } from "./saved";
-import { fixture, parseErrorOf } from "./test-support";
+import { fixture, parseErrorOf } from "@/test/support/parse";
 
 function member(
   address: string,

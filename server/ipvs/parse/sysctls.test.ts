@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseSysctls } from "./sysctls";
-import { fixture, parseErrorOf } from "./test-support";
+import { fixture, parseErrorOf } from "@/test/support/parse";
 
 describe("parseSysctls", () => {
   it("reads grep -r . /proc/sys/net/ipv4/vs/, vectors included", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseTimeouts } from "./timeouts";
-import { fixture, parseErrorOf } from "./test-support";
+import { fixture, parseErrorOf } from "@/test/support/parse";
 
 describe("parseTimeouts", () => {
   it("reads ipvsadm -L --timeout", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseVersion } from "./version";
-import { fixture, parseErrorOf } from "./test-support";
+import { fixture, parseErrorOf } from "@/test/support/parse";
 
 describe("parseVersion", () => {
   it("reads ipvsadm --version", () => {

@@ -39,7 +39,7 @@ export const changesRouter = router({
         clusterId: input.clusterId,
         change: input.change,
         expectedVersions: input.expectedVersions,
-        user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress },
+        user: ctx.actor,
       }),
     ),
 });

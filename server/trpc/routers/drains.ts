@@ -4,13 +4,8 @@ import { z } from "zod";
 import { drainSelectorSchema } from "@/server/ipvs/planner";
 import { getDrain, listDrains } from "@/server/db/drains";
 import { ConsoleError } from "@/server/errors";
-import {
-  previewDrain,
-  removeDrained,
-  startDrain,
-  undrain,
-  watchDrainProgress,
-} from "@/server/directors/drain";
+import { previewDrain, removeDrained, startDrain, undrain } from "@/server/directors/drain";
+import { watchDrainProgress } from "@/server/directors/drain-watch";
 import { operatorProcedure, router, viewerProcedure } from "../init";
 import { expectedVersionsSchema } from "./changes";
 
@@ -31,15 +26,11 @@ export const drainsRouter = router({
         setExpireQuiescentTemplate: z.boolean().optional(),
       }),
     )
-    .mutation(({ ctx, input }) =>
-      startDrain({ ...input, user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress } }),
-    ),
+    .mutation(({ ctx, input }) => startDrain({ ...input, user: ctx.actor })),
 
   undrain: operatorProcedure
     .input(z.object({ drainId: drainIdSchema, expectedVersions: expectedVersionsSchema }))
-    .mutation(({ ctx, input }) =>
-      undrain({ ...input, user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress } }),
-    ),
+    .mutation(({ ctx, input }) => undrain({ ...input, user: ctx.actor })),
 
   remove: operatorProcedure
     .input(
@@ -49,9 +40,7 @@ export const drainsRouter = router({
         force: z.boolean().optional(),
       }),
     )
-    .mutation(({ ctx, input }) =>
-      removeDrained({ ...input, user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress } }),
-    ),
+    .mutation(({ ctx, input }) => removeDrained({ ...input, user: ctx.actor })),
 
   list: viewerProcedure
     .input(

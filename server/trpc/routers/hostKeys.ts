@@ -1,7 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import { fingerprintSchema } from "@/server/config";
-import { trustHostKey } from "@/server/ssh/trust";
+import { trustHostKey } from "@/server/directors/trust";
 import { adminProcedure, router } from "../init";
 
 export const hostKeysRouter = router({
@@ -9,7 +9,7 @@ export const hostKeysRouter = router({
   trust: adminProcedure
     .input(z.object({ directorId: z.string().min(1).max(64), fingerprint: fingerprintSchema }))
     .mutation(async ({ ctx, input }) => {
-      await trustHostKey(input.directorId, input.fingerprint, ctx.user.name, ctx.remoteAddress);
+      await trustHostKey(input.directorId, input.fingerprint, ctx.actor);
       return { ok: true as const };
     }),
 });

@@ -121,7 +121,7 @@ describe("hostKeys.trust", () => {
     expect(cluster?.directors.find((d) => d.id === "lb2")?.hostKey).toBe("trusted");
     // a later trust replaces the key
     await caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: OTHER });
-    const { getTrustedHostKey } = await import("@/server/ssh/host-keys");
+    const { getTrustedHostKey } = await import("@/server/db/host-keys");
     expect(getTrustedHostKey("lb2")).toMatchObject({ fingerprint: OTHER, trustedBy: "admin-user" });
     const { listAudit } = await import("@/server/db/audit");
     const entries = listAudit({ directorId: "lb2" }).entries;

@@ -8,7 +8,7 @@ import {
   watchDirector,
   watchFleet,
 } from "@/server/live/registry";
-import { getDirector } from "@/server/directors/inventory";
+import { getDirector } from "@/server/config/directors";
 import { LatestValues } from "@/server/live/stream";
 import type { DirectorStatus, FleetStatus } from "@/server/live/types";
 import { router, viewerProcedure } from "../init";

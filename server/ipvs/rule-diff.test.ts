@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { diffRules, rulesOf, type ServiceWithRealservers } from "./diff";
+import { diffRules } from "./rule-diff";
+import { rulesOf, type ServiceWithRealservers } from "./rules";
 import type { RealserverRule } from "@/server/ipvs/model";
 
 function rs(address: string, weight: number, extra: Partial<RealserverRule> = {}): RealserverRule {

@@ -7,29 +7,24 @@
 import "server-only";
 import { readFile } from "node:fs/promises";
 import type { DirectorConfig } from "@/server/config";
-import { recordAttempt, finishAttempt } from "@/server/db/audit";
-import { getDirector } from "@/server/directors/inventory";
+import { getDirector } from "@/server/config/directors";
+import { recordAttempt, finishAttempt, type Actor } from "@/server/db/audit";
+import { getTrustedHostKey, saveTrustedHostKey } from "@/server/db/host-keys";
+import { getSshPool } from "@/server/db/ssh-pool";
 import { ConsoleError } from "@/server/errors";
-import {
-  configuredPolicy,
-  getTrustedHostKey,
-  saveTrustedHostKey,
-  type TrustedHostKey,
-} from "./host-keys";
-import { hostMatches, parseKnownHosts } from "./known-hosts";
-import { getSshPool } from "./pool";
+import { configuredPolicy, type TrustedHostKey } from "@/server/ssh/host-keys";
+import { hostMatches, parseKnownHosts } from "@/server/ssh/known-hosts";
 
 export async function trustHostKey(
   directorId: string,
   fingerprint: string,
-  user: string,
-  remoteAddress: string | null = null,
+  actor: Actor,
 ): Promise<TrustedHostKey> {
   const director = getDirector(directorId);
   const before = getTrustedHostKey(directorId);
   const auditId = recordAttempt({
-    user,
-    remoteAddress,
+    user: actor.name,
+    remoteAddress: actor.remoteAddress ?? null,
     action: "hostKey.trust",
     clusterId: director.clusterId,
     directors: [directorId],
@@ -41,7 +36,7 @@ export async function trustHostKey(
     finishAttempt(auditId, { result: "refused", error: error.toJSON() });
     throw error;
   }
-  const saved = saveTrustedHostKey(directorId, fingerprint, user);
+  const saved = saveTrustedHostKey(directorId, fingerprint, actor.name);
   finishAttempt(auditId, { result: "ok" });
   // The director may be waiting out a backoff after the refusal: connect at the next poll.
   getSshPool().resetBackoff(directorId);

@@ -4,8 +4,8 @@
  * changed ("10.10.0.11:80 weight 1 -> 0") instead of just "something did".
  */
 import "server-only";
-import type { DirectorSnapshot } from "@/server/live/types";
-import { rulesOf, type ServiceWithRealservers } from "./diff";
+import type { DirectorSnapshot } from "./types";
+import { rulesOf, type ServiceWithRealservers } from "@/server/ipvs/rules";
 
 const PER_DIRECTOR = 32;
 

@@ -12,7 +12,7 @@ import {
   type ServiceKey,
   type SysctlSetting,
 } from "@/server/ipvs/model";
-import type { ServiceWithRealservers } from "./diff";
+import type { ServiceWithRealservers } from "./rules";
 
 export type PreflightWarningCode =
   /** Persistent service with expire_quiescent_template=0: pinned clients keep coming. */

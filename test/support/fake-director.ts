@@ -15,8 +15,8 @@ import {
   type ServiceState,
 } from "@/server/ipvs/model";
 import type { DirectorSnapshot, DirectorStatus } from "@/server/live/types";
-import { rulesOf } from "./diff";
-import type { DirectorIo, ExecOutcome } from "./io";
+import { rulesOf } from "@/server/ipvs/rules";
+import type { DirectorIo, ExecOutcome } from "@/server/directors/io";
 
 export interface FakeDirector {
   config: DirectorConfig;

@@ -14,8 +14,7 @@ import {
   type ServiceKey,
   type ServiceRule,
 } from "@/server/ipvs/model";
-
-export type ServiceWithRealservers = ServiceRule & { realservers: readonly RealserverRule[] };
+import type { ServiceWithRealservers } from "./rules";
 
 export type ServiceField = "scheduler" | "persistence" | "ops" | "schedFlags" | "pe";
 export type RealserverField = "forward" | "weight" | "upperThreshold" | "lowerThreshold" | "tunnel";
@@ -186,25 +185,4 @@ function diffRealservers(
     }
   }
   return changes;
-}
-
-/** The rules alone (no counters), in a form that survives JSON: for the audit log and the version cache. */
-export function rulesOf(services: readonly ServiceWithRealservers[]): ServiceWithRealservers[] {
-  return services.map((s) => ({
-    key: s.key,
-    scheduler: s.scheduler,
-    persistence: s.persistence,
-    ops: s.ops,
-    schedFlags: [...s.schedFlags],
-    pe: s.pe,
-    realservers: s.realservers.map((r) => ({
-      address: r.address,
-      port: r.port,
-      forward: r.forward,
-      weight: r.weight,
-      upperThreshold: r.upperThreshold,
-      lowerThreshold: r.lowerThreshold,
-      tunnel: r.tunnel,
-    })),
-  }));
 }

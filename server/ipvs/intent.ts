@@ -7,7 +7,7 @@
 import type { Change } from "@/server/ipvs/planner";
 import { drainTargets } from "@/server/ipvs/planner";
 import { sameEndpoint, sameServiceKey, type RealserverRule } from "@/server/ipvs/model";
-import { rulesOf, type ServiceWithRealservers } from "./diff";
+import { rulesOf, type ServiceWithRealservers } from "./rules";
 
 export function intendedRules(
   services: readonly ServiceWithRealservers[],

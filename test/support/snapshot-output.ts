@@ -3,10 +3,10 @@
  * Test-only.
  */
 import { readFileSync } from "node:fs";
-import type { ReadRequest } from "./snapshot-script";
+import type { ReadRequest } from "@/server/live/snapshot-script";
 
 export const fixture = (name: string) =>
-  readFileSync(new URL(`../ipvs/__fixtures__/${name}`, import.meta.url), "utf8");
+  readFileSync(new URL(`../../server/ipvs/__fixtures__/${name}`, import.meta.url), "utf8");
 export const MARK = "@@lvs-console:9c1f@@";
 
 /** --thresholds output made from the --persistent-conn fixture (same services and members). */

@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConsoleError } from "@/server/errors";
 import { commandLine, shellQuote } from "@/server/ssh/quote";
-import { runUnder, wordsAfterShell } from "@/server/ssh/shell-harness.test-util";
+import { runUnder, wordsAfterShell } from "@/test/support/shell-harness";
 import {
   addRealserver,
   addService,
@@ -27,7 +27,7 @@ import {
   type ServiceKeyInput,
   type ServiceRuleInput,
   type SysctlSettingInput,
-} from "./commands";
+} from "@/server/ipvs/commands";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lvs-injection-"));
 const MARKER = path.join(dir, "MARKER");

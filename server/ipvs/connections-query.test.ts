@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { formatEndpoint, type ConnectionEntry } from "@/server/ipvs/model";
 import { parseProcConnections } from "@/server/ipvs/parse";
 import { parseConnTable } from "@/server/ipvs/parse/conn-table";
-import { fixture } from "@/server/ipvs/parse/test-support";
-import { member } from "@/server/directors/fake-director.test-util";
+import { fixture } from "@/test/support/parse";
+import { member } from "@/test/support/fake-director";
 import {
   addressToHex,
   connectionFilterSchema,

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseList } from "@/server/ipvs/parse/list";
 import type { IpvsSysctls } from "@/server/ipvs/model";
-import type { ServiceWithRealservers } from "./diff";
+import type { ServiceWithRealservers } from "./rules";
 import { drainWarnings } from "./preflight";
 
 const fixture = (name: string) =>

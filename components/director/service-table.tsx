@@ -1,0 +1,166 @@
+import { Fragment } from "react";
+import { formatServiceKey, type ServiceState } from "@/server/ipvs/model";
+import { formatByteRate, formatCount, formatRate } from "@/components/format";
+import { Button } from "@/components/ui/button";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableRow,
+} from "@/components/ui/table";
+import { type Action, type DrainOf, destructiveChange } from "./actions";
+import { RowActions } from "./row-actions";
+import { RealserverTable } from "./realserver-table";
+
+/** Heads after the expand column: [label, classes]. */
+const SERVICE_COLUMNS: readonly (readonly [string, string])[] = [
+  ["Virtual service", "w-52"],
+  ["Sched", "w-14"],
+  ["Persistence", "w-36"],
+  ["Flags", "w-44"],
+  ["Conns", "w-24 text-right"],
+  ["InBytes", "w-28 text-right"],
+  ["OutBytes", "w-28 text-right"],
+  ["CPS", "w-16 text-right"],
+  ["In/s", "w-20 text-right"],
+  ["Out/s", "w-20 text-right"],
+  ["Actions", "text-right"],
+];
+
+function flagsOf(s: ServiceState): string {
+  const f: string[] = [];
+  if (s.ops) f.push("ops");
+  f.push(...s.schedFlags);
+  if (s.pe) f.push(`pe ${s.pe}`);
+  return f.join(", ");
+}
+
+/** The virtual services of a director, each with its realservers (collapsible). */
+export function ServiceTable({
+  services,
+  collapsed,
+  onToggle,
+  drainOf,
+  onAction,
+}: {
+  services: ServiceState[];
+  collapsed: ReadonlySet<string>;
+  onToggle: (service: string) => void;
+  drainOf: DrainOf;
+  onAction: (a: Action) => void;
+}) {
+  return (
+    <div className="rounded-md border bg-card">
+      <Table aria-label="Virtual services">
+        <TableHeader>
+          <TableRow>
+            <TableHead className="w-7">
+              <span className="sr-only">Expand</span>
+            </TableHead>
+            {SERVICE_COLUMNS.map(([label, className]) => (
+              <TableHead key={label} className={className}>
+                {label}
+              </TableHead>
+            ))}
+          </TableRow>
+        </TableHeader>
+        <TableBody>
+          {services.length === 0 && (
+            <TableRow>
+              <TableCell colSpan={12} className="text-muted-foreground">
+                No virtual services on this director.
+              </TableCell>
+            </TableRow>
+          )}
+          {services.map((s) => {
+            const name = formatServiceKey(s.key);
+            const open = !collapsed.has(name);
+            return (
+              <Fragment key={name}>
+                <TableRow data-service={name} className="bg-muted/20 font-medium">
+                  <TableCell>
+                    <Button
+                      variant="ghost"
+                      size="xs"
+                      aria-expanded={open}
+                      aria-label={`${open ? "Collapse" : "Expand"} ${name}`}
+                      onClick={() => onToggle(name)}
+                    >
+                      {open ? "▾" : "▸"}
+                    </Button>
+                  </TableCell>
+                  <TableCell className="font-mono">{name}</TableCell>
+                  <TableCell>{s.scheduler}</TableCell>
+                  <TableCell className="whitespace-nowrap">
+                    {s.persistence
+                      ? `${s.persistence.timeout} s${s.persistence.netmask !== null ? ` /${String(s.persistence.netmask)}` : ""}`
+                      : "—"}
+                  </TableCell>
+                  <TableCell
+                    className="truncate whitespace-nowrap text-muted-foreground"
+                    title={flagsOf(s)}
+                  >
+                    {flagsOf(s) || "—"}
+                  </TableCell>
+                  <TableCell
+                    className="num"
+                    title={
+                      s.counters
+                        ? `in ${formatCount(s.counters.inPackets)} pkts, out ${formatCount(s.counters.outPackets)} pkts`
+                        : undefined
+                    }
+                  >
+                    {formatCount(s.counters?.conns)}
+                  </TableCell>
+                  <TableCell className="num">{formatCount(s.counters?.inBytes)}</TableCell>
+                  <TableCell className="num">{formatCount(s.counters?.outBytes)}</TableCell>
+                  <TableCell className="num">{formatRate(s.rates?.cps, "")}</TableCell>
+                  <TableCell className="num">{formatByteRate(s.rates?.inBps)}</TableCell>
+                  <TableCell className="num">{formatByteRate(s.rates?.outBps)}</TableCell>
+                  <TableCell className="text-right whitespace-nowrap">
+                    <RowActions
+                      actions={[
+                        {
+                          label: "Add realserver",
+                          ariaLabel: `Add realserver to ${name}`,
+                          onClick: () => onAction({ kind: "realserverForm", service: s.key }),
+                        },
+                        {
+                          label: "Edit",
+                          ariaLabel: `Edit ${name}`,
+                          onClick: () => onAction({ kind: "serviceForm", existing: s }),
+                        },
+                        {
+                          label: "Delete",
+                          ariaLabel: `Delete ${name}`,
+                          danger: true,
+                          onClick: () =>
+                            onAction(
+                              destructiveChange("Delete", name, {
+                                kind: "deleteService",
+                                service: s.key,
+                              }),
+                            ),
+                        },
+                      ]}
+                    />
+                  </TableCell>
+                </TableRow>
+                {open && (
+                  <TableRow className="hover:bg-transparent">
+                    <TableCell />
+                    <TableCell colSpan={11} className="py-1 pr-0">
+                      <RealserverTable service={s} drainOf={drainOf} onAction={onAction} />
+                    </TableCell>
+                  </TableRow>
+                )}
+              </Fragment>
+            );
+          })}
+        </TableBody>
+      </Table>
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+/**
+ * "The rules" of a director: its services and realservers with every attribute an edit can
+ * change, never counters or connections. One definition for the audit log, the version
+ * cache, conflict explanations and the version hash that optimistic concurrency compares.
+ */
+import { createHash } from "node:crypto";
+import {
+  formatEndpoint,
+  formatServiceKey,
+  realserverRule,
+  type RealserverRule,
+  type ServiceRule,
+} from "@/server/ipvs/model";
+
+/** A service's rules and its realservers' (ServiceState fits: counters are ignored). */
+export type ServiceWithRealservers = ServiceRule & { realservers: readonly RealserverRule[] };
+
+function serviceRule(s: ServiceRule): ServiceRule {
+  return {
+    key: s.key,
+    scheduler: s.scheduler,
+    persistence: s.persistence,
+    ops: s.ops,
+    schedFlags: [...s.schedFlags],
+    pe: s.pe,
+  };
+}
+
+/** The rules alone (no counters), in a form that survives JSON: for the audit log and the version cache. */
+export function rulesOf(services: readonly ServiceWithRealservers[]): ServiceWithRealservers[] {
+  return services.map((s) => ({
+    ...serviceRule(s),
+    realservers: s.realservers.map(realserverRule),
+  }));
+}
+
+/** Serialises with sorted object keys, so the hash does not depend on property order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => compareText(a, b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The version of a director's rules: SHA-256 over the rules in a canonical order (services
+ * by key, realservers by address, scheduler flags sorted).
+ */
+export function rulesVersion(services: readonly ServiceWithRealservers[]): string {
+  const normalised = services
+    .map((s) => ({
+      ...serviceRule(s),
+      schedFlags: [...s.schedFlags].sort(),
+      realservers: s.realservers
+        .map(realserverRule)
+        .sort((a, b) => compareText(formatEndpoint(a), formatEndpoint(b))),
+    }))
+    .sort((a, b) => compareText(formatServiceKey(a.key), formatServiceKey(b.key)));
+  return createHash("sha256").update(canonicalJson(normalised)).digest("hex");
+}
