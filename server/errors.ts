@@ -26,6 +26,7 @@ export type ConsoleErrorCode =
   | "VERIFY_FAILED" // applied, but the read-back differs; details.director, details.command
   | "UNAUTHORIZED"
   | "FORBIDDEN"
+  | "RATE_LIMITED" // too many attempts (sign-in); details.retryAfterSeconds
   | "INTERNAL";
 
 export type ErrorDetails = Record<string, unknown>;

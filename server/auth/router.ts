@@ -1,8 +1,7 @@
 /** auth.login / auth.logout / auth.me: the session cookie travels in Set-Cookie headers. */
 import "server-only";
-import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { ConsoleError, isConsoleError } from "@/server/errors";
+import { ConsoleError } from "@/server/errors";
 import { publicProcedure, router, viewerProcedure } from "@/server/trpc/init";
 import { clearSessionCookie, sessionCookie } from "./http";
 import { login, logout } from "./service";
@@ -16,16 +15,8 @@ export const authRouter = router({
   login: publicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
     if (!ctx.response)
       throw new ConsoleError("INTERNAL", "sign-in needs an HTTP response to set the cookie on");
-    let result;
-    try {
-      result = await login({ ...input, remoteAddress: ctx.remoteAddress });
-    } catch (e) {
-      if (isConsoleError(e) && e.details.rateLimited === true) {
-        // No ConsoleError cause: the error middleware would map it back to UNAUTHORIZED.
-        throw new TRPCError({ code: "TOO_MANY_REQUESTS", message: e.message });
-      }
-      throw e;
-    }
+    // RATE_LIMITED becomes 429 Too Many Requests, a wrong password 401 (server/trpc/init.ts).
+    const result = await login({ ...input, remoteAddress: ctx.remoteAddress });
     ctx.response.setCookie(
       sessionCookie(result.token, {
         secure: ctx.response.secure,

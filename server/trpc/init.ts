@@ -44,6 +44,7 @@ const TRPC_CODE: Partial<Record<ConsoleErrorCode, TRPCError["code"]>> = {
   CONFLICT: "CONFLICT",
   UNAUTHORIZED: "UNAUTHORIZED",
   FORBIDDEN: "FORBIDDEN",
+  RATE_LIMITED: "TOO_MANY_REQUESTS",
   TIMEOUT: "TIMEOUT",
 };
 
