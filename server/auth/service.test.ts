@@ -89,16 +89,32 @@ describe("sign-in", () => {
   });
 
   it("takes similar time for unknown and known users", async () => {
-    const time = async (name: string) => {
-      const t = performance.now();
-      await failure(login({ name, password: "nope", remoteAddress: name }, deps));
-      return performance.now() - t;
+    // The dummy check costs what a hash at the current cost costs; medians smooth out noise.
+    const CURRENT = { N: 8192, r: 8, p: 1 };
+    const timed: AuthDeps = { ...deps, hashParams: CURRENT };
+    const original = users;
+    users = usersSchema.parse([
+      {
+        name: "carol",
+        role: "viewer",
+        passwordHash: await hashPassword("carol-password", CURRENT),
+      },
+    ]);
+    const median = async (name: string) => {
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        await failure(login({ name, password: "nope", remoteAddress: `${name}-${i}` }, timed));
+        times.push(performance.now() - t);
+      }
+      return times.sort((x, y) => x - y)[1] ?? 0;
     };
-    await time("warm-up");
-    const unknown = await time("mallory");
-    // The dummy check costs what a current hash costs, so an unknown name is never the fast path.
-    const known = await time("alice");
+    await median("warm-up");
+    const unknown = await median("mallory");
+    const known = await median("carol");
+    users = original;
     expect(unknown).toBeGreaterThanOrEqual(known * 0.5);
+    expect(known).toBeGreaterThanOrEqual(unknown * 0.5);
   });
 
   it("locks a name after 5 failures, even from other addresses, then recovers", async () => {

@@ -195,7 +195,11 @@ describe("roles over HTTP", () => {
     const drain = { clusterId: "lab", realserver: { address: "10.10.0.11" }, expectedVersions: {} };
     const viewerDrain = await mutate("drains.start", drain, { cookie: cookies.viewer });
     expect(viewerDrain.status).toBe(403);
-    const trust = { directorId: "no-such-director", fingerprint: `SHA256:${"A".repeat(43)}` };
+    const trust = {
+      directorId: "no-such-director",
+      fingerprint: `SHA256:${"A".repeat(43)}`,
+      replaces: null,
+    };
     const operatorTrust = await mutate("hostKeys.trust", trust, { cookie: cookies.operator });
     expect(operatorTrust.status).toBe(403);
     const adminTrust = await mutate("hostKeys.trust", trust, { cookie: cookies.admin });
