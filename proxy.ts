@@ -8,7 +8,7 @@
  * The static security headers are in next.config.ts.
  */
 import { NextResponse, type NextRequest } from "next/server";
-import { csrfRejection, SESSION_COOKIE } from "@/server/auth/http";
+import { csrfRejection, SESSION_COOKIE, TLS_SESSION_COOKIE } from "@/server/auth/http";
 import { proxyHeaderName } from "@/server/auth/proxy-mode";
 import { contentSecurityPolicy, safeNextPath } from "@/server/auth/csp";
 
@@ -31,7 +31,9 @@ export function proxy(request: NextRequest): NextResponse {
   if (!PUBLIC_PAGES.has(pathname)) {
     const header = proxyHeaderName();
     const maybeSignedIn =
-      request.cookies.has(SESSION_COOKIE) || (header !== null && request.headers.has(header));
+      request.cookies.has(SESSION_COOKIE) ||
+      request.cookies.has(TLS_SESSION_COOKIE) ||
+      (header !== null && request.headers.has(header));
     if (!maybeSignedIn) {
       const login = new URL("/login", request.url);
       login.search = "";

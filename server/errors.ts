@@ -25,8 +25,8 @@ export type ConsoleErrorCode =
   | "PARTIAL" // a change applied on some directors and not others; details.results per director
   | "VERIFY_FAILED" // applied, but the read-back differs; details.director, details.command
   | "UNAUTHORIZED"
-  | "RATE_LIMITED" // too many failed sign-ins; details.retryAfterSeconds
   | "FORBIDDEN"
+  | "RATE_LIMITED" // too many sign-in attempts; details.reason, details.retryAfterSeconds
   | "INTERNAL";
 
 export type ErrorDetails = Record<string, unknown>;
@@ -56,7 +56,15 @@ export type RefusalReason =
   | "drain-finished"
   | "not-drained"
   | "host-key-configured"
-  | "jump-host-key-not-configured";
+  | "jump-host-key-not-configured"
+  // the keepalived config editor (server/ipvs/keepalived/edit-support.ts)
+  | "config-has-findings"
+  | "not-found"
+  | "already-exists"
+  | "uses-definition"
+  | "layout-not-supported"
+  | "last-realserver"
+  | "invalid-value";
 
 /**
  * What a failed ipvsadm (or sysctl) run means (server/ipvs/errors.ts classifies it from the

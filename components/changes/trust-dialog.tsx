@@ -11,12 +11,15 @@ import { useToast } from "@/components/ui/toast";
 export function TrustHostKeyDialog({
   directorId,
   fingerprint,
+  replaces = null,
   open,
   onOpenChange,
   onTrusted,
 }: {
   directorId: string;
   fingerprint: string;
+  /** The key trusted now, which this one replaces; null (the default) when there is none. */
+  replaces?: string | null;
   open: boolean;
   onOpenChange: (open: boolean) => void;
   onTrusted?: () => void;
@@ -45,7 +48,7 @@ export function TrustHostKeyDialog({
           </Button>
           <Button
             disabled={trust.isPending}
-            onClick={() => trust.mutate({ directorId, fingerprint })}
+            onClick={() => trust.mutate({ directorId, fingerprint, replaces })}
           >
             {trust.isPending ? "Trusting…" : "Trust this key"}
           </Button>

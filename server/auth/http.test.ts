@@ -5,10 +5,13 @@ import {
   clientAddress,
   csrfRejection,
   isSecureRequest,
+  loginBatchRejection,
   markPeerHookInstalled,
   parseCookies,
   PEER_HEADER,
+  PEER_TLS_HEADER,
   sessionCookie,
+  sessionTokenOf,
 } from "./http";
 
 function post(
@@ -77,19 +80,43 @@ describe("CSRF rule", () => {
 });
 
 describe("cookies", () => {
-  it("is httpOnly, SameSite=Strict, and Secure only over TLS", () => {
+  it("is httpOnly, SameSite=Strict, and over TLS Secure with the __Host- prefix", () => {
     const plain = sessionCookie("tok", { secure: false, maxAgeSeconds: 60 });
     expect(plain).toBe("lvs_session=tok; Path=/; HttpOnly; SameSite=Strict; Max-Age=60");
-    expect(sessionCookie("tok", { secure: true, maxAgeSeconds: 60 })).toMatch(/; Secure$/);
+    expect(sessionCookie("tok", { secure: true, maxAgeSeconds: 60 })).toBe(
+      "__Host-lvs_session=tok; Path=/; HttpOnly; SameSite=Strict; Max-Age=60; Secure",
+    );
     expect(clearSessionCookie({ secure: false })).toContain("Max-Age=0");
+    expect(clearSessionCookie({ secure: true })).toMatch(
+      /^__Host-lvs_session=;.*Max-Age=0; Secure$/,
+    );
   });
 
-  it("detects TLS at the server or at a proxy", () => {
-    expect(isSecureRequest(new Request("https://c.test/"))).toBe(true);
+  it("reads only the cookie of the request's transport", () => {
+    const both = new Headers({ cookie: "lvs_session=planted; __Host-lvs_session=real" });
+    expect(sessionTokenOf(both, true)).toBe("real");
+    expect(sessionTokenOf(both, false)).toBe("planted");
+    expect(sessionTokenOf(new Headers({ cookie: "lvs_session=planted" }), true)).toBeNull();
+  });
+
+  it("detects TLS at the socket, or at a trusted proxy only", () => {
+    markPeerHookInstalled();
+    const h = (peer: string, extra: Record<string, string> = {}) =>
+      new Headers({ [PEER_HEADER]: peer, [PEER_TLS_HEADER]: "0", ...extra });
+    expect(isSecureRequest(h("192.0.2.7", { [PEER_TLS_HEADER]: "1" }), [])).toBe(true);
+    expect(isSecureRequest(h("127.0.0.1", { "x-forwarded-proto": "https" }), ["127.0.0.1"])).toBe(
+      true,
+    );
+    // A client speaking plain HTTP says it is TLS: not believed.
+    expect(isSecureRequest(h("192.0.2.7", { "x-forwarded-proto": "https" }), ["127.0.0.1"])).toBe(
+      false,
+    );
+    expect(isSecureRequest(h("192.0.2.7", { "x-forwarded-proto": "https" }), [])).toBe(false);
+    // The proxy appended its own view last; what the client sent before it does not count.
     expect(
-      isSecureRequest(new Request("http://c.test/", { headers: { "x-forwarded-proto": "https" } })),
-    ).toBe(true);
-    expect(isSecureRequest(new Request("http://c.test/"))).toBe(false);
+      isSecureRequest(h("127.0.0.1", { "x-forwarded-proto": "https, http" }), ["127.0.0.1"]),
+    ).toBe(false);
+    expect(isSecureRequest(h("127.0.0.1"), ["127.0.0.1"])).toBe(false);
   });
 
   it("parses cookie headers", () => {
@@ -99,15 +126,47 @@ describe("cookies", () => {
 });
 
 describe("client address", () => {
+  markPeerHookInstalled();
+  const h = (peer: string, xff?: string) =>
+    new Headers({ [PEER_HEADER]: peer, ...(xff ? { "x-forwarded-for": xff } : {}) });
+
   it("uses the socket peer, and X-Forwarded-For only from a trusted proxy", () => {
-    markPeerHookInstalled();
-    const h = (peer: string, xff?: string) =>
-      new Headers({ [PEER_HEADER]: peer, ...(xff ? { "x-forwarded-for": xff } : {}) });
     expect(clientAddress(h("::ffff:192.0.2.7", "10.9.9.9"))).toBe("192.0.2.7");
     expect(clientAddress(h("127.0.0.1", "6.6.6.6, 198.51.100.4"), ["127.0.0.1"])).toBe(
       "198.51.100.4",
     );
     expect(clientAddress(h("192.0.2.7", "127.0.0.1"), ["127.0.0.1"])).toBe("192.0.2.7");
+    expect(clientAddress(h("127.0.0.1"), ["127.0.0.1"])).toBe("127.0.0.1");
+  });
+
+  it("takes the rightmost address that is not a trusted proxy", () => {
+    const proxies = ["127.0.0.1", "10.0.0.2"];
+    // client 198.51.100.4 -> proxy 10.0.0.2 -> proxy 127.0.0.1 -> console; 6.6.6.6 is forged.
+    expect(clientAddress(h("127.0.0.1", "6.6.6.6, 198.51.100.4, 10.0.0.2"), proxies)).toBe(
+      "198.51.100.4",
+    );
+    expect(clientAddress(h("127.0.0.1", "::ffff:198.51.100.4,10.0.0.2"), proxies)).toBe(
+      "198.51.100.4",
+    );
+    // Only proxies in the chain: the one farthest from us.
+    expect(clientAddress(h("127.0.0.1", "10.0.0.2"), proxies)).toBe("10.0.0.2");
+  });
+});
+
+describe("batched sign-in", () => {
+  const url = (path: string, batch = true) =>
+    `http://c.test/api/trpc/${path}${batch ? "?batch=1&input=%7B%7D" : ""}`;
+
+  it("refuses auth.login batched with anything, itself included", () => {
+    expect(loginBatchRejection(url("auth.login,auth.login"), "/api/trpc")).toMatch(/alone/);
+    expect(loginBatchRejection(url("health,auth.login"), "/api/trpc")).toMatch(/alone/);
+    expect(loginBatchRejection(url("auth.login%2Cauth.login"), "/api/trpc")).toMatch(/alone/);
+  });
+
+  it("lets a lone sign-in and other batches through", () => {
+    expect(loginBatchRejection(url("auth.login"), "/api/trpc")).toBeNull();
+    expect(loginBatchRejection(url("auth.login", false), "/api/trpc")).toBeNull();
+    expect(loginBatchRejection(url("inventory.list,health"), "/api/trpc")).toBeNull();
   });
 });
 

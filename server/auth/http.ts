@@ -4,9 +4,20 @@
  */
 
 export const SESSION_COOKIE = "lvs_session";
+/**
+ * The cookie's name over TLS. Browsers accept a `__Host-` cookie only with Secure, Path=/ and
+ * no Domain from a secure origin, so a sibling domain cannot plant one to switch the session.
+ */
+export const TLS_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
+
+export function sessionCookieName(secure: boolean): string {
+  return secure ? TLS_SESSION_COOKIE : SESSION_COOKIE;
+}
 
 /** Set by the hook in server/auth/peer.ts from the socket, overwriting whatever a client sent. */
 export const PEER_HEADER = "x-lvs-console-peer";
+/** Set by the same hook: "1" when the socket itself is TLS. */
+export const PEER_TLS_HEADER = "x-lvs-console-peer-tls";
 
 const peerHook = globalThis as typeof globalThis & { __lvsConsolePeerHook?: boolean };
 
@@ -26,14 +37,24 @@ export function parseCookies(header: string | null): Map<string, string> {
   return out;
 }
 
-export function sessionTokenOf(headers: Headers): string | null {
-  return parseCookies(headers.get("cookie")).get(SESSION_COOKIE) ?? null;
+/**
+ * The session token, read only from the cookie of this transport: over TLS a plain
+ * `lvs_session` (which any sibling domain could have set) is ignored.
+ */
+export function sessionTokenOf(headers: Headers, secure: boolean): string | null {
+  return parseCookies(headers.get("cookie")).get(sessionCookieName(secure)) ?? null;
 }
 
-/** TLS at this server or at a reverse proxy in front of it. */
-export function isSecureRequest(req: Request): boolean {
-  const proto = req.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase();
-  return proto === "https" || new URL(req.url).protocol === "https:";
+/**
+ * TLS at this server (the socket, as stamped by the peer hook) or at a trusted reverse proxy
+ * in front of it. X-Forwarded-Proto is believed only from a trusted peer, and then its last
+ * value (the one the nearest proxy added); anyone else could send it.
+ */
+export function isSecureRequest(headers: Headers, trustedProxies: readonly string[]): boolean {
+  if (peerHook.__lvsConsolePeerHook && headers.get(PEER_TLS_HEADER) === "1") return true;
+  if (!isTrustedPeer(headers, trustedProxies)) return false;
+  const proto = headers.get("x-forwarded-proto")?.split(",").at(-1)?.trim().toLowerCase();
+  return proto === "https";
 }
 
 export function sessionCookie(
@@ -41,7 +62,7 @@ export function sessionCookie(
   opts: { secure: boolean; maxAgeSeconds: number },
 ): string {
   return [
-    `${SESSION_COOKIE}=${token}`,
+    `${sessionCookieName(opts.secure)}=${token}`,
     "Path=/",
     "HttpOnly",
     "SameSite=Strict",
@@ -102,21 +123,59 @@ export function peerAddress(headers: Headers): string | null {
   return peer ? normaliseAddress(peer) : null;
 }
 
+function isTrusted(address: string, trustedProxies: readonly string[]): boolean {
+  return trustedProxies.some((p) => normaliseAddress(p) === address);
+}
+
+/** Whether the TCP peer is one of the configured reverse proxies (never without the peer hook). */
+export function isTrustedPeer(headers: Headers, trustedProxies: readonly string[]): boolean {
+  const peer = peerAddress(headers);
+  return peer !== null && isTrusted(peer, trustedProxies);
+}
+
 /**
- * The client's address for the audit log: the TCP peer, or when that peer is a trusted
- * reverse proxy, the last address it appended to X-Forwarded-For. Without the peer hook
- * (e.g. a test harness) falls back to X-Forwarded-For, which is only informational.
+ * The client's address (sign-in limits, the audit log): the TCP peer, or when that peer is a
+ * trusted reverse proxy, the rightmost X-Forwarded-For entry that is not itself a trusted
+ * proxy: everything left of it was written by the client and proves nothing. Null without
+ * the peer hook (a test harness): a client-supplied header is never taken instead.
  */
 export function clientAddress(
   headers: Headers,
   trustedProxies: readonly string[] = [],
 ): string | null {
+  const peer = peerAddress(headers);
+  if (peer === null || !isTrusted(peer, trustedProxies)) return peer;
   const forwarded = (headers.get("x-forwarded-for") ?? "")
     .split(",")
     .map(normaliseAddress)
     .filter(Boolean);
-  const peer = peerAddress(headers);
-  if (peer === null) return forwarded[0] ?? headers.get("x-real-ip") ?? null;
-  if (trustedProxies.includes(peer)) return forwarded.at(-1) ?? peer;
-  return peer;
+  for (let i = forwarded.length - 1; i >= 0; i--) {
+    const hop = forwarded[i];
+    if (hop !== undefined && !isTrusted(hop, trustedProxies)) return hop;
+  }
+  // Every hop is a trusted proxy: the leftmost is the closest to the client we know.
+  return forwarded[0] ?? peer;
+}
+
+/** The procedure that may never share a request: one password check per HTTP request. */
+export const LOGIN_PROCEDURE = "auth.login";
+
+/**
+ * Why a tRPC request is refused because it batches `auth.login` with other calls (twenty
+ * guesses in one POST), or null. Reads the procedure list as tRPC does: the path after the
+ * endpoint, URL-decoded, split on commas, when `batch=1`.
+ */
+export function loginBatchRejection(url: string, endpoint: string): string | null {
+  const { pathname, searchParams } = new URL(url);
+  if (searchParams.get("batch") !== "1") return null;
+  const rest = pathname.startsWith(endpoint) ? pathname.slice(endpoint.length) : pathname;
+  let paths: string[];
+  try {
+    paths = decodeURIComponent(rest.replace(/^\/+|\/+$/g, "")).split(",");
+  } catch {
+    return null;
+  }
+  return paths.length > 1 && paths.includes(LOGIN_PROCEDURE)
+    ? `${LOGIN_PROCEDURE} cannot be batched with other calls: send it alone`
+    : null;
 }

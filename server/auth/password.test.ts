@@ -3,6 +3,7 @@ import {
   burnPasswordCheck,
   generatePassword,
   hashPassword,
+  needsRehash,
   parsePasswordHash,
   verifyPassword,
 } from "./password";
@@ -22,8 +23,19 @@ describe("password hashes", () => {
     expect(await hashPassword("same", FAST)).not.toBe(await hashPassword("same", FAST));
   });
 
-  it("uses the default cost when none is given", async () => {
-    expect(parsePasswordHash(await hashPassword("x"))?.params).toEqual({ N: 32768, r: 8, p: 1 });
+  it("hashes at OWASP's scrypt minimum by default (N=2^17), within Node's memory limit", async () => {
+    const hash = await hashPassword("x");
+    expect(parsePasswordHash(hash)?.params).toEqual({ N: 131072, r: 8, p: 1 });
+    expect(await verifyPassword("x", hash)).toBe(true);
+  });
+
+  it("asks for a re-hash of weaker hashes only", async () => {
+    const old = await hashPassword("x", { N: 32768, r: 8, p: 1 });
+    expect(needsRehash(old)).toBe(true);
+    expect(needsRehash(await hashPassword("x", { N: 131072, r: 4, p: 2 }))).toBe(true);
+    expect(needsRehash(old, { N: 32768, r: 8, p: 1 })).toBe(false);
+    expect(needsRehash(await hashPassword("x", { N: 262144, r: 8, p: 1 }))).toBe(false);
+    expect(needsRehash("not a hash")).toBe(false);
   });
 
   it("never matches malformed or hostile hashes", async () => {

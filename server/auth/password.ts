@@ -10,8 +10,11 @@ export interface ScryptParams {
   p: number;
 }
 
-/** ~32 MiB and a few tens of milliseconds per hash: slow for a guesser, fine for a login. */
-export const DEFAULT_PARAMS: ScryptParams = { N: 2 ** 15, r: 8, p: 1 };
+/**
+ * OWASP's scrypt minimum (N=2^17, r=8, p=1): 128 MiB and a few hundred milliseconds per hash.
+ * Hashes made with less are still accepted, and re-hashed at the next sign-in (needsRehash).
+ */
+export const DEFAULT_PARAMS: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
@@ -21,6 +24,7 @@ function derive(
   params: ScryptParams,
   keyLength: number,
 ): Promise<Buffer> {
+  // scrypt needs 128 * N * r bytes; Node refuses above maxmem (32 MiB by default).
   const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 };
   return new Promise((resolve, reject) => {
     scrypt(password.normalize("NFC"), salt, keyLength, options, (err, key) =>
@@ -79,15 +83,31 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
   return timingSafeEqual(key, parsed.key);
 }
 
-let dummyHash: Promise<string> | null = null;
+/** Whether a (valid) hash was made with less work than `target` asks for. */
+export function needsRehash(hash: string, target: ScryptParams = DEFAULT_PARAMS): boolean {
+  const parsed = parsePasswordHash(hash);
+  if (!parsed) return false;
+  const { N, r, p } = parsed.params;
+  return N * r * p < target.N * target.r * target.p || N < target.N || r < target.r;
+}
+
+const dummyHashes = new Map<string, Promise<string>>();
 
 /**
  * Spends the same time as a real check, for user names that do not exist, so the response
  * time does not tell a guesser which names are real.
  */
-export async function burnPasswordCheck(password: string): Promise<false> {
-  dummyHash ??= hashPassword(randomBytes(16).toString("base64"));
-  await verifyPassword(password, await dummyHash);
+export async function burnPasswordCheck(
+  password: string,
+  params: ScryptParams = DEFAULT_PARAMS,
+): Promise<false> {
+  const key = `${params.N}$${params.r}$${params.p}`;
+  let dummy = dummyHashes.get(key);
+  if (!dummy) {
+    dummy = hashPassword(randomBytes(16).toString("base64"), params);
+    dummyHashes.set(key, dummy);
+  }
+  await verifyPassword(password, await dummy);
   return false;
 }
 

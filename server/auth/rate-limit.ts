@@ -31,6 +31,11 @@ export class FailureLimiter {
     return Math.max(1, oldest + this.options.windowMs - now);
   }
 
+  /** Failures of `key` within the window. */
+  count(key: string, now = Date.now()): number {
+    return this.#recent(key, now).length;
+  }
+
   fail(key: string, now = Date.now()): void {
     const times = this.#recent(key, now);
     times.push(now);
@@ -39,6 +44,15 @@ export class FailureLimiter {
     if (this.#failures.size > 10_000) {
       for (const k of [...this.#failures.keys()].slice(0, 5_000)) this.#failures.delete(k);
     }
+  }
+
+  /** Takes back one failure recorded at `at` (a reserved attempt that turned out not to fail). */
+  unfail(key: string, at: number): void {
+    const times = this.#failures.get(key);
+    const i = times?.lastIndexOf(at) ?? -1;
+    if (!times || i < 0) return;
+    times.splice(i, 1);
+    if (times.length === 0) this.#failures.delete(key);
   }
 
   reset(key: string): void {

@@ -2,7 +2,7 @@ import { inspect } from "node:util";
 import superjson from "superjson";
 import { describe, expect, it } from "vitest";
 import { configSchema } from "@/server/config/schema";
-import { authConfigSchema, usersSchema } from "./schema";
+import { authConfigSchema, trustedProxiesOf, usersSchema } from "./schema";
 
 const HASH = "scrypt$1024$8$1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA==";
 
@@ -37,11 +37,25 @@ describe("users and auth in the config", () => {
     ).toEqual(["1.name"]);
   });
 
+  it("lists trusted proxies for X-Forwarded-*, with those of the proxy header", () => {
+    const auth = authConfigSchema.parse({
+      trustedProxies: ["10.0.0.2"],
+      proxyHeader: { header: "x-remote-user", trustedProxies: ["127.0.0.1", "10.0.0.2"] },
+    });
+    expect(trustedProxiesOf(auth)).toEqual(["10.0.0.2", "127.0.0.1"]);
+    expect(authConfigSchema.safeParse({ trustedProxies: ["proxy.example"] }).success).toBe(false);
+  });
+
   it("defaults to 30 idle minutes and 12 hours, and validates the proxy header", () => {
-    expect(authConfigSchema.parse(undefined)).toEqual({ idleMinutes: 30, absoluteHours: 12 });
+    expect(authConfigSchema.parse(undefined)).toEqual({
+      idleMinutes: 30,
+      absoluteHours: 12,
+      trustedProxies: [],
+    });
     expect(authConfigSchema.parse({ idleMinutes: 5 })).toEqual({
       idleMinutes: 5,
       absoluteHours: 12,
+      trustedProxies: [],
     });
     expect(
       authConfigSchema.parse({

@@ -74,6 +74,7 @@ export const usersSchema = z
   });
 
 const IP = /^[0-9A-Fa-f:.]+$/;
+const trustedProxyAddress = z.string().regex(IP, "a trusted proxy is an IP address");
 
 export const proxyHeaderSchema = z.strictObject(
   {
@@ -84,9 +85,7 @@ export const proxyHeaderSchema = z.strictObject(
       .transform((h) => h.toLowerCase()),
     /** Peer addresses of the reverse proxy: the header is ignored from anyone else. */
     trustedProxies: z
-      .array(z.string().regex(IP, "a trusted proxy is an IP address"), {
-        error: "trustedProxies is a list",
-      })
+      .array(trustedProxyAddress, { error: "trustedProxies is a list" })
       .min(1, "trustedProxies lists at least one address"),
     /** Role of a proxy-authenticated user not in `users`; absent means such users are refused. */
     defaultRole: roleSchema.optional(),
@@ -109,9 +108,22 @@ export const authConfigSchema = z
         .min(1)
         .max(720)
         .default(12),
+      /**
+       * Peer addresses of reverse proxies whose X-Forwarded-For (the client's address for
+       * sign-in limits and the audit) and X-Forwarded-Proto (TLS, for the cookie) are believed.
+       * proxyHeader.trustedProxies are trusted for these too.
+       */
+      trustedProxies: z
+        .array(trustedProxyAddress, { error: "trustedProxies is a list" })
+        .default([]),
       proxyHeader: proxyHeaderSchema.optional(),
     },
-    { error: "auth is a mapping: { idleMinutes, absoluteHours, proxyHeader }" },
+    { error: "auth is a mapping: { idleMinutes, absoluteHours, trustedProxies, proxyHeader }" },
   )
-  .default({ idleMinutes: 30, absoluteHours: 12 });
+  .default({ idleMinutes: 30, absoluteHours: 12, trustedProxies: [] });
+
+/** Every address trusted to speak for the client (X-Forwarded-For, X-Forwarded-Proto). */
+export function trustedProxiesOf(auth: AuthConfig): string[] {
+  return [...new Set([...auth.trustedProxies, ...(auth.proxyHeader?.trustedProxies ?? [])])];
+}
 export type AuthConfig = z.output<typeof authConfigSchema>;

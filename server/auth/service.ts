@@ -6,12 +6,21 @@
 import "server-only";
 import type { Config } from "@/server/config";
 import { getDb, type Db } from "@/server/db";
+import { finishAttempt, recordAttempt } from "@/server/db/audit";
 import { ConsoleError } from "@/server/errors";
-import { burnPasswordCheck, verifyPassword } from "./password";
+import {
+  burnPasswordCheck,
+  DEFAULT_PARAMS,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+  type ScryptParams,
+} from "./password";
+import { effectivePasswordHash, savePasswordUpgrade } from "./password-upgrades";
 import { currentAuthConfig } from "./live-config";
-import { FailureLimiter } from "./rate-limit";
-import { USER_NAME, type ConsoleUser, type Role } from "./schema";
-import { clientAddress, peerAddress, sessionTokenOf } from "./http";
+import { isRefusal, LoginGate, type GateRefusal } from "./login-gate";
+import { trustedProxiesOf, USER_NAME, type ConsoleUser, type Role } from "./schema";
+import { clientAddress, isSecureRequest, isTrustedPeer, sessionTokenOf } from "./http";
 import {
   createSession,
   credentialOf,
@@ -34,32 +43,36 @@ export interface RequestIdentity {
   user: AuthenticatedUser | null;
   sessionId: string | null;
   remoteAddress: string | null;
+  /** TLS at this server or at a trusted proxy: the cookie is `__Host-` and Secure. */
+  secure: boolean;
 }
 
 export interface AuthDeps {
   config: () => Pick<Config, "users" | "auth">;
   db: () => Db;
   now: () => number;
+  /** The cost new hashes are made at (tests pass a cheap one). */
+  hashParams?: ScryptParams;
+  /** The sign-in limits (tests pass their own). */
+  gate?: LoginGate;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const defaultDeps: AuthDeps = { config: currentAuthConfig, db: getDb, now: Date.now };
 
-const limiters = globalThis as typeof globalThis & {
-  __lvsConsoleLoginLimits?: { byName: FailureLimiter; byAddress: FailureLimiter };
-};
+const limiters = globalThis as typeof globalThis & { __lvsConsoleLoginGate?: LoginGate };
 
-function loginLimits(): { byName: FailureLimiter; byAddress: FailureLimiter } {
-  limiters.__lvsConsoleLoginLimits ??= {
-    byName: new FailureLimiter(),
-    byAddress: new FailureLimiter(),
-  };
-  return limiters.__lvsConsoleLoginLimits;
+function loginGate(): LoginGate {
+  limiters.__lvsConsoleLoginGate ??= new LoginGate();
+  return limiters.__lvsConsoleLoginGate;
 }
 
 /** Forgets all failed attempts (tests). */
 export function resetLoginLimits(): void {
-  limiters.__lvsConsoleLoginLimits = undefined;
+  limiters.__lvsConsoleLoginGate = undefined;
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function sessionLimits(config: Pick<Config, "auth">): SessionLimits {
   return {
@@ -82,43 +95,102 @@ export interface LoginResult {
   maxAgeSeconds: number;
 }
 
+function rateLimited(refusal: GateRefusal): ConsoleError {
+  const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000));
+  const message =
+    refusal.refused === "name-locked"
+      ? `too many failed sign-ins for this user name; try again in ${Math.ceil(seconds / 60)} minute(s)`
+      : refusal.refused === "name-busy"
+        ? "a sign-in for this user name is already being checked; try again in a moment"
+        : "too many sign-ins at once; try again in a few seconds";
+  return new ConsoleError("RATE_LIMITED", message, {
+    reason: refusal.refused,
+    retryAfterSeconds: seconds,
+  });
+}
+
+/** A failed password check in the audit log (refusals by the limits are not: they cost nothing). */
+function auditFailedSignIn(db: Db, name: string, remoteAddress: string | null, now: number): void {
+  const id = recordAttempt(
+    {
+      user: name,
+      remoteAddress,
+      action: "auth.login",
+      clusterId: null,
+      directors: [],
+      summary: `failed sign-in as ${JSON.stringify(name)}`,
+      change: { name },
+      startedAt: now,
+    },
+    db,
+  );
+  finishAttempt(
+    id,
+    { result: "failed", error: { code: "UNAUTHORIZED", message: LOGIN_FAILED, details: {} } },
+    db,
+  );
+}
+
+/**
+ * Checks a password under the sign-in limits (server/auth/login-gate.ts) and opens a session.
+ * Throws UNAUTHORIZED (wrong name or password, audited) or RATE_LIMITED (not checked).
+ */
 export async function login(
   input: { name: string; password: string; remoteAddress: string | null },
   deps: AuthDeps = defaultDeps,
 ): Promise<LoginResult> {
-  const { byName, byAddress } = loginLimits();
+  const gate = deps.gate ?? loginGate();
+  const params = deps.hashParams ?? DEFAULT_PARAMS;
   const now = deps.now();
-  const nameKey = input.name.toLowerCase();
-  const addressKey = input.remoteAddress ?? "unknown";
-  const wait = Math.max(byName.retryAfterMs(nameKey, now), byAddress.retryAfterMs(addressKey, now));
-  if (wait > 0) {
-    throw new ConsoleError(
-      "RATE_LIMITED",
-      `too many failed sign-ins; try again in ${Math.ceil(wait / 60_000)} minute(s)`,
-      { retryAfterSeconds: Math.ceil(wait / 1000) },
-    );
-  }
+  const reservation = gate.reserve(input.name.toLowerCase(), input.remoteAddress ?? "unknown", now);
+  if (isRefusal(reservation)) throw rateLimited(reservation);
 
-  const config = deps.config();
-  const user = findUser(config, input.name);
-  const hash = user?.passwordHash?.reveal();
-  const ok =
-    hash !== undefined
-      ? await verifyPassword(input.password, hash)
-      : await burnPasswordCheck(input.password);
-  if (!user || hash === undefined || !ok) {
-    byName.fail(nameKey, now);
-    byAddress.fail(addressKey, now);
-    throw new ConsoleError("UNAUTHORIZED", LOGIN_FAILED);
+  let user: ConsoleUser | undefined;
+  let configHash: string | undefined;
+  try {
+    if (reservation.delayMs > 0) await (deps.sleep ?? sleep)(reservation.delayMs);
+    const slot = gate.acquireCheck();
+    if (!slot) {
+      reservation.end("not-checked");
+      throw rateLimited({ refused: "busy", retryAfterMs: 2_000 });
+    }
+    const release = await slot;
+    let ok: boolean;
+    try {
+      user = deps.config().users.find((u) => u.name === input.name);
+      configHash = user?.passwordHash?.reveal();
+      const db = deps.db();
+      const hash =
+        user && configHash !== undefined
+          ? effectivePasswordHash(db, user.name, configHash)
+          : undefined;
+      ok =
+        hash !== undefined
+          ? await verifyPassword(input.password, hash)
+          : await burnPasswordCheck(input.password, params);
+      if (ok && user && configHash !== undefined && hash !== undefined && needsRehash(hash, params))
+        await upgradeHash(db, user.name, configHash, input.password, params, now);
+    } finally {
+      release();
+    }
+    if (!ok || !user || configHash === undefined) {
+      reservation.end("failed");
+      auditFailedSignIn(deps.db(), input.name, input.remoteAddress, now);
+      throw new ConsoleError("UNAUTHORIZED", LOGIN_FAILED);
+    }
+    reservation.end("succeeded");
+  } finally {
+    // An unexpected error (a broken database) counts as the failure it was reserved as.
+    reservation.end("failed");
   }
-  byName.reset(nameKey);
 
   const db = deps.db();
+  const config = deps.config();
   const limits = sessionLimits(config);
   pruneSessions(db, limits, now);
   const { token, tokenHash } = createSession(
     db,
-    { user: user.name, credential: credentialOf(hash), remoteAddress: input.remoteAddress },
+    { user: user.name, credential: credentialOf(configHash), remoteAddress: input.remoteAddress },
     now,
   );
   return {
@@ -127,6 +199,22 @@ export async function login(
     sessionId: tokenHash,
     maxAgeSeconds: Math.floor(limits.absoluteMs / 1000),
   };
+}
+
+/** A failed upgrade is logged, never a failed sign-in: the old hash still works. */
+async function upgradeHash(
+  db: Db,
+  user: string,
+  configHash: string,
+  password: string,
+  params: ScryptParams,
+  now: number,
+): Promise<void> {
+  try {
+    savePasswordUpgrade(db, user, configHash, await hashPassword(password, params), now);
+  } catch (e) {
+    console.error(`cannot store the upgraded password hash of ${user}:`, e);
+  }
 }
 
 export function logout(sessionId: string, deps: AuthDeps = defaultDeps): void {
@@ -164,16 +252,18 @@ export function sessionEndsAtFor(sessionId: string, deps: AuthDeps = defaultDeps
 export function identify(headers: Headers, deps: AuthDeps = defaultDeps): RequestIdentity {
   const config = deps.config();
   const proxy = config.auth.proxyHeader;
-  const remoteAddress = clientAddress(headers, proxy?.trustedProxies ?? []);
-  const anonymous: RequestIdentity = { user: null, sessionId: null, remoteAddress };
+  const trusted = trustedProxiesOf(config.auth);
+  const remoteAddress = clientAddress(headers, trusted);
+  const secure = isSecureRequest(headers, trusted);
+  const anonymous: RequestIdentity = { user: null, sessionId: null, remoteAddress, secure };
 
-  const token = sessionTokenOf(headers);
+  const token = sessionTokenOf(headers, secure);
   if (token) {
     const db = deps.db();
     const session = findSession(db, token, sessionLimits(config), deps.now());
     if (session) {
       const user = userOfSession(config, session);
-      if (user) return { user, sessionId: session.tokenHash, remoteAddress };
+      if (user) return { user, sessionId: session.tokenHash, remoteAddress, secure };
       // Removed from the config or password changed since sign-in.
       deleteSession(db, session.tokenHash);
     }
@@ -181,11 +271,10 @@ export function identify(headers: Headers, deps: AuthDeps = defaultDeps): Reques
 
   if (proxy) {
     const name = headers.get(proxy.header)?.trim();
-    const peer = peerAddress(headers);
-    if (name && USER_NAME.test(name) && peer !== null && proxy.trustedProxies.includes(peer)) {
+    if (name && USER_NAME.test(name) && isTrustedPeer(headers, proxy.trustedProxies)) {
       const user = findUser(config, name);
       const role = user?.role ?? proxy.defaultRole;
-      if (role) return { user: { name, role }, sessionId: null, remoteAddress };
+      if (role) return { user: { name, role }, sessionId: null, remoteAddress, secure };
     }
   }
   return anonymous;

@@ -76,6 +76,13 @@ export const migrations: string[] = [
      trusted_at INTEGER NOT NULL,
      trusted_by TEXT NOT NULL
    );`,
+  // 5: stronger password hashes made at sign-in (server/auth/password-upgrades.ts)
+  `CREATE TABLE password_upgrades (
+     user TEXT PRIMARY KEY,
+     replaces TEXT NOT NULL,
+     password_hash TEXT NOT NULL,
+     upgraded_at INTEGER NOT NULL
+   );`,
 ];
 
 /** Opens (creating if needed) a database file and brings its schema up to date. */

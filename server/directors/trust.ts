@@ -1,11 +1,12 @@
 /**
  * The explicit "trust this host key" step, after a HOST_KEY_UNKNOWN. Only for directors
- * whose key is not configured: a pinned fingerprint or a known_hosts entry is changed in
- * those files, never overridden from the browser. Never for a jump host: its key is pinned
- * in the config (REFUSED, reason "jump-host-key-not-configured").
+ * whose key is not configured: a pinned fingerprint or a known_hosts entry (the configured
+ * file or the system-wide one) is changed in those files, never overridden from the browser.
+ * Never for a jump host: its key is pinned in the config (REFUSED, reason
+ * "jump-host-key-not-configured"). The caller names the key it replaces (null for a first
+ * trust): two admins, or a stale page, never silently replace a key they did not see.
  */
 import "server-only";
-import { readFile } from "node:fs/promises";
 import type { DirectorConfig } from "@/server/config";
 import { getDirector } from "@/server/config/directors";
 import { recordAttempt, finishAttempt, type Actor } from "@/server/db/audit";
@@ -13,13 +14,15 @@ import { getTrustedHostKey, saveTrustedHostKey } from "@/server/db/host-keys";
 import { getSshPool } from "@/server/db/ssh-pool";
 import { ConsoleError } from "@/server/errors";
 import { configuredPolicy, type TrustedHostKey } from "@/server/ssh/host-keys";
-import { hostMatches, parseKnownHosts } from "@/server/ssh/known-hosts";
+import { knowsHostKey, loadKnownHosts } from "@/server/ssh/known-hosts";
 
-export async function trustHostKey(
+export function trustHostKey(
   directorId: string,
   fingerprint: string,
+  /** The fingerprint trusted now, as the caller saw it; null when it saw none. */
+  replaces: string | null,
   actor: Actor,
-): Promise<TrustedHostKey> {
+): TrustedHostKey {
   const director = getDirector(directorId);
   const before = getTrustedHostKey(directorId);
   const auditId = recordAttempt({
@@ -31,7 +34,7 @@ export async function trustHostKey(
     summary: `trust host key ${fingerprint} of ${directorId}${before ? ` (replacing ${before.fingerprint})` : ""}`,
     change: { directorId, fingerprint, replaces: before?.fingerprint ?? null },
   });
-  const error = await refusal(director);
+  const error = refusal(director) ?? staleReplacement(directorId, replaces, before);
   if (error) {
     finishAttempt(auditId, { result: "refused", error: error.toJSON() });
     throw error;
@@ -43,14 +46,31 @@ export async function trustHostKey(
   return saved;
 }
 
+/** A trust that does not name the key it replaces (or names another one). */
+function staleReplacement(
+  directorId: string,
+  replaces: string | null,
+  before: TrustedHostKey | null,
+): ConsoleError | null {
+  const current = before?.fingerprint ?? null;
+  if (replaces === current) return null;
+  return new ConsoleError(
+    "CONFLICT",
+    current === null
+      ? `no host key is trusted for ${directorId}, but this trust says it replaces ${replaces}: reload and check the key again`
+      : `the trusted host key of ${directorId} is ${current} (trusted by ${before?.trustedBy ?? "?"}), but this trust ${replaces === null ? "names no key to replace" : `says it replaces ${replaces}`}: reload and check the key again`,
+    { directorId, reason: "host-key-replaced", expected: current, replaces },
+  );
+}
+
 /** Why the browser may not set this director's key, or null when it may. */
-async function refusal(director: DirectorConfig): Promise<ConsoleError | null> {
+function refusal(director: DirectorConfig): ConsoleError | null {
   const jump = director.jumpHost;
   // A jump host's key is never trusted from the browser (the config requires it pinned or
   // in known_hosts). While the console cannot check it, no connection gets past the jump
   // host, so any HOST_KEY_UNKNOWN the admin saw was the jump host's: trusting it would
   // record the bastion's key as the director's.
-  if (jump && jump.hostKeyFingerprint === undefined && !(await knownHostsLists(jump))) {
+  if (jump && jump.hostKeyFingerprint === undefined && !knownHostsLists(jump)) {
     return new ConsoleError(
       "REFUSED",
       `the host key of the jump host ${jump.host}:${jump.port} of ${director.id} is not in ${jump.knownHostsPath ?? "its known_hosts file"}: add it there (or set jumpHost.hostKeyFingerprint in lvs-console.yaml). Jump host keys are not trusted from the console`,
@@ -58,26 +78,26 @@ async function refusal(director: DirectorConfig): Promise<ConsoleError | null> {
     );
   }
   const policy = configuredPolicy(director);
-  if (policy === "pinned" || (policy === "known_hosts" && (await knownHostsLists(director)))) {
+  if (policy === "pinned" || knownHostsLists(director)) {
     return new ConsoleError(
       "REFUSED",
-      `the host key of ${director.id} is set in ${policy === "pinned" ? "lvs-console.yaml (hostKeyFingerprint)" : director.knownHostsPath}: change it there`,
+      `the host key of ${director.id} is set in ${policy === "pinned" ? "lvs-console.yaml (hostKeyFingerprint)" : (director.knownHostsPath ?? "the system-wide known_hosts file")}: change it there`,
       { directorId: director.id, reason: "host-key-configured" },
     );
   }
   return null;
 }
 
-/** Whether a known_hosts file has an entry for the host (then its key is checked there). */
-async function knownHostsLists(
+/**
+ * Whether a known_hosts file (configured or system-wide) has a key line for the host; then
+ * its key is checked there. An @cert-authority line alone does not count: the SSH client
+ * cannot receive host certificates (docs/auth.md), so such a host shows a plain key.
+ */
+function knownHostsLists(
   endpoint: Pick<DirectorConfig, "knownHostsPath" | "host" | "port">,
-): Promise<boolean> {
-  if (endpoint.knownHostsPath === undefined) return false;
+): boolean {
   try {
-    const entries = parseKnownHosts(await readFile(endpoint.knownHostsPath, "utf8"));
-    return entries.some(
-      (e) => e.marker === null && hostMatches(e.hosts, endpoint.host, endpoint.port),
-    );
+    return knowsHostKey(loadKnownHosts(endpoint.knownHostsPath), endpoint.host, endpoint.port);
   } catch {
     return false;
   }

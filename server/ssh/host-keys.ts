@@ -6,15 +6,9 @@
  * is never accepted silently.
  */
 import "server-only";
-import { readFileSync } from "node:fs";
 import { ConsoleError } from "@/server/errors";
 import { fingerprintOf, keyTypeOf } from "./fingerprint";
-import {
-  checkKnownHosts,
-  knownKeyTypes,
-  parseKnownHosts,
-  type KnownHostEntry,
-} from "./known-hosts";
+import { checkKnownHosts, knownKeyTypes, loadKnownHosts, type KnownHostEntry } from "./known-hosts";
 
 export type HostKeyPolicy = "pinned" | "known_hosts" | "trusted" | "none";
 
@@ -49,14 +43,15 @@ export function configuredPolicy(
   return "none";
 }
 
-function readKnownHosts(path: string): KnownHostEntry[] {
+/** The configured file (if any) and the system-wide ones (/etc/ssh/ssh_known_hosts). */
+function readKnownHosts(path: string | undefined): KnownHostEntry[] {
   try {
-    return parseKnownHosts(readFileSync(path, "utf8"));
+    return loadKnownHosts(path);
   } catch (e) {
     const code = e instanceof Error && "code" in e ? String(e.code) : "error";
     throw new ConsoleError(
       "HOST_KEY_UNKNOWN",
-      `cannot read the known_hosts file ${path} (${code})`,
+      `cannot read the known_hosts file ${path ?? "(global)"} (${code})`,
       { path },
     );
   }
@@ -64,7 +59,7 @@ function readKnownHosts(path: string): KnownHostEntry[] {
 
 /** Key types to offer first in the handshake, so a host known by its RSA key is not asked for ed25519. */
 export function preferredKeyTypes(target: HostKeyTarget): string[] {
-  if (target.knownHostsPath === undefined || target.hostKeyFingerprint !== undefined) return [];
+  if (target.hostKeyFingerprint !== undefined) return [];
   try {
     return knownKeyTypes(readKnownHosts(target.knownHostsPath), target.host, target.port);
   } catch {
@@ -96,30 +91,31 @@ export function verifyHostKey(
       ? null
       : changed(target.hostKeyFingerprint, "the pinned fingerprint in lvs-console.yaml");
   }
-  if (target.knownHostsPath !== undefined) {
-    const verdict = checkKnownHosts(
-      readKnownHosts(target.knownHostsPath),
-      target.host,
-      target.port,
-      rawKey,
-    );
-    if (verdict.kind === "match") return null;
-    if (verdict.kind === "revoked") {
-      return new ConsoleError(
-        "HOST_KEY_CHANGED",
-        `the host key of ${who} (${actual}) is marked @revoked in ${target.knownHostsPath}`,
-        {
-          directorId: target.directorId,
-          role: target.role,
-          expected: null,
-          actual,
-          keyType,
-          source: target.knownHostsPath,
-        },
-      );
-    }
-    if (verdict.kind === "mismatch") return changed(verdict.expected, target.knownHostsPath);
+  // The configured known_hosts file and the system-wide ones, as ssh reads them.
+  const verdict = checkKnownHosts(
+    readKnownHosts(target.knownHostsPath),
+    target.host,
+    target.port,
+    rawKey,
+  );
+  if (verdict.kind === "match") return null;
+  if (verdict.kind === "revoked" || verdict.kind === "bad-certificate") {
+    const source = verdict.entry?.file ?? "";
+    const message =
+      verdict.kind === "revoked"
+        ? `the host key of ${who} (${actual}) is marked @revoked in ${source}`
+        : `the host certificate of ${who} (${actual}) ${verdict.entry ? `is signed by the @cert-authority on line ${verdict.entry.line} of ${source}, but ` : ""}${verdict.reason}: refusing to connect`;
+    return new ConsoleError("HOST_KEY_CHANGED", message, {
+      directorId: target.directorId,
+      role: target.role,
+      expected: null,
+      actual,
+      keyType,
+      source,
+    });
   }
+  if (verdict.kind === "mismatch")
+    return changed(verdict.expected, target.knownHostsPath ?? "the global known_hosts file");
   if (target.role === "director") {
     const trusted = trust.get(target.directorId);
     if (trusted) {

@@ -1,6 +1,6 @@
 import "server-only";
 import { TRPCError } from "@trpc/server";
-import { csrfRejection, isSecureRequest } from "@/server/auth/http";
+import { csrfRejection } from "@/server/auth/http";
 import { identify } from "@/server/auth/service";
 import { createContext, type Context } from "./init";
 
@@ -12,8 +12,7 @@ import { createContext, type Context } from "./init";
 export function contextFromRequest(req: Request, resHeaders?: Headers): Context {
   const csrf = csrfRejection(req);
   if (csrf) throw new TRPCError({ code: "FORBIDDEN", message: `refused: ${csrf}` });
-  const identity = identify(req.headers);
-  const secure = isSecureRequest(req);
+  const { secure, ...identity } = identify(req.headers);
   return createContext({
     ...identity,
     response: resHeaders

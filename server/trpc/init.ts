@@ -45,8 +45,8 @@ const TRPC_CODE: Partial<Record<ConsoleErrorCode, TRPCError["code"]>> = {
   CONFLICT: "CONFLICT",
   UNAUTHORIZED: "UNAUTHORIZED",
   FORBIDDEN: "FORBIDDEN",
-  TIMEOUT: "TIMEOUT",
   RATE_LIMITED: "TOO_MANY_REQUESTS",
+  TIMEOUT: "TIMEOUT",
 };
 
 /** Wraps a ConsoleError so the formatter can hand its code and details to the browser. */

@@ -1,7 +1,8 @@
 /**
  * Access control over real HTTP on a production build: security headers, redirects to the
  * sign-in page, cookies, CSRF refusals, roles, the audit log's user, the trusted-proxy
- * header, and the sign-in rate limit (last: it locks out 127.0.0.1 for this server).
+ * header and X-Forwarded-*, and the sign-in limits (last: they slow down 127.0.0.1 for this
+ * server).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -98,7 +99,7 @@ describe("signing in and out", () => {
     expect(await errorCode(res)).toBe("UNAUTHORIZED");
   });
 
-  it("sets an httpOnly SameSite=Strict cookie, Secure behind TLS", async () => {
+  it("sets an httpOnly SameSite=Strict cookie, not Secure on a client's say-so", async () => {
     const plain = await mutate("auth.login", {
       name: "viewer-user",
       password: server.passwords.viewer,
@@ -107,12 +108,27 @@ describe("signing in and out", () => {
     expect(cookie).toMatch(
       /^lvs_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/,
     );
-    const tls = await mutate(
+    // 127.0.0.1 is no trusted proxy (yet): its X-Forwarded-Proto proves nothing.
+    const claimed = await mutate(
       "auth.login",
       { name: "viewer-user", password: server.passwords.viewer },
       { "x-forwarded-proto": "https" },
     );
-    expect(tls.headers.get("set-cookie")).toMatch(/; Secure$/);
+    expect(claimed.headers.get("set-cookie")).toMatch(/^lvs_session=[^;]+;(?!.*Secure)/);
+  });
+
+  it("refuses auth.login batched with other calls, before any password check", async () => {
+    const body = JSON.stringify({
+      0: { json: { name: "batch-user", password: "guess-0" } },
+      1: { json: { name: "batch-user", password: "guess-1" } },
+    });
+    const res = await fetch(`${server.url}/api/trpc/auth.login,auth.login?batch=1`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: server.url },
+      body,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/cannot be batched/);
   });
 
   it("answers a wrong password and an unknown user the same way", async () => {
@@ -195,7 +211,11 @@ describe("roles over HTTP", () => {
     const drain = { clusterId: "lab", realserver: { address: "10.10.0.11" }, expectedVersions: {} };
     const viewerDrain = await mutate("drains.start", drain, { cookie: cookies.viewer });
     expect(viewerDrain.status).toBe(403);
-    const trust = { directorId: "no-such-director", fingerprint: `SHA256:${"A".repeat(43)}` };
+    const trust = {
+      directorId: "no-such-director",
+      fingerprint: `SHA256:${"A".repeat(43)}`,
+      replaces: null,
+    };
     const operatorTrust = await mutate("hostKeys.trust", trust, { cookie: cookies.operator });
     expect(operatorTrust.status).toBe(403);
     const adminTrust = await mutate("hostKeys.trust", trust, { cookie: cookies.admin });
@@ -268,22 +288,83 @@ describe("trusted reverse-proxy header", () => {
   });
 });
 
-describe("sign-in rate limit", () => {
-  it("refuses further attempts after 5 failures within 15 minutes with 429, even with the right password", async () => {
-    // Earlier tests' failures count against this address too, so the limit may come sooner.
+describe("X-Forwarded-* from a trusted proxy, in password mode", () => {
+  it("sets a __Host- Secure cookie and records the forwarded client address", async () => {
+    const text = readFileSync(server.configPath, "utf8").replace(/\nauth:[\s\S]*$/, "\n");
+    writeFileSync(server.configPath, `${text}auth:\n  trustedProxies: ["127.0.0.1", "::1"]\n`);
+    const tls = await mutate(
+      "auth.login",
+      { name: "viewer-user", password: server.passwords.viewer },
+      { "x-forwarded-proto": "https", "x-forwarded-for": "6.6.6.6, 198.51.100.23" },
+    );
+    expect(tls.headers.get("set-cookie")).toMatch(
+      /^__Host-lvs_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure$/,
+    );
+    const token = /__Host-lvs_session=([^;]+)/.exec(tls.headers.get("set-cookie") ?? "")?.[1];
+    // Over TLS only the __Host- cookie counts; over plain HTTP only the plain one.
+    const meOver = async (cookie: string, proto: string) =>
+      (
+        await (
+          await fetch(trpcUrl("auth.me"), { headers: { cookie, "x-forwarded-proto": proto } })
+        ).text()
+      ).includes("viewer-user");
+    expect(await meOver(`__Host-lvs_session=${token}`, "https")).toBe(true);
+    expect(await meOver(`lvs_session=${token}`, "https")).toBe(false);
+    expect(await meOver(`__Host-lvs_session=${token}`, "http")).toBe(false);
+
+    await mutate(
+      "auth.login",
+      { name: "nobody-forwarded", password: "wrong" },
+      { "x-forwarded-for": "6.6.6.6, 198.51.100.24" },
+    );
+    const list = await fetch(trpcUrl("audit.list", { user: "nobody-forwarded" }), {
+      headers: { cookie: cookies.viewer },
+    });
+    const body = (await list.json()) as {
+      result: {
+        data: {
+          json: { entries: Array<{ action: string; result: string; remoteAddress: string }> };
+        };
+      };
+    };
+    expect(body.result.data.json.entries).toMatchObject([
+      { action: "auth.login", result: "failed", remoteAddress: "198.51.100.24" },
+    ]);
+  });
+});
+
+describe("sign-in limits", () => {
+  it("checks one of 10 parallel guesses for a name; the others get 429 unchecked", async () => {
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 10 },
+        async (_, i) =>
+          (await mutate("auth.login", { name: "parallel-user", password: `guess-${i}` })).status,
+      ),
+    );
+    expect(statuses.filter((s) => s === 401)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(9);
+  });
+
+  it("locks a name after 5 failures with 429, even with the right password, but not its address", async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
       statuses.push(
         (await mutate("auth.login", { name: "operator-user", password: `wrong-${i}` })).status,
       );
     }
-    expect(statuses[0]).toBe(401);
-    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    expect(statuses).toEqual([401, 401, 401, 401, 401]);
     const limited = await mutate("auth.login", {
       name: "operator-user",
       password: server.passwords.operator,
     });
     expect(limited.status).toBe(429);
-    expect(await limited.text()).toMatch(/too many failed sign-ins/);
+    expect(await limited.text()).toMatch(/too many failed sign-ins for this user name/);
+    // The same address, another account that nobody attacked: slowed down, not refused.
+    const other = await mutate("auth.login", {
+      name: "admin-user",
+      password: server.passwords.admin,
+    });
+    expect(other.status).toBe(200);
   });
 });

@@ -73,7 +73,11 @@ describe("trusting host keys", () => {
     expect(trustableHostKey(unknown.toJSON())).toBeNull();
 
     const refused = await consoleErrorOf(
-      admin().hostKeys.trust({ directorId: "jump-unknown", fingerprint: lab.hostKeyFingerprint }),
+      admin().hostKeys.trust({
+        directorId: "jump-unknown",
+        fingerprint: lab.hostKeyFingerprint,
+        replaces: null,
+      }),
     );
     expect(refused.code).toBe("REFUSED");
     expect(refused.details).toEqual({
@@ -105,6 +109,7 @@ describe("trusting host keys", () => {
     await admin().hostKeys.trust({
       directorId: "jump-pinned",
       fingerprint: lab.hostKeyFingerprint,
+      replaces: null,
     });
     expect(getTrustedHostKey("jump-pinned")?.trustedBy).toBe("trust-admin");
     const r = await getSshPool().exec(getDirector("jump-pinned"), ["echo", "trusted"]);

@@ -15,6 +15,7 @@ export const authRouter = router({
   login: publicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
     if (!ctx.response)
       throw new ConsoleError("INTERNAL", "sign-in needs an HTTP response to set the cookie on");
+    // RATE_LIMITED becomes 429 Too Many Requests, a wrong password 401 (server/trpc/init.ts).
     const result = await login({ ...input, remoteAddress: ctx.remoteAddress });
     ctx.response.setCookie(
       sessionCookie(result.token, {

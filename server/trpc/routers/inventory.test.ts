@@ -115,12 +115,12 @@ describe("inventory.list", () => {
 describe("hostKeys.trust", () => {
   it("records a key an admin trusts, and shows the director as trusted", async () => {
     await expect(
-      caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: FP }),
+      caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: FP, replaces: null }),
     ).resolves.toEqual({ ok: true });
     const [cluster] = await caller("viewer").inventory.list();
     expect(cluster?.directors.find((d) => d.id === "lb2")?.hostKey).toBe("trusted");
-    // a later trust replaces the key
-    await caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: OTHER });
+    // a later trust replaces the key it names
+    await caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: OTHER, replaces: FP });
     const { getTrustedHostKey } = await import("@/server/db/host-keys");
     expect(getTrustedHostKey("lb2")).toMatchObject({ fingerprint: OTHER, trustedBy: "admin-user" });
     const { listAudit } = await import("@/server/db/audit");
@@ -131,9 +131,29 @@ describe("hostKeys.trust", () => {
     ]);
   });
 
+  it("refuses a trust that does not name the key it replaces", async () => {
+    const { getTrustedHostKey } = await import("@/server/db/host-keys");
+    const trusted = getTrustedHostKey("lb2")?.fingerprint ?? null;
+    const stale = trusted === FP ? OTHER : FP;
+    // A first-trust call (a stale page) and one naming another key both change nothing.
+    for (const replaces of [null, stale]) {
+      await expect(
+        caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: stale, replaces }),
+      ).rejects.toMatchObject({ code: "CONFLICT" });
+    }
+    expect(getTrustedHostKey("lb2")?.fingerprint).toBe(trusted);
+    await expect(
+      caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: stale, replaces: trusted }),
+    ).resolves.toEqual({ ok: true });
+    const { listAudit } = await import("@/server/db/audit");
+    expect(
+      listAudit({ directorId: "lb2" }).entries.filter((e) => e.result === "refused"),
+    ).toHaveLength(2);
+  });
+
   it("refuses to override a pinned key", async () => {
     await expect(
-      caller("admin").hostKeys.trust({ directorId: "lb1", fingerprint: OTHER }),
+      caller("admin").hostKeys.trust({ directorId: "lb1", fingerprint: OTHER, replaces: null }),
     ).rejects.toMatchObject({
       message: expect.stringContaining("lvs-console.yaml") as string,
     });
@@ -141,13 +161,13 @@ describe("hostKeys.trust", () => {
 
   it("is for admins only, and checks the fingerprint's form and the director", async () => {
     await expect(
-      caller("operator").hostKeys.trust({ directorId: "lb2", fingerprint: FP }),
+      caller("operator").hostKeys.trust({ directorId: "lb2", fingerprint: FP, replaces: null }),
     ).rejects.toMatchObject({ code: "FORBIDDEN" });
     await expect(
-      caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: "MD5:aa" }),
+      caller("admin").hostKeys.trust({ directorId: "lb2", fingerprint: "MD5:aa", replaces: null }),
     ).rejects.toMatchObject({ code: "BAD_REQUEST" });
     await expect(
-      caller("admin").hostKeys.trust({ directorId: "nope", fingerprint: FP }),
+      caller("admin").hostKeys.trust({ directorId: "nope", fingerprint: FP, replaces: null }),
     ).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 });

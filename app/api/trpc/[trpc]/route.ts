@@ -1,4 +1,5 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { loginBatchRejection } from "@/server/auth/http";
 import { appRouter } from "@/server/trpc/root";
 import { contextFromRequest } from "@/server/trpc/context";
 
@@ -6,9 +7,21 @@ import { contextFromRequest } from "@/server/trpc/context";
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
+const ENDPOINT = "/api/trpc";
+
 function handler(req: Request): Promise<Response> {
+  // Each sign-in attempt is its own request, so the limits see every guess.
+  const batchedLogin = loginBatchRejection(req.url, ENDPOINT);
+  if (batchedLogin) {
+    return Promise.resolve(
+      Response.json(
+        { error: { code: "BAD_REQUEST", message: `refused: ${batchedLogin}` } },
+        { status: 400 },
+      ),
+    );
+  }
   return fetchRequestHandler({
-    endpoint: "/api/trpc",
+    endpoint: ENDPOINT,
     req,
     router: appRouter,
     createContext: ({ resHeaders }) => contextFromRequest(req, resHeaders),
