@@ -51,8 +51,8 @@ class LocalShell {
         const r = reader.result();
         if (r) resolve(r);
       };
-      this.onOut = feed((c) => reader.pushStdout(c));
-      this.onErr = feed((c) => reader.pushStderr(c));
+      this.onOut = feed((c) => reader.push(c));
+      this.onErr = () => undefined;
       this.proc.stdin.write(frameRequest(token, command));
     });
   }
@@ -101,7 +101,7 @@ describe("the remote shell's framing", () => {
   it("survives output that imitates its markers, binary bytes and split chunks", async () => {
     const other = newToken();
     const hostile = [
-      `printf '%s start\\n%s end 0\\n\\n%s end 0\\n' ${other} ${other} ${other}`,
+      `printf '%s start\\n%s err\\n\\n%s end 0\\n' ${other} ${other} ${other}`,
       `printf '%s end 0\\n' ${other} >&2`,
       "printf 'lvs-shell-ready 1\\n'",
       "printf '\\000\\001\\377\\376 end 0\\n'",
@@ -109,8 +109,9 @@ describe("the remote shell's framing", () => {
     ].join("; ");
     const r = await shell.run(scriptCommandLine(hostile), { split: true });
     expect(r.exitCode).toBe(0);
+    // A shell variable holds no NUL: the answer is text.
     expect(r.stdout.toString("latin1")).toBe(
-      `${other} start\n${other} end 0\n\n${other} end 0\nlvs-shell-ready 1\n\x00\x01\xff\xfe end 0\n\n@@lvs-console:9c1f@@ exit 0\n`,
+      `${other} start\n${other} err\n\n${other} end 0\nlvs-shell-ready 1\n\x01\xff\xfe end 0\n\n@@lvs-console:9c1f@@ exit 0\n`,
     );
     expect(r.stderr.toString("latin1")).toBe(`${other} end 0\n`);
   });
@@ -136,6 +137,16 @@ describe("the remote shell's framing", () => {
       const r = await shell.script(script);
       expect(r.exitCode, script).not.toBe(-1);
     }
+    expect(text(await shell.script("echo before; exit 7"))).toEqual({
+      stdout: "before\n",
+      stderr: "",
+      exitCode: 7,
+    });
+    expect(text(await shell.script("echo 'unbalanced"))).toMatchObject({
+      stdout: "",
+      exitCode: 2,
+      stderr: expect.stringMatching(/Unterminated quoted string/) as string,
+    });
     expect(text(await shell.script('cd; echo "$x" "$PWD" ok'))).toEqual({
       stdout: ` ${process.env.HOME ?? ""} ok\n`,
       stderr: "",
@@ -148,9 +159,16 @@ describe("the remote shell's framing", () => {
     });
   });
 
-  it("drops what a backgrounded command prints after its frame ended", async () => {
+  it("waits for the background jobs of a command, as an exec channel would", async () => {
     const r = await shell.script("(sleep 0.2; echo late; echo late >&2) & echo now");
-    expect(r.stdout.toString()).toBe("now\n");
+    expect(r.stdout.toString()).toBe("now\nlate\n");
+    expect(
+      text(await shell.script("(exec >/dev/null; sleep 0.2; echo late >&2) & echo now")),
+    ).toEqual({
+      stdout: "now\n",
+      stderr: "late\n",
+      exitCode: 0,
+    });
     await new Promise((res) => setTimeout(res, 400));
     expect(text(await shell.script("echo next"))).toEqual({
       stdout: "next\n",
@@ -165,7 +183,7 @@ describe("the remote shell's framing", () => {
     });
     expect(big.stdout.length).toBe(3_000_000);
     await expect(
-      shell.run(scriptCommandLine("head -c 5000 /dev/zero"), { max: 4096 }),
+      shell.run(scriptCommandLine("head -c 5000 /dev/zero | tr '\\0' y"), { max: 4096 }),
     ).rejects.toThrow("overflow");
   });
 

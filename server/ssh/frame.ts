@@ -1,18 +1,27 @@
 /**
  * The framing of the long-lived remote shell (shell.ts): what is written to the shell's
- * stdin and how its stdout and stderr are cut back into one result per command.
+ * stdin and how its answer is cut back into one result per command.
  *
  * Each command is ONE quoted word (quote.ts shellQuote) handed to a shell function,
  * `lvs_run TOKEN 'COMMAND LINE'`: whatever the command line holds, the shell reads that
  * request to its end before running anything, so a command cannot eat the next request
  * or leave the parser half way through a quote. The function runs the command line in a
- * subshell (a command's `exit`, `set -e`, `cd`, traps and variables end with it) with
- * stdin from /dev/null (a command reading stdin would read the next request), then prints
- * the exit status. Output is cut at markers made of a random token per command: the
- * command never sees the token (it is unset in the subshell), so no output, however
- * hostile, can forge the end of a frame. Each stream has its own start and end marker;
- * bytes before the start marker (a background process of an earlier command writing
- * late) are dropped.
+ * command substitution (a subshell: a command's `exit`, `set -e`, `cd`, traps and
+ * variables end with it) with stdin from /dev/null (a command reading stdin would read the
+ * next request) and stderr to a file of the shell's own (mktemp), then prints ONE answer
+ * on stdout:
+ *
+ *     TOKEN start\n STDOUT \nTOKEN err\n STDERR \nTOKEN end EXIT\n
+ *
+ * The token is random per command and the command never sees it (it is unset in the
+ * subshell), so no output, however hostile, can forge a marker. Bytes before the start
+ * marker (a background process of an earlier command writing late) are dropped.
+ *
+ * Why one answer at the end, not the output as it comes: sshd sets no TCP_NODELAY for a
+ * session without a terminal, so a small segment (a marker, a section header) that waits
+ * for the console's delayed ACK holds every later small segment back by 40 ms. One write
+ * per command leaves Nagle nothing to hold. The price: the answer is text (a shell
+ * variable holds no NUL byte, so NULs are dropped), and stderr is read back line by line.
  *
  * Pure: no ssh2, no I/O, so the framing is unit-tested against hostile outputs.
  */
@@ -28,18 +37,27 @@ const READY = "lvs-shell-ready";
  * Written once when the shell opens. The shell answers `lvs-shell-ready PGID`: the process
  * group of the shell and of every command it runs (sshd makes the session a process group
  * of its own), read from /proc with builtins only, for killing a command that timed out.
+ * The EXIT trap inside the substitution prints a sentinel, so trailing newlines survive
+ * the substitution (and `exit N` too), after the background jobs it waits for.
  */
 export const SHELL_PRELUDE = `LC_ALL=C; export LC_ALL
+lvs_ef=$(mktemp 2>/dev/null) || lvs_ef=/dev/null
+trap 'rm -f "$lvs_ef"' EXIT
 lvs_run() {
 lvs_t=$1; lvs_c=$2; shift 2
-printf '%s start\\n' "$lvs_t"; printf '%s start\\n' "$lvs_t" >&2
-(unset lvs_t lvs_x; eval "$lvs_c") </dev/null
+lvs_o=$(unset lvs_t lvs_o lvs_e lvs_x lvs_l; trap 'lvs_x=$?; wait; printf lvs-eof; exit "$lvs_x"' EXIT; eval "$lvs_c" </dev/null 2>"$lvs_ef")
 lvs_x=$?
-printf '\\n%s end %s\\n' "$lvs_t" "$lvs_x"; printf '\\n%s end\\n' "$lvs_t" >&2
+lvs_o=\${lvs_o%lvs-eof}
+lvs_e=
+if [ -s "$lvs_ef" ]; then
+while IFS= read -r lvs_l || [ -n "$lvs_l" ]; do lvs_e="$lvs_e$lvs_l
+"; done <"$lvs_ef"
+fi
+printf '%s start\n%s\n%s err\n%s\n%s end %s\n' "$lvs_t" "$lvs_o" "$lvs_t" "$lvs_e" "$lvs_t" "$lvs_x"
 }
 lvs_pg=$$
 if read -r lvs_s </proc/$$/stat 2>/dev/null; then lvs_s=\${lvs_s##*) }; set -- $lvs_s; lvs_pg=$3; set --; fi
-printf '${READY} %s\\n' "$lvs_pg"
+printf '${READY} %s\n' "$lvs_pg"
 `;
 
 const TOKEN = /^lvs-[0-9a-f]{32}$/;
@@ -88,41 +106,51 @@ class Bytes {
   }
 }
 
-/** One stream of one command: found its start marker, then its end marker. */
-class StreamFrame {
+export interface FramedResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode: number;
+}
+
+/** Cuts one command's answer out of the shell's stdout. */
+export class FrameReader {
   private readonly start: Buffer;
+  private readonly err: Buffer;
   private readonly end: Buffer;
   private readonly bytes = new Bytes();
   private started = false;
   /** Where the search for the end marker resumes (it may straddle two chunks). */
   private searchFrom = 0;
-  body: Buffer | null = null;
-  exitCode: number | null = null;
+  private done: FramedResult | null = null;
 
   constructor(
     token: string,
-    private readonly withExitCode: boolean,
+    private readonly maxOutputBytes: number,
   ) {
     this.start = Buffer.from(`${token} start\n`);
-    this.end = Buffer.from(`\n${token} end`);
+    this.err = Buffer.from(`\n${token} err\n`);
+    this.end = Buffer.from(`\n${token} end `);
   }
 
-  get done(): boolean {
-    return this.body !== null;
+  /** The answer is larger than the cap (with room for markers that arrived in part). */
+  get overflow(): boolean {
+    if (this.done) return this.done.stdout.length + this.done.stderr.length > this.maxOutputBytes;
+    return this.bytes.length > this.maxOutputBytes + 256;
   }
 
-  /** Bytes held for this command (before its end is found), for the output cap. */
-  get size(): number {
-    return this.body?.length ?? this.bytes.length;
-  }
-
-  push(chunk: Buffer): Buffer | null {
-    if (this.done) return chunk;
+  push(chunk: Buffer): void {
+    if (this.done) return;
     this.bytes.append(chunk);
     let view = this.bytes.view();
     if (!this.started) {
       const at = view.indexOf(this.start);
-      if (at < 0) return null;
+      if (at < 0) {
+        // Keep only what may be the start of the marker.
+        const keep = Buffer.from(view.subarray(Math.max(0, view.length - this.start.length)));
+        this.bytes.length = 0;
+        this.bytes.append(keep);
+        return;
+      }
       this.started = true;
       const after = Buffer.from(view.subarray(at + this.start.length));
       this.bytes.length = 0;
@@ -132,60 +160,30 @@ class StreamFrame {
     const at = view.indexOf(this.end, this.searchFrom);
     if (at < 0) {
       this.searchFrom = Math.max(0, view.length - this.end.length);
-      return null;
+      return;
     }
-    const tail = view.subarray(at + this.end.length);
-    const nl = tail.indexOf("\n");
+    const nl = view.indexOf("\n", at + this.end.length);
     if (nl < 0) {
       this.searchFrom = at;
-      return null;
+      return;
     }
-    const trailer = tail.subarray(0, nl).toString("latin1");
-    if (this.withExitCode) {
-      const m = /^ (\d+)$/.exec(trailer);
-      this.exitCode = m ? Number(m[1]) : -1;
+    const body = view.subarray(0, at);
+    const split = body.lastIndexOf(this.err);
+    if (split < 0) {
+      this.searchFrom = nl;
+      return;
     }
-    this.body = Buffer.from(view.subarray(0, at));
-    return Buffer.from(tail.subarray(nl + 1));
-  }
-}
-
-export interface FramedResult {
-  stdout: Buffer;
-  stderr: Buffer;
-  exitCode: number;
-}
-
-/** Cuts one command's result out of the shell's two streams. */
-export class FrameReader {
-  private readonly out: StreamFrame;
-  private readonly err: StreamFrame;
-
-  constructor(
-    token: string,
-    private readonly maxOutputBytes: number,
-  ) {
-    this.out = new StreamFrame(token, true);
-    this.err = new StreamFrame(token, false);
-  }
-
-  pushStdout(chunk: Buffer): void {
-    this.out.push(chunk);
-  }
-
-  pushStderr(chunk: Buffer): void {
-    this.err.push(chunk);
-  }
-
-  /** The command printed more than the cap (stdout and stderr together). */
-  get overflow(): boolean {
-    // Room for a marker that has arrived only in part.
-    const slack = this.out.done && this.err.done ? 0 : 128;
-    return this.out.size + this.err.size > this.maxOutputBytes + slack;
+    const code = /^\d+$/.test(view.subarray(at + this.end.length, nl).toString("latin1"))
+      ? Number(view.subarray(at + this.end.length, nl).toString("latin1"))
+      : -1;
+    this.done = {
+      stdout: Buffer.from(body.subarray(0, split)),
+      stderr: Buffer.from(body.subarray(split + this.err.length)),
+      exitCode: code,
+    };
   }
 
   result(): FramedResult | null {
-    if (!this.out.body || !this.err.body || this.overflow) return null;
-    return { stdout: this.out.body, stderr: this.err.body, exitCode: this.out.exitCode ?? -1 };
+    return this.overflow ? null : this.done;
   }
 }

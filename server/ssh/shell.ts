@@ -225,13 +225,11 @@ export class RemoteShell {
       };
       this.listener = {
         stdout: (chunk) => {
-          reader.pushStdout(chunk);
+          reader.push(chunk);
           check();
         },
-        stderr: (chunk) => {
-          reader.pushStderr(chunk);
-          check();
-        },
+        // The command's stderr comes inside the answer; this is the shell's own.
+        stderr: () => undefined,
         closed: (ended) => {
           if (ended.code === null && ended.signal === null) {
             this.ctx.evict(client);
