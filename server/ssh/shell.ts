@@ -167,16 +167,24 @@ export class RemoteShell {
 
   /** Routes the channel's output to the listener of the moment; a replaced channel is muted. */
   private attach(ch: ClientChannel): void {
-    let ended: Ended = { code: null, signal: null };
     ch.on("data", (chunk: Buffer) => {
       if (this.channel === ch) this.listener?.stdout(chunk);
     });
     ch.stderr.on("data", (chunk: Buffer) => {
       if (this.channel === ch) this.listener?.stderr(chunk);
     });
+    // The shell ended (killed, or it exited): what it ran may live on, holding the channel
+    // open. Fail the command now and kill the rest of its process group.
     ch.on("exit", (code: number | null, signalName?: string) => {
-      ended = { code: typeof code === "number" ? code : null, signal: signalName ?? null };
+      if (this.channel !== ch) return;
+      const listener = this.listener;
+      this.close(true);
+      listener?.closed({
+        code: typeof code === "number" ? code : null,
+        signal: signalName ?? null,
+      });
     });
+    // Closed without an exit status: the connection went away.
     ch.on("close", () => {
       if (this.channel !== ch) return;
       const listener = this.listener;
@@ -184,7 +192,7 @@ export class RemoteShell {
       this.client = null;
       this.pgid = 0;
       this.listener = null;
-      listener?.closed(ended);
+      listener?.closed({ code: null, signal: null });
     });
   }
 
