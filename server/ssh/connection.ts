@@ -260,6 +260,8 @@ export class SshConnection {
       }
       client.on("ready", () => {
         ready = true;
+        // A poll is one small request and one answer: Nagle would only hold the request.
+        client.setNoDelay(true);
         resolve(client);
       });
       client.on("error", (e) => {

@@ -11,6 +11,9 @@
  * killed over an exec channel) and the next command opens a new one, so a stuck command
  * never poisons the commands after it. When the shell or the connection dies during a
  * command, that command fails (COMMAND_FAILED or UNREACHABLE) and the next one reopens.
+ * The shell runs as the login user; under `sudo -n` its kill reaches sudo, which passes
+ * TERM to the program it runs, not to that program's children (a root `sh -c` script's
+ * commands then run to their end: the shell is gone all the same).
  */
 import type { Client, ClientChannel } from "ssh2";
 import { ConsoleError } from "@/server/errors";
