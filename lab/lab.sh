@@ -296,10 +296,12 @@ ensure_rootfs() {
 	install -m 0755 "$g/lab-ha-net" "$tmp/usr/local/sbin/lab-ha-net"
 	install -m 0755 "$g/lab-keepalived" "$tmp/usr/local/sbin/lab-keepalived"
 	install -m 0755 "$g/lab-traffic" "$tmp/usr/local/bin/lab-traffic"
+	install -m 0755 "$g/lab-commands" "$tmp/usr/local/bin/lab-commands"
 	install -d -m 0755 "$tmp/usr/local/lib/lab"
 	install -m 0755 "$g/cgi-sleep" "$tmp/usr/local/lib/lab/cgi-sleep"
 	install -m 0755 "$g/traffic.pl" "$tmp/usr/local/lib/lab/traffic.pl"
 	install -m 0644 "$g/ipvsadm-rules.txt" "$tmp/usr/local/lib/lab/ipvsadm-rules.txt"
+	install -m 0644 "$g/bash-env" "$tmp/usr/local/lib/lab/bash-env"
 	install -m 0644 "$g/inittab" "$tmp/etc/inittab"
 	install -m 0644 "$g/sshd_config" "$tmp/etc/ssh/sshd_config"
 	rm -f "$tmp"/etc/ssh/ssh_host_*

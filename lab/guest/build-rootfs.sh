@@ -16,6 +16,16 @@ usermod -p '*' root
 echo 'lvs ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/lvs
 chmod 0440 /etc/sudoers.d/lvs
 
+# A log of what SSH sessions run, for tests (bash-env, lab-commands): Debian's bash sources
+# /etc/bash.bashrc for a command sshd hands it, before the file's interactive-only return.
+if ! grep -q lab/bash-env /etc/bash.bashrc; then
+	{
+		echo '[ -r /usr/local/lib/lab/bash-env ] && . /usr/local/lib/lab/bash-env'
+		cat /etc/bash.bashrc
+	} >/etc/bash.bashrc.lab
+	mv /etc/bash.bashrc.lab /etc/bash.bashrc
+fi
+
 # hostname varies per lab: /etc/hosts is written at boot into tmpfs.
 ln -sf /run/lab/hosts /etc/hosts
 : > /etc/resolv.conf

@@ -42,6 +42,8 @@ function fakePool() {
     stats: (): ConnectionStats => ({
       connects: state.connects,
       commands: reads.length,
+      execChannels: 0,
+      shellsOpened: 0,
       inFlight: 0,
       queued: 0,
       state: "ready",

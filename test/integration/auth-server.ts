@@ -189,12 +189,14 @@ export async function signIn(server: ConsoleServer, role: Role): Promise<string>
   return `lvs_session=${m[1]}`;
 }
 
-/** How many SSH sessions with a command the lab director has started (its sshd log). */
-export async function sshSessionCount(labName: string): Promise<number> {
-  const r = await labExec(labName, `grep -c "Starting session: command" /var/log/sshd.log`, {
-    timeoutMs: 30_000,
-  });
+/**
+ * How many commands the lab director has been asked to run since boot (lab-commands: every
+ * SSH session's command and every command the console's remote shells ran). Counts itself.
+ */
+export async function labCommandCount(labName: string): Promise<number> {
+  const r = await labExec(labName, "lab-commands", { timeoutMs: 30_000 });
   const n = Number(r.stdout.trim());
-  if (!Number.isInteger(n)) throw new Error(`cannot count SSH sessions: ${r.stdout} ${r.stderr}`);
+  if (r.stdout.trim() === "" || !Number.isInteger(n))
+    throw new Error(`cannot count the lab's commands: ${r.stdout} ${r.stderr}`);
   return n;
 }

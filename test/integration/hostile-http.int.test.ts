@@ -1,15 +1,16 @@
 /**
  * Every mutation of the real router, called over HTTP on a production server as an admin
  * (so authorization is not what stops it) with malformed and hostile inputs: each must get a
- * 4xx answer, and the lab director must see no SSH command meanwhile (its sshd logs one
- * "Starting session: command" line per command; the only new one is our own count).
+ * 4xx answer, and the lab director must run no command meanwhile (lab-commands counts every
+ * SSH session's command and every command of the console's remote shell; the only new one
+ * is our own count).
  */
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { z } from "zod";
 import { labExec } from "../../lab/harness";
 import { appRouter } from "../../server/trpc/root";
-import { signIn, sshSessionCount, startConsole, type ConsoleServer } from "./auth-server";
+import { labCommandCount, signIn, startConsole, type ConsoleServer } from "./auth-server";
 
 const MARKER = "/tmp/lvs-console-hostile-marker";
 const PORT = 3200;
@@ -112,12 +113,12 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Waits until nothing but our own count opens SSH sessions (a poller may connect at start). */
+/** Waits until nothing but our own count runs on the director (a poller may run at start). */
 async function quietCount(): Promise<number> {
-  let previous = await sshSessionCount(labName());
+  let previous = await labCommandCount(labName());
   for (let i = 0; i < 10; i++) {
     await new Promise((r) => setTimeout(r, 2000));
-    const now = await sshSessionCount(labName());
+    const now = await labCommandCount(labName());
     if (now === previous + 1) return now;
     previous = now;
   }
@@ -156,7 +157,7 @@ describe("hostile input over HTTP", () => {
           failures.push(`${path} ${res.status} ${body.slice(0, 120)} -> ${text.slice(0, 200)}`);
       }
     }
-    const after = await sshSessionCount(labName());
+    const after = await labCommandCount(labName());
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThan(cases.length * 20);
     expect(after - before, "SSH commands ran on the director during the hostile requests").toBe(1);
@@ -166,13 +167,13 @@ describe("hostile input over HTTP", () => {
   });
 
   it("would have noticed: one legitimate read does show up in the director's log", async () => {
-    const before = await sshSessionCount(labName());
+    const before = await labCommandCount(labName());
     const input = encodeURIComponent(JSON.stringify({ json: { directorId: "lab" } }));
     const res = await fetch(`${server.url}/api/trpc/live.status?input=${input}`, {
       headers: { cookie: viewerCookie },
     });
     expect(res.status).toBe(200);
-    expect((await sshSessionCount(labName())) - before).toBeGreaterThanOrEqual(2);
+    expect((await labCommandCount(labName())) - before).toBeGreaterThanOrEqual(2);
   });
 
   it("is still healthy afterwards: no polluted prototypes, the admin still signed in", async () => {

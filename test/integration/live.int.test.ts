@@ -21,7 +21,7 @@ import { createSshPool, type SshPool } from "@/server/ssh/pool";
 import { createCallerFactory, createContext } from "@/server/trpc/init";
 import { appRouter } from "@/server/trpc/root";
 import { labExec } from "../../lab/harness";
-import { sshSessionCount } from "./auth-server";
+import { labCommandCount } from "./auth-server";
 import { labDirector, labName } from "./lab-director";
 
 let director: DirectorConfig;
@@ -263,7 +263,7 @@ describe("the connection table", () => {
     );
     try {
       const first = await readConnectionsNow(director.id, { tables: quiet });
-      const before = await sshSessionCount(labName());
+      const before = await labCommandCount(labName());
       const filters = [
         {},
         { state: "ESTABLISHED" },
@@ -282,7 +282,7 @@ describe("the connection table", () => {
         );
       }
       // One session: the count itself.
-      expect((await sshSessionCount(labName())) - before).toBe(1);
+      expect((await labCommandCount(labName())) - before).toBe(1);
       expect(pages.every((p) => p.read.readId === first.readId)).toBe(true);
       expect(pages[0]?.matched).toBe(pages[0]?.total);
       expect(pages[0]?.entries).toHaveLength(Math.min(5, pages[0]?.total ?? 0));

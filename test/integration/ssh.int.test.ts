@@ -1,6 +1,7 @@
 /**
  * The SSH pool against the real lab director (OpenSSH in a UML guest): connection reuse,
- * recovery, host key refusals, sudo, timeouts, bounded channels, typed errors.
+ * the long-lived remote shell, recovery, host key refusals, sudo, timeouts, bounded
+ * channels, typed errors.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -23,14 +24,26 @@ let dir: string;
 
 const errorOf = rejectionOf;
 
-/** sshd's own counters (its log is per boot of the guest). */
-async function sshdCounts(p: SshPool): Promise<{ connections: number; commands: number }> {
+/**
+ * sshd's own counters (its log is per boot of the guest) and the lab's count of what the
+ * console's remote shells ran (lab-commands), read in the pool's remote shell.
+ */
+async function sshdCounts(
+  p: SshPool,
+): Promise<{ connections: number; sessions: number; shellCommands: number }> {
   const r = await p.execScript(
     director,
-    'grep -c "Accepted publickey" /var/log/sshd.log; grep -c "Starting session: command" /var/log/sshd.log',
+    'grep -c "Accepted publickey" /var/log/sshd.log; grep -c "Starting session: command" /var/log/sshd.log; lab-commands detail',
   );
-  const [connections = NaN, commands = NaN] = r.stdout.trim().split("\n").map(Number);
-  return { connections, commands };
+  const [connections = NaN, sessions = NaN] = r.stdout.trim().split("\n").map(Number);
+  const shellCommands = Number(/shell-commands (\d+)/.exec(r.stdout)?.[1] ?? NaN);
+  return { connections, sessions, shellCommands };
+}
+
+/** The processes in the guest whose command line is exactly `args` (ps over an exec channel). */
+async function processesRunning(p: SshPool, args: string): Promise<number> {
+  const r = await p.exec(director, ["ps", "-eo", "args"]);
+  return r.stdout.split("\n").filter((line) => line.trim() === args).length;
 }
 
 beforeAll(async () => {
@@ -54,12 +67,16 @@ describe("one connection per director", () => {
         expect(r).toEqual({ stdout: `command ${i}\n`, stderr: "", exitCode: 0 });
       }
       const after = await sshdCounts(p);
-      // the counting itself ran over the same connection: sshd saw no new login at all
+      // the counting itself ran over the same connection, in its remote shell: sshd saw no
+      // new login at all, and a session per exec only
       expect(after.connections - before.connections).toBe(0);
-      expect(after.commands - before.commands).toBe(31);
+      expect(after.sessions - before.sessions).toBe(30);
+      expect(after.shellCommands - before.shellCommands).toBe(1);
       expect(p.stats(director.id)).toMatchObject({
         connects: 1,
         commands: 32,
+        execChannels: 30,
+        shellsOpened: 1,
         inFlight: 0,
         queued: 0,
         state: "ready",
@@ -84,6 +101,144 @@ describe("one connection per director", () => {
       const r = await p.exec(director, ["echo", "back"]);
       expect(r.stdout).toBe("back\n");
       expect(p.stats(director.id).connects).toBe(2);
+    } finally {
+      p.closeAll();
+    }
+  });
+});
+
+describe("the remote shell", () => {
+  it("runs 30 scripts in one remote shell: no SSH session and no login shell per script", async () => {
+    const p = createSshPool({ trust: noTrust });
+    try {
+      const before = await sshdCounts(p);
+      for (let i = 0; i < 30; i++) {
+        const r = await p.execScript(director, 'echo "$1 $LC_ALL"; echo err >&2; exit "$2"', {
+          args: [`script ${i}`, String(i % 3)],
+        });
+        expect(r).toEqual({ stdout: `script ${i} C\n`, stderr: "err\n", exitCode: i % 3 });
+      }
+      const after = await sshdCounts(p);
+      expect(after.sessions - before.sessions).toBe(0);
+      expect(after.shellCommands - before.shellCommands).toBe(31);
+      expect(p.stats(director.id)).toMatchObject({
+        connects: 1,
+        commands: 32,
+        execChannels: 0,
+        shellsOpened: 1,
+      });
+    } finally {
+      p.closeAll();
+    }
+  });
+
+  it("kills a script that times out, and the next one runs in a new shell", async () => {
+    const p = createSshPool({ trust: noTrust });
+    try {
+      await p.execScript(director, "true");
+      const e = await errorOf(p.execScript(director, "sleep 47", { timeoutMs: 500 }));
+      expect(e.code).toBe("TIMEOUT");
+      expect(e.details.timeoutMs).toBe(500);
+      expect((await p.execScript(director, "echo next")).stdout).toBe("next\n");
+      expect(p.stats(director.id).shellsOpened).toBe(2);
+      // TERM at once, KILL a second later (over an exec channel): the sleep is gone either way
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await processesRunning(p, "sleep 47")).toBe(0);
+      expect(p.stats(director.id).inFlight).toBe(0);
+    } finally {
+      p.closeAll();
+    }
+  });
+
+  it("cancels a script when its AbortSignal aborts", async () => {
+    const p = createSshPool({ trust: noTrust });
+    try {
+      const controller = new AbortController();
+      const running = p.execScript(director, "sleep 48", { signal: controller.signal });
+      setTimeout(() => controller.abort(), 800);
+      const e = await errorOf(running);
+      expect(e.code).toBe("TIMEOUT");
+      expect(e.details.cancelled).toBe(true);
+      expect((await p.execScript(director, "echo next")).stdout).toBe("next\n");
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await processesRunning(p, "sleep 48")).toBe(0);
+    } finally {
+      p.closeAll();
+    }
+  });
+
+  it("fails the script whose shell is killed in the guest, and reopens the shell", async () => {
+    const p = createSshPool({ trust: noTrust });
+    try {
+      await p.execScript(director, "true");
+      // $$ is the remote shell itself (the script runs in its subshell)
+      const started = Date.now();
+      const e = await errorOf(p.execScript(director, "kill -KILL $$; sleep 46"));
+      expect(e.code).toBe("COMMAND_FAILED");
+      expect(e.details.shellEnded).toBe("signal SIGKILL");
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect((await p.execScript(director, "echo back")).stdout).toBe("back\n");
+      expect(p.stats(director.id)).toMatchObject({ connects: 1, shellsOpened: 2 });
+      // what the dead shell ran is killed with its process group
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await processesRunning(p, "sleep 46")).toBe(0);
+    } finally {
+      p.closeAll();
+    }
+  });
+
+  it("fails the script whose connection drops with UNREACHABLE, and the next one reconnects", async () => {
+    const p = createSshPool({ trust: noTrust });
+    try {
+      await p.execScript(director, "true");
+      // $PPID is the sshd serving this connection
+      const e = await errorOf(p.execScript(director, "kill -TERM $PPID; sleep 5"));
+      expect(e.code).toBe("UNREACHABLE");
+      expect((await p.execScript(director, "echo back")).stdout).toBe("back\n");
+      expect(p.stats(director.id)).toMatchObject({ connects: 2, shellsOpened: 2 });
+    } finally {
+      p.closeAll();
+    }
+  });
+
+  it("fails a script that prints more than the cap, and the next one runs", async () => {
+    const p = createSshPool({ trust: noTrust, maxOutputBytes: 4096 });
+    try {
+      const e = await errorOf(p.execScript(director, "head -c 100000 /dev/zero | tr '\\0' y"));
+      expect(e.code).toBe("COMMAND_FAILED");
+      expect(e.message).toMatch(/more than 4096 bytes/);
+      expect((await p.execScript(director, "echo small")).stdout).toBe("small\n");
+    } finally {
+      p.closeAll();
+    }
+  });
+
+  it("sends a script that finds the shell busy down an exec channel instead of waiting", async () => {
+    const p = createSshPool({ trust: noTrust });
+    try {
+      await p.execScript(director, "true");
+      const slow = p.execScript(director, "sleep 1; echo slow");
+      const started = Date.now();
+      expect((await p.execScript(director, "echo quick")).stdout).toBe("quick\n");
+      expect(Date.now() - started).toBeLessThan(900);
+      expect((await slow).stdout).toBe("slow\n");
+      expect(p.stats(director.id)).toMatchObject({ shellsOpened: 1, execChannels: 1 });
+    } finally {
+      p.closeAll();
+    }
+  });
+
+  it("runs scripts through sudo -n as the unprivileged user, and recovers from a timeout there", async () => {
+    const p = createSshPool({ trust: noTrust });
+    const asLvs = { ...director, id: "lab-lvs-shell", user: "lvs", sudo: true };
+    try {
+      expect(
+        (await p.execScript(asLvs, 'id -u; echo "$LC_ALL $1"', { args: ["x y"] })).stdout,
+      ).toBe("0\nC x y\n");
+      const e = await errorOf(p.execScript(asLvs, "sleep 49", { timeoutMs: 500 }));
+      expect(e.code).toBe("TIMEOUT");
+      expect((await p.execScript(asLvs, "id -u")).stdout).toBe("0\n");
+      expect(p.stats(asLvs.id)).toMatchObject({ shellsOpened: 2 });
     } finally {
       p.closeAll();
     }
@@ -214,19 +369,22 @@ describe("logins and errors", () => {
   });
 
   it("runs at most 4 channels at a time on one connection and queues the rest", async () => {
-    await pool.exec(director, ["true"]);
-    const runs = Array.from({ length: 10 }, (_, i) =>
-      pool.exec(director, ["sh", "-c", `sleep 0.3; echo ${i}`]),
-    );
-    await new Promise((r) => setTimeout(r, 50));
-    expect(pool.stats(director.id)).toMatchObject({ inFlight: 4, queued: 6 });
-    const results = await Promise.all(runs);
-    expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 10 }, (_, i) => `${i}\n`));
-    expect(pool.stats(director.id)).toMatchObject({
-      inFlight: 0,
-      queued: 0,
-      connects: expect.any(Number) as number,
-    });
+    // A connection of its own: the timed-out sleeps above still hold sessions on the shared
+    // one (sshd keeps a session until its command exits), and MaxSessions is per connection.
+    const p = createSshPool({ trust: noTrust });
+    try {
+      await p.exec(director, ["true"]);
+      const runs = Array.from({ length: 10 }, (_, i) =>
+        p.exec(director, ["sh", "-c", `sleep 0.3; echo ${i}`]),
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      expect(p.stats(director.id)).toMatchObject({ inFlight: 4, queued: 6 });
+      const results = await Promise.all(runs);
+      expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 10 }, (_, i) => `${i}\n`));
+      expect(p.stats(director.id)).toMatchObject({ inFlight: 0, queued: 0, connects: 1 });
+    } finally {
+      p.closeAll();
+    }
   });
 
   it("names a refused login AUTH_FAILED", async () => {
