@@ -14,6 +14,7 @@ export default defineConfig({
           include: [
             "server/**/*.test.ts",
             "components/**/*.test.ts",
+            "app/**/*.test.ts",
             "lab/**/*.test.ts",
             "scripts/**/*.test.ts",
           ],

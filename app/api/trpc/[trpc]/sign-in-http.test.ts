@@ -11,10 +11,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { POST } from "@/app/api/trpc/[trpc]/route";
 import { setConfig, type Config } from "@/server/config";
 import { closeDb, getDb } from "@/server/db";
-import { markPeerHookInstalled, PEER_HEADER } from "./http";
-import { hashPassword } from "./password";
-import { authConfigSchema, usersSchema } from "./schema";
-import { resetLoginLimits } from "./service";
+import { markPeerHookInstalled, PEER_HEADER } from "@/server/auth/http";
+import { hashPassword } from "@/server/auth/password";
+import { authConfigSchema, usersSchema } from "@/server/auth/schema";
+import { resetLoginLimits } from "@/server/auth/service";
 
 const PASSWORD = "vera-password-1";
 let base: Omit<Config, "auth">;
