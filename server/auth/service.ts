@@ -7,6 +7,7 @@ import "server-only";
 import type { Config } from "@/server/config";
 import { getDb, type Db } from "@/server/db";
 import { ConsoleError } from "@/server/errors";
+import { getConsoleMetrics } from "@/server/metrics/registry";
 import { burnPasswordCheck, verifyPassword } from "./password";
 import { currentAuthConfig } from "./live-config";
 import { FailureLimiter } from "./rate-limit";
@@ -92,6 +93,7 @@ export async function login(
   const addressKey = input.remoteAddress ?? "unknown";
   const wait = Math.max(byName.retryAfterMs(nameKey, now), byAddress.retryAfterMs(addressKey, now));
   if (wait > 0) {
+    getConsoleMetrics().recordSignIn("rate_limited");
     throw new ConsoleError(
       "UNAUTHORIZED",
       `too many failed sign-ins; try again in ${Math.ceil(wait / 60_000)} minute(s)`,
@@ -109,6 +111,7 @@ export async function login(
   if (!user || hash === undefined || !ok) {
     byName.fail(nameKey, now);
     byAddress.fail(addressKey, now);
+    getConsoleMetrics().recordSignIn("failure");
     throw new ConsoleError("UNAUTHORIZED", LOGIN_FAILED);
   }
   byName.reset(nameKey);
@@ -121,6 +124,7 @@ export async function login(
     { user: user.name, credential: credentialOf(hash), remoteAddress: input.remoteAddress },
     now,
   );
+  getConsoleMetrics().recordSignIn("success");
   return {
     user: { name: user.name, role: user.role },
     token,

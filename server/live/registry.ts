@@ -6,6 +6,7 @@ import "server-only";
 import { getConfig } from "@/server/config";
 import { allDirectors, getDirector } from "@/server/directors/inventory";
 import { rememberSnapshot } from "@/server/directors/versions";
+import { getConsoleMetrics } from "@/server/metrics/registry";
 import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
 import { readSnapshot } from "./snapshot";
 import type { DirectorStatus, FleetStatus } from "./types";
@@ -24,6 +25,7 @@ export function getPollers(): PollerRegistry {
         fullReadEvery: getConfig().fullReadEvery,
       }),
     onSnapshot: rememberSnapshot,
+    onPoll: (event) => getConsoleMetrics().recordPoll(event),
   }));
   return globalForPollers.__lvsConsolePollers;
 }
