@@ -44,13 +44,21 @@ describe("DirectorPoller onPoll (the metrics hook)", () => {
     await vi.advanceTimersByTimeAsync(2000);
     off();
     expect(events).toEqual([
-      { directorId: "lab1", clusterId: "lab", at: 1_000_250, durationMs: 250, error: null },
+      {
+        directorId: "lab1",
+        clusterId: "lab",
+        at: 1_000_250,
+        durationMs: 250,
+        error: null,
+        version: "v1",
+      },
       {
         directorId: "lab1",
         clusterId: "lab",
         at: 1_002_250,
         durationMs: 250,
         error: "UNREACHABLE",
+        version: null,
       },
     ]);
   });

@@ -37,6 +37,8 @@ export interface PollEvent {
   durationMs: number;
   /** The error code of a failed poll, null for a good one. */
   error: ConsoleErrorCode | null;
+  /** The rules version a good poll read, null for a failed one. */
+  version: string | null;
 }
 
 export const DEFAULT_RETRY: BackoffPolicy = { baseMs: 2000, maxMs: 30_000 };
@@ -207,6 +209,7 @@ export class DirectorPoller {
       at,
       durationMs: at - startedAt,
       error: next.error?.code ?? null,
+      version: next.error ? null : (next.snapshot?.version ?? null),
     });
     this.polls++;
     this.pollsSinceStart++;

@@ -6,7 +6,7 @@ import "server-only";
 import { getConfig } from "@/server/config";
 import { allDirectors, getDirector } from "@/server/directors/inventory";
 import { rememberSnapshot } from "@/server/directors/versions";
-import { getConsoleMetrics } from "@/server/metrics/registry";
+import { observePoll } from "@/server/metrics/poll-observer";
 import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
 import { readSnapshot } from "./snapshot";
 import type { DirectorStatus, FleetStatus } from "./types";
@@ -25,7 +25,7 @@ export function getPollers(): PollerRegistry {
         fullReadEvery: getConfig().fullReadEvery,
       }),
     onSnapshot: rememberSnapshot,
-    onPoll: (event) => getConsoleMetrics().recordPoll(event),
+    onPoll: observePoll,
   }));
   return globalForPollers.__lvsConsolePollers;
 }

@@ -21,6 +21,7 @@ import { readFileSync } from "node:fs";
 import ssh2, { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import type { DirectorConfig, JumpHostConfig } from "@/server/config";
 import { ConsoleError } from "@/server/errors";
+import { directorLog } from "@/server/log";
 import { backoffDelay, type BackoffPolicy } from "./backoff";
 import {
   preferredKeyTypes,
@@ -468,6 +469,11 @@ class DirectorConnection {
         this.lastError = null;
         this.loggedAuthFailure = undefined;
         this.connects++;
+        if (this.connects > 1)
+          directorLog(this.director).info(
+            { event: "ssh.reconnect", connects: this.connects },
+            "SSH connection opened again",
+          );
         return client;
       },
       (e: unknown) => {
@@ -494,7 +500,10 @@ class DirectorConnection {
   private logAuthFailure(error: ConsoleError): void {
     if (error.code !== "AUTH_FAILED" || error.adminDetail === this.loggedAuthFailure) return;
     this.loggedAuthFailure = error.adminDetail;
-    console.error(`ssh ${this.director.id}: ${error.message}: ${error.adminDetail ?? "no detail"}`);
+    directorLog(this.director).warn(
+      { event: "ssh.auth_failed", detail: error.adminDetail ?? null },
+      error.message,
+    );
   }
 
   private async open(): Promise<Client> {
