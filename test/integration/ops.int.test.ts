@@ -1,7 +1,8 @@
 /**
- * /metrics, /healthz and /readyz on a production build against the lab director: the token
- * check, the text format, and the per-realserver counters against the kernel's own
- * `ipvsadm -Ln --exact --stats`.
+ * Running it like a service, on a production build against the lab director: /metrics (the
+ * token check, the text format, the per-realserver counters against the kernel's own
+ * `ipvsadm -Ln --exact --stats`), /healthz and /readyz without a session, JSON logs with no
+ * secret in them.
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -106,5 +107,46 @@ describe("/metrics", () => {
       expect(text).not.toContain(TOKEN);
       return;
     }
+  });
+});
+
+describe("/healthz and /readyz", () => {
+  it.each([
+    ["/healthz", "ok\n"],
+    ["/readyz", "ready\n"],
+  ])("%s answers without a session, and says nothing more", async (path, body) => {
+    const res = await fetch(`${server.url}${path}`, { redirect: "manual" });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(body);
+    expect(res.headers.get("set-cookie")).toBeNull();
+  });
+});
+
+describe("logs", () => {
+  it("are JSON lines with level, time and event, and hold no password, hash or token", async () => {
+    const wrong = `wrong-${randomBytes(12).toString("hex")}`;
+    const failed = await fetch(`${server.url}/api/trpc/auth.login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: server.url },
+      body: JSON.stringify({ json: { name: "viewer-user", password: wrong } }),
+    });
+    expect(failed.status).toBe(401);
+    await signIn(server, "viewer");
+    const records = server
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records.length).toBeGreaterThan(0);
+    for (const r of records) {
+      expect(["trace", "debug", "info", "warn", "error", "fatal"]).toContain(r.level);
+      expect(String(r.time)).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(typeof r.event).toBe("string");
+    }
+    const signIns = records.filter((r) => r.event === "sign_in" && r.user === "viewer-user");
+    expect(signIns.map((r) => r.result)).toEqual(expect.arrayContaining(["UNAUTHORIZED", "ok"]));
+    const text = server.output();
+    for (const secret of [wrong, TOKEN, ...Object.values(server.passwords), "scrypt$"])
+      expect(text).not.toContain(secret);
   });
 });
