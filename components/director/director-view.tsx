@@ -20,13 +20,22 @@ import { RealserverFormDialog } from "@/components/changes/realserver-form";
 import { ServiceFormDialog } from "@/components/changes/service-form";
 import { TrustHostKeyDialog } from "@/components/changes/trust-dialog";
 import { isJumpHostKey, trustableHostKey } from "@/components/errors";
-import { formatByteRate, formatCount, formatPercent, formatRate } from "@/components/format";
+import {
+  exactBytes,
+  formatByteRate,
+  formatBytes,
+  formatClock,
+  formatCount,
+  formatPercent,
+  formatRate,
+} from "@/components/format";
 import { ReachabilityBadge } from "@/components/live/reachability-badge";
 import { LiveErrorAlert } from "@/components/live/live-error-alert";
 import { useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import { Button, buttonVariants } from "@/components/ui/button";
-import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
+import { ConnectionStatus } from "@/components/ui/connection-status";
+import { useTimeZone } from "@/components/time-zone";
 import { ShareBar } from "@/components/ui/share-bar";
 import {
   Table,
@@ -101,6 +110,7 @@ function flagsOf(s: ServiceState): string {
 }
 
 export function DirectorView({ directorId }: { directorId: string }) {
+  const zone = useTimeZone();
   const trpc = useTRPC();
   const live = useDirectorLive(directorId);
   const [action, setAction] = useState<Action | null>(null);
@@ -142,7 +152,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
         {status && <ReachabilityBadge status={status} />}
         {snapshot && (
           <span className="text-xs text-muted-foreground">
-            poll {formatClock(snapshot.takenAt)} · rules{" "}
+            poll {formatClock(snapshot.takenAt, zone)} · rules{" "}
             <span className="font-mono">{snapshot.version.slice(0, 12)}</span>
             {snapshot.ipvsadm &&
               ` · ipvsadm v${snapshot.ipvsadm.ipvsadm} (IPVS ${snapshot.ipvsadm.ipvs})`}{" "}
@@ -266,8 +276,12 @@ export function DirectorView({ directorId }: { directorId: string }) {
                       >
                         {formatCount(s.counters?.conns)}
                       </TableCell>
-                      <TableCell className="num">{formatCount(s.counters?.inBytes)}</TableCell>
-                      <TableCell className="num">{formatCount(s.counters?.outBytes)}</TableCell>
+                      <TableCell className="num" title={exactBytes(s.counters?.inBytes)}>
+                        {formatBytes(s.counters?.inBytes)}
+                      </TableCell>
+                      <TableCell className="num" title={exactBytes(s.counters?.outBytes)}>
+                        {formatBytes(s.counters?.outBytes)}
+                      </TableCell>
                       <TableCell className="num">{formatRate(s.rates?.cps, "")}</TableCell>
                       <TableCell className="num">{formatByteRate(s.rates?.inBps)}</TableCell>
                       <TableCell className="num">{formatByteRate(s.rates?.outBps)}</TableCell>
