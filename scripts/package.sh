@@ -21,7 +21,9 @@ rm -rf "$out"
 mkdir -p dist
 cp -a .next/standalone "$out"
 # The standalone copy mirrors the project folder: drop anything local that is no part of it.
-rm -rf "$out/.data" "$out/.lab" "$out/lvs-console.yaml" "$out/.env" "$out"/.env.*
+# (server/config/*.ts is traced because the config is read from a run-time path; the
+# compiled code in .next/server is what runs.)
+rm -rf "$out/.data" "$out/.lab" "$out/lvs-console.yaml" "$out/.env" "$out"/.env.* "$out/server"
 mkdir -p "$out/.next" "$out/bin" "$out/deploy"
 cp -a .next/static "$out/.next/static"
 if [[ -d public ]]; then cp -a public "$out/public"; fi
