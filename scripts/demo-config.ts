@@ -2,6 +2,7 @@
  * Writes the demo's config (the lab director as a one-director cluster) and makes sure it
  * has an admin who can sign in.
  */
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { stringify } from "yaml";
@@ -36,12 +37,17 @@ async function main(): Promise<void> {
     dataDir: resolve(dataDir),
     clusters: [{ id: "lab", name: "Lab director", directors: [director] }],
     users: [],
+    metrics: { token: randomBytes(32).toString("hex") },
   };
   writeFileSync(configPath, stringify(config), { mode: 0o600 });
 
   const admin = await ensureDemoAdmin(configPath);
+  const port = process.env.PORT ?? "3000";
   process.stdout.write(
-    admin ? `Login:  ${admin.name} / ${admin.password}` : "Login:  use an admin from the config",
+    [
+      admin ? `Login:  ${admin.name} / ${admin.password}` : "Login:  use an admin from the config",
+      `  Metrics: curl -H 'Authorization: Bearer ${config.metrics.token}' http://127.0.0.1:${port}/metrics`,
+    ].join("\n"),
   );
 }
 
