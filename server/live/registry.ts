@@ -6,7 +6,7 @@ import "server-only";
 import { getConfig } from "@/server/config";
 import { allDirectors, getDirector } from "@/server/directors/inventory";
 import { rememberSnapshot } from "@/server/directors/versions";
-import { observePoll } from "@/server/metrics/poll-observer";
+import { observePoll, recordHistory } from "@/server/metrics/poll-observer";
 import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
 import { readSnapshot } from "./snapshot";
 import type { DirectorStatus, FleetStatus } from "./types";
@@ -24,7 +24,10 @@ export function getPollers(): PollerRegistry {
         mode: "poll",
         fullReadEvery: getConfig().fullReadEvery,
       }),
-    onSnapshot: rememberSnapshot,
+    onSnapshot: (snapshot) => {
+      rememberSnapshot(snapshot);
+      recordHistory(snapshot);
+    },
     onPoll: observePoll,
   }));
   return globalForPollers.__lvsConsolePollers;

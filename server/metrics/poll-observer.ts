@@ -1,9 +1,12 @@
 /**
  * What the console does with every poll besides pushing it to browsers: the poll metrics,
- * and a log line when a director's state turns (unreachable, back, a different error, its
+ * the history (SQLite), and a log line when a director's state turns (unreachable, back, a different error, its
  * rules changed: by the console or from outside, which the audit log tells apart).
  */
-import { directorLog } from "@/server/log";
+import { getDb } from "@/server/db";
+import { getHistoryStore } from "@/server/db/history";
+import type { DirectorSnapshot } from "@/server/live/types";
+import { directorLog, getLog } from "@/server/log";
 import { getConsoleMetrics, type PollRecord } from "./registry";
 
 export interface PollObservation extends PollRecord {
@@ -37,4 +40,16 @@ export function observePoll(event: PollObservation): void {
       "the director's rules changed",
     );
   states.set(event.directorId, { error: null, version: event.version });
+}
+
+/** Keeps the snapshot's rates and connection counts (server/db/history.ts); never fails a poll. */
+export function recordHistory(snapshot: DirectorSnapshot): void {
+  try {
+    getHistoryStore(getDb()).record(snapshot);
+  } catch (e) {
+    getLog().warn(
+      { event: "history.write_failed", director: snapshot.directorId, err: e },
+      "could not keep the poll's history",
+    );
+  }
 }

@@ -86,7 +86,10 @@ export interface ConsoleMetrics {
   setSources(sources: MetricSources): void;
 }
 
-export function createConsoleMetrics(sources?: MetricSources): ConsoleMetrics {
+export function createConsoleMetrics(
+  sources?: MetricSources,
+  maxRealserverSeries = MAX_REALSERVER_SERIES,
+): ConsoleMetrics {
   const registry = new Registry();
   let current: MetricSources | undefined = sources;
   const registers = [registry];
@@ -189,7 +192,7 @@ export function createConsoleMetrics(sources?: MetricSources): ConsoleMetrics {
     for (const s of list) {
       for (const service of s.snapshot?.services ?? []) {
         for (const rs of service.realservers) {
-          if (out.length >= MAX_REALSERVER_SERIES) {
+          if (out.length >= maxRealserverSeries) {
             skipped++;
             continue;
           }
@@ -280,7 +283,7 @@ export function createConsoleMetrics(sources?: MetricSources): ConsoleMetrics {
   serviceSum("lvs_service_realservers", "realservers in the service", () => 1);
   new Gauge({
     name: "lvs_metrics_realservers_omitted",
-    help: `realserver label sets left out of this scrape (more than ${MAX_REALSERVER_SERIES})`,
+    help: `realserver label sets left out of this scrape (more than ${maxRealserverSeries})`,
     registers,
     collect() {
       realservers(statuses());
