@@ -39,6 +39,7 @@ export default tseslint.config(
   {
     ignores: [
       ".next/**",
+      "dist/**",
       "node_modules/**",
       ".lab/**",
       "next-env.d.ts",

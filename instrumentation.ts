@@ -5,11 +5,13 @@ export async function register(): Promise<void> {
     // (not `next build`, which needs no config).
     if (process.env.NEXT_PHASE !== "phase-production-build") {
       const { ConfigError, getConfig } = await import("./server/config");
+      const { getLog } = await import("./server/log");
       try {
-        getConfig();
+        const config = getConfig();
+        getLog().info({ event: "console.start", file: config.file }, "config loaded");
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
-        console.error(e.message);
+        getLog().fatal({ event: "config.invalid", file: e.file, issues: e.issues }, e.message);
         process.exit(1);
       }
     }

@@ -5,7 +5,8 @@
  *   check only, the real one is in server/trpc/context.ts on every tRPC call;
  * - sets a per-request nonce Content-Security-Policy; Next.js stamps the nonce on its own
  *   scripts (pages must render dynamically, which the root layout ensures by reading it).
- * The static security headers are in next.config.ts.
+ * /metrics, /healthz and /readyz pass untouched: they are for machines, and /metrics checks
+ * its own bearer token. The static security headers are in next.config.ts.
  */
 import { NextResponse, type NextRequest } from "next/server";
 import { csrfRejection, SESSION_COOKIE, TLS_SESSION_COOKIE } from "@/server/auth/http";
@@ -13,9 +14,12 @@ import { proxyHeaderName } from "@/server/auth/proxy-mode";
 import { contentSecurityPolicy, safeNextPath } from "@/server/auth/csp";
 
 const PUBLIC_PAGES = new Set(["/login"]);
+/** Machine endpoints: no session (metrics has its own bearer token), no page headers. */
+const OPEN_ENDPOINTS = new Set(["/metrics", "/healthz", "/readyz"]);
 
 export function proxy(request: NextRequest): NextResponse {
   const { pathname, search } = request.nextUrl;
+  if (OPEN_ENDPOINTS.has(pathname)) return NextResponse.next();
 
   if (pathname.startsWith("/api/")) {
     const rejection = csrfRejection(request);

@@ -4,6 +4,7 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import "./globals.css";
 import { ThemeToggle, themeBootScript } from "@/components/theme-toggle";
+import { TimeZoneToggle } from "@/components/time-zone";
 import { TRPCReactProvider } from "@/components/trpc-provider";
 import { Toaster } from "@/components/ui/toast";
 import { NavLink } from "@/components/nav-link";
@@ -37,6 +38,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
                 </nav>
                 <div className="ml-auto flex items-center gap-2">
                   <UserMenu />
+                  <TimeZoneToggle />
                   <ThemeToggle />
                 </div>
               </div>

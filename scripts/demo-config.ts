@@ -3,6 +3,7 @@
  * the HA lab's pair (.lab/run/NAME/cluster.yaml, written by `lab.sh up --ha`) when NAME is
  * an HA lab, otherwise the single lab director as a one-director cluster.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse, stringify } from "yaml";
@@ -53,12 +54,17 @@ async function main(): Promise<void> {
     dataDir: resolve(dataDir),
     clusters: [labCluster(labName)],
     users: [],
+    metrics: { token: randomBytes(32).toString("hex") },
   };
   writeFileSync(configPath, stringify(config), { mode: 0o600 });
 
   const admin = await ensureDemoAdmin(configPath);
+  const port = process.env.PORT ?? "3000";
   process.stdout.write(
-    admin ? `Login:  ${admin.name} / ${admin.password}` : "Login:  use an admin from the config",
+    [
+      admin ? `Login:  ${admin.name} / ${admin.password}` : "Login:  use an admin from the config",
+      `  Metrics: curl -H 'Authorization: Bearer ${config.metrics.token}' http://127.0.0.1:${port}/metrics`,
+    ].join("\n"),
   );
 }
 

@@ -24,7 +24,9 @@ import {
 } from "../server/auth/users";
 import { generatePassword } from "../server/auth/password";
 
-const USAGE = `usage: npm run user -- <command> [--config FILE]
+// Under npm run in a checkout, or the bundled bin/lvs-console-user.mjs of an installation.
+const COMMAND = process.env.npm_lifecycle_event === "user" ? "npm run user --" : "lvs-console-user";
+const USAGE = `usage: ${COMMAND} <command> [--config FILE]
   add NAME --role viewer|operator|admin [--generate]
   passwd NAME [--generate]
   role NAME viewer|operator|admin

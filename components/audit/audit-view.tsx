@@ -3,6 +3,7 @@ import { useQueries } from "@tanstack/react-query";
 import { Fragment, useDeferredValue, useState } from "react";
 import { errorMessage } from "@/components/errors";
 import { formatDateTime } from "@/components/format";
+import { useTimeZone } from "@/components/time-zone";
 import { useTRPC } from "@/components/trpc";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
@@ -48,6 +49,7 @@ function resultsOf(details: unknown): DirectorResultView[] {
 }
 
 export function AuditView() {
+  const zone = useTimeZone();
   const trpc = useTRPC();
   const [text, setText] = useState("");
   const [user, setUser] = useState("");
@@ -202,7 +204,7 @@ export function AuditView() {
                     </TableCell>
                     <TableCell className="num">{e.id}</TableCell>
                     <TableCell className="whitespace-nowrap">
-                      {formatDateTime(e.startedAt)}
+                      {formatDateTime(e.startedAt, zone)}
                     </TableCell>
                     <TableCell>{e.user}</TableCell>
                     <TableCell className="font-mono">{e.action}</TableCell>

@@ -5,11 +5,12 @@ import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
 import { formatEndpoint, type ConnectionEntry } from "@/server/ipvs/model";
 import { errorMessage } from "@/components/errors";
-import { formatCount } from "@/components/format";
+import { formatClock, formatCount, formatExpiry } from "@/components/format";
+import { useTimeZone } from "@/components/time-zone";
 import { useTRPC } from "@/components/trpc";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
-import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
+import { ConnectionStatus } from "@/components/ui/connection-status";
 import { Field, Input, Select } from "@/components/ui/input";
 import { CONNECTION_STATES, connectionFilterSchema } from "@/server/ipvs/connections-query";
 import { fieldErrors } from "@/components/changes/form-utils";
@@ -44,6 +45,7 @@ const COLS =
  * Pausing pins the read on screen: scrolling a paused view pages through that same read.
  */
 export function ConnectionsView({ directorId }: { directorId: string }) {
+  const zone = useTimeZone();
   const trpc = useTRPC();
   const [state, setState] = useState("");
   const [client, setClient] = useState("");
@@ -177,12 +179,12 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
                 {formatCount(head.matched)}
               </b>{" "}
               of <span className="num">{formatCount(head.total)}</span> entries · read{" "}
-              {formatClock(head.read.takenAt)} in{" "}
+              {formatClock(head.read.takenAt, zone)} in{" "}
               <span className="num" data-testid="conn-read-ms">
                 {formatSeconds(head.read.readMs)}
               </span>
               {head.read.nextReadAt !== null && !paused && (
-                <> · next read {formatClock(head.read.nextReadAt)}</>
+                <> · next read {formatClock(head.read.nextReadAt, zone)}</>
               )}
             </>
           ) : (
@@ -286,7 +288,7 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
         <Alert>
           <AlertTitle>
             The last read of the connection table failed; showing the read of{" "}
-            {formatClock(read.takenAt)}
+            {formatClock(read.takenAt, zone)}
           </AlertTitle>
           <AlertDescription>{read.error.message}</AlertDescription>
         </Alert>
@@ -346,7 +348,7 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
                       <span role="cell">{e.protocol}</span>
                       <span role="cell">{e.state}</span>
                       <span role="cell" className="num">
-                        {e.expiresSeconds}s
+                        {formatExpiry(e.expiresSeconds)}
                       </span>
                       <span role="cell" className="truncate pl-4">
                         {formatEndpoint(e.client)}

@@ -5,7 +5,9 @@ import { formatCount } from "@/components/format";
 import { ReachabilityBadge } from "@/components/live/reachability-badge";
 import { LiveErrorAlert } from "@/components/live/live-error-alert";
 import { Button, buttonVariants } from "@/components/ui/button";
-import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
+import { formatClock } from "@/components/format";
+import { useTimeZone } from "@/components/time-zone";
+import { ConnectionStatus } from "@/components/ui/connection-status";
 import { type useDirectorLive } from "./use-director";
 import type { Action } from "./actions";
 
@@ -21,6 +23,7 @@ export function DirectorHeader({
   live: ReturnType<typeof useDirectorLive>;
   onAction: (a: Action) => void;
 }) {
+  const zone = useTimeZone();
   const status = live.status;
   const snapshot = status?.snapshot ?? null;
   return (
@@ -33,7 +36,7 @@ export function DirectorHeader({
       {status && <ReachabilityBadge status={status} />}
       {snapshot && (
         <span className="text-xs text-muted-foreground">
-          poll {formatClock(snapshot.takenAt)} · rules{" "}
+          poll {formatClock(snapshot.takenAt, zone)} · rules{" "}
           <span className="font-mono">{snapshot.version.slice(0, 12)}</span>
           {snapshot.ipvsadm &&
             ` · ipvsadm v${snapshot.ipvsadm.ipvsadm} (IPVS ${snapshot.ipvsadm.ipvs})`}{" "}

@@ -1,6 +1,12 @@
 import { Fragment } from "react";
 import { formatServiceKey, type ServiceState } from "@/server/ipvs/model";
-import { formatByteRate, formatCount, formatRate } from "@/components/format";
+import {
+  exactBytes,
+  formatByteRate,
+  formatBytes,
+  formatCount,
+  formatRate,
+} from "@/components/format";
 import { Button } from "@/components/ui/button";
 import {
   Table,
@@ -114,8 +120,12 @@ export function ServiceTable({
                   >
                     {formatCount(s.counters?.conns)}
                   </TableCell>
-                  <TableCell className="num">{formatCount(s.counters?.inBytes)}</TableCell>
-                  <TableCell className="num">{formatCount(s.counters?.outBytes)}</TableCell>
+                  <TableCell className="num" title={exactBytes(s.counters?.inBytes)}>
+                    {formatBytes(s.counters?.inBytes)}
+                  </TableCell>
+                  <TableCell className="num" title={exactBytes(s.counters?.outBytes)}>
+                    {formatBytes(s.counters?.outBytes)}
+                  </TableCell>
                   <TableCell className="num">{formatRate(s.rates?.cps, "")}</TableCell>
                   <TableCell className="num">{formatByteRate(s.rates?.inBps)}</TableCell>
                   <TableCell className="num">{formatByteRate(s.rates?.outBps)}</TableCell>

@@ -7,14 +7,15 @@ import { formatServiceKey, sameServiceKey, type ServiceKey } from "@/server/ipvs
 import type { DrainProgress, PreviewResult } from "@/components/trpc";
 import { PlanDialog, type ApplyOutcome, type PreviewState } from "@/components/changes/plan-dialog";
 import { errorMessage } from "@/components/errors";
-import { formatCount, formatDateTime } from "@/components/format";
+import { formatClock, formatCount, formatDateTime } from "@/components/format";
+import { useTimeZone } from "@/components/time-zone";
 import { liveStateOf } from "@/components/live/live-state";
 import { receivedAt, useNow } from "@/components/live/use-now";
 import { useTRPC, useTRPCClient } from "@/components/trpc";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
+import { ConnectionStatus } from "@/components/ui/connection-status";
 import { Progress } from "@/components/ui/progress";
 import {
   Table,
@@ -57,6 +58,7 @@ function total(p: Pick<DrainProgress, "totals">): number {
 }
 
 export function DrainView({ drainId }: { drainId: number }) {
+  const zone = useTimeZone();
   const trpc = useTRPC();
   const now = useNow();
   const drain = useQuery(trpc.drains.get.queryOptions({ drainId }, { refetchInterval: 5_000 }));
@@ -106,7 +108,7 @@ export function DrainView({ drainId }: { drainId: number }) {
         {active && <ConnectionStatus state={state} since={lastDataAt} onRetry={sub.reset} />}
         {d && (
           <span className="text-xs text-muted-foreground">
-            cluster {d.clusterId} · started {formatDateTime(d.startedAt)} by {d.user}
+            cluster {d.clusterId} · started {formatDateTime(d.startedAt, zone)} by {d.user}
           </span>
         )}
       </div>
@@ -145,7 +147,7 @@ export function DrainView({ drainId }: { drainId: number }) {
                     .filter((p) => latest.waitingFor.includes(p.directorId))
                     .map(
                       (p) =>
-                        `${p.directorId} is ${p.reachability}${p.takenAt === null ? "" : `: its numbers are from ${formatClock(p.takenAt)}`}`,
+                        `${p.directorId} is ${p.reachability}${p.takenAt === null ? "" : `: its numbers are from ${formatClock(p.takenAt, zone)}`}`,
                     )
                     .join("; ")}
                   . Whether the drain is done is unknown until it answers again.

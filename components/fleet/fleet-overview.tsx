@@ -2,14 +2,15 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import type { DirectorStatus } from "@/components/trpc";
-import { formatByteRate, formatCount, formatRate } from "@/components/format";
+import { formatByteRate, formatClock, formatCount, formatRate } from "@/components/format";
 import { useRateHistory, totalsOf, type Series } from "@/components/live/history";
 import { useFleetLive } from "@/components/live/use-fleet";
 import { LiveErrorAlert } from "@/components/live/live-error-alert";
 import { useTRPC } from "@/components/trpc";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
-import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
+import { ConnectionStatus } from "@/components/ui/connection-status";
+import { useTimeZone } from "@/components/time-zone";
 import { Sparkline } from "@/components/ui/sparkline";
 import {
   Table,
@@ -22,6 +23,7 @@ import {
 import { ReachabilityBadge } from "@/components/live/reachability-badge";
 
 export function FleetOverview() {
+  const zone = useTimeZone();
   const trpc = useTRPC();
   const [series, addSnapshot] = useRateHistory();
   const live = useFleetLive(addSnapshot);
@@ -43,7 +45,7 @@ export function FleetOverview() {
         </h1>
         <ConnectionStatus state={live.state} since={live.since} onRetry={live.reset} />
         {data && (
-          <span className="text-xs text-muted-foreground">pushed {formatClock(data.at)}</span>
+          <span className="text-xs text-muted-foreground">pushed {formatClock(data.at, zone)}</span>
         )}
       </div>
       <LiveErrorAlert error={live.error} />

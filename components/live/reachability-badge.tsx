@@ -1,8 +1,10 @@
 import type { DirectorStatus } from "@/server/live/types";
 import { Badge } from "@/components/ui/badge";
-import { formatClock } from "@/components/ui/connection-status";
+import { formatClock } from "@/components/format";
+import { useTimeZone } from "@/components/time-zone";
 
 export function ReachabilityBadge({ status }: { status: DirectorStatus }) {
+  const zone = useTimeZone();
   if (status.reachability === "live") return <Badge variant="ok">reachable</Badge>;
   if (status.reachability === "connecting") return <Badge variant="warn">connecting</Badge>;
   if (status.reachability === "stale")
@@ -10,7 +12,7 @@ export function ReachabilityBadge({ status }: { status: DirectorStatus }) {
       <Badge variant="warn" title="the last poll before nobody watched; a fresh one is on its way">
         stale
         {status.lastSuccessAt !== null && (
-          <span className="font-normal">· from {formatClock(status.lastSuccessAt)}</span>
+          <span className="font-normal">· from {formatClock(status.lastSuccessAt, zone)}</span>
         )}
       </Badge>
     );
@@ -18,7 +20,7 @@ export function ReachabilityBadge({ status }: { status: DirectorStatus }) {
     <Badge variant="danger" title={status.error?.message}>
       unreachable
       {status.lastSuccessAt !== null && (
-        <span className="font-normal">· since {formatClock(status.lastSuccessAt)}</span>
+        <span className="font-normal">· since {formatClock(status.lastSuccessAt, zone)}</span>
       )}
     </Badge>
   );

@@ -1,5 +1,7 @@
 "use client";
 import { cn } from "@/components/cn";
+import { formatClock } from "@/components/format";
+import { useTimeZone } from "@/components/time-zone";
 import { Button } from "./button";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "stale" | "paused";
@@ -28,7 +30,8 @@ export function ConnectionStatus({
         : state === "paused"
           ? "bg-muted-foreground"
           : "bg-warn animate-pulse";
-  const at = since === null ? "—" : formatClock(since);
+  const zone = useTimeZone();
+  const at = since === null ? "—" : formatClock(since, zone);
   const text =
     state === "live"
       ? "live"
@@ -58,11 +61,4 @@ export function ConnectionStatus({
       )}
     </div>
   );
-}
-
-export function formatClock(ms: number): string {
-  const d = new Date(ms);
-  return [d.getHours(), d.getMinutes(), d.getSeconds()]
-    .map((x) => String(x).padStart(2, "0"))
-    .join(":");
 }

@@ -8,6 +8,7 @@ import "server-only";
 import { readFileSync, statSync } from "node:fs";
 import { parse } from "yaml";
 import { getConfig, type Config } from "@/server/config";
+import { getLog } from "@/server/log";
 import { authConfigSchema, usersSchema } from "./schema";
 
 type AuthPart = Pick<Config, "users" | "auth">;
@@ -38,11 +39,15 @@ export function currentAuthConfig(): AuthPart {
     const auth = authConfigSchema.safeParse(raw?.auth);
     if (users.success && auth.success) value = { users: users.data, auth: auth.data };
     else
-      console.error(
-        `${config.file}: users/auth changed but are invalid; keeping the previous ones`,
+      getLog().warn(
+        { event: "config.users_invalid", file: config.file },
+        "users/auth changed but are invalid; keeping the previous ones",
       );
   } catch {
-    console.error(`${config.file}: cannot re-read users/auth; keeping the previous ones`);
+    getLog().warn(
+      { event: "config.users_unreadable", file: config.file },
+      "cannot re-read users/auth; keeping the previous ones",
+    );
   }
   state.__lvsConsoleAuthConfig = {
     file: config.file,

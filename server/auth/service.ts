@@ -8,6 +8,7 @@ import type { Config } from "@/server/config";
 import { getDb, type Db } from "@/server/db";
 import { finishAttempt, recordAttempt } from "@/server/db/audit";
 import { ConsoleError } from "@/server/errors";
+import { getConsoleMetrics } from "@/server/metrics/registry";
 import {
   burnPasswordCheck,
   DEFAULT_PARAMS,
@@ -96,6 +97,7 @@ export interface LoginResult {
 }
 
 function rateLimited(refusal: GateRefusal): ConsoleError {
+  getConsoleMetrics().recordSignIn("rate_limited");
   const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000));
   const message =
     refusal.refused === "name-locked"
@@ -176,6 +178,7 @@ export async function login(
     if (!ok || !user || configHash === undefined) {
       reservation.end("failed");
       auditFailedSignIn(deps.db(), input.name, input.remoteAddress, now);
+      getConsoleMetrics().recordSignIn("failure");
       throw new ConsoleError("UNAUTHORIZED", LOGIN_FAILED);
     }
     reservation.end("succeeded");
@@ -193,6 +196,7 @@ export async function login(
     { user: user.name, credential: credentialOf(configHash), remoteAddress: input.remoteAddress },
     now,
   );
+  getConsoleMetrics().recordSignIn("success");
   return {
     user: { name: user.name, role: user.role },
     token,

@@ -178,6 +178,7 @@ export function configFromObject(
     clusters,
     users: value.users,
     auth: value.auth,
+    metrics: value.metrics,
   };
 }
 

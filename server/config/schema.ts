@@ -6,6 +6,7 @@ import { z } from "zod";
 import { portSchema } from "@/server/ipvs/model";
 import {
   authConfigSchema,
+  Secret,
   usersSchema,
   type AuthConfig,
   type ConsoleUser,
@@ -137,6 +138,21 @@ export const clusterSchema = z.strictObject(
   { error: "a cluster is a mapping: { id, name, directors }" },
 );
 
+/** `/metrics` is served only with a token; Prometheus sends it as `Authorization: Bearer`. */
+export const metricsConfigSchema = z.strictObject(
+  {
+    token: z
+      .string({
+        error: "metrics.token is text (at least 32 characters, e.g. openssl rand -hex 32)",
+      })
+      .min(32, "metrics.token is at least 32 characters (e.g. openssl rand -hex 32)")
+      .max(512, "metrics.token is at most 512 characters")
+      .regex(/^[\x21-\x7e]+$/, "metrics.token is printable ASCII without spaces")
+      .transform((token) => new Secret(token)),
+  },
+  { error: "metrics is a mapping: { token }" },
+);
+
 /** A watched director's rules are read in full (thresholds, tunnel types) every Nth poll. */
 export const DEFAULT_FULL_READ_EVERY = 15;
 
@@ -162,6 +178,7 @@ export const configSchema = z
       /** Console users (server/auth/schema.ts). */
       users: usersSchema,
       auth: authConfigSchema,
+      metrics: metricsConfigSchema.optional(),
     },
     { error: "the file is a YAML mapping with clusters: [...]" },
   )
@@ -218,4 +235,6 @@ export interface Config {
   /** Password hashes are Secrets: they serialise as "[secret]". */
   users: ConsoleUser[];
   auth: AuthConfig;
+  /** Absent: /metrics answers 404. The token is a Secret. */
+  metrics?: { token: Secret } | undefined;
 }

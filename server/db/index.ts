@@ -83,6 +83,21 @@ export const migrations: string[] = [
      password_hash TEXT NOT NULL,
      upgraded_at INTEGER NOT NULL
    );`,
+  // 6: rates and connection counts per director, service, realserver (server/live/history.ts)
+  `CREATE TABLE history (
+     director_id TEXT NOT NULL,
+     service TEXT NOT NULL,
+     realserver TEXT NOT NULL,
+     resolution INTEGER NOT NULL,
+     at INTEGER NOT NULL,
+     cps REAL NOT NULL,
+     in_bps REAL NOT NULL,
+     out_bps REAL NOT NULL,
+     active INTEGER NOT NULL,
+     inactive INTEGER NOT NULL,
+     PRIMARY KEY (director_id, service, realserver, resolution, at)
+   ) WITHOUT ROWID;
+   CREATE INDEX history_age ON history (resolution, at);`,
 ];
 
 /** Opens (creating if needed) a database file and brings its schema up to date. */

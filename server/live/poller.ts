@@ -10,7 +10,7 @@
  * fake reader and fake timers.
  */
 import type { DirectorConfig } from "@/server/config";
-import { ConsoleError, toErrorJson } from "@/server/errors";
+import { ConsoleError, toErrorJson, type ConsoleErrorCode } from "@/server/errors";
 import { backoffDelay, type BackoffPolicy } from "@/server/ssh/backoff";
 import type { DirectorSnapshot, DirectorStatus } from "./types";
 
@@ -25,6 +25,20 @@ export interface PollerOptions {
   read: SnapshotReader;
   /** Called after every good poll (e.g. to remember the rules behind a version). */
   onSnapshot?: (snapshot: DirectorSnapshot) => void;
+  /** Called after every completed poll, good or failed (metrics). */
+  onPoll?: (event: PollEvent) => void;
+}
+
+export interface PollEvent {
+  directorId: string;
+  clusterId: string;
+  /** When the poll finished (ms since epoch). */
+  at: number;
+  durationMs: number;
+  /** The error code of a failed poll, null for a good one. */
+  error: ConsoleErrorCode | null;
+  /** The rules version a good poll read, null for a failed one. */
+  version: string | null;
 }
 
 export const DEFAULT_RETRY: BackoffPolicy = { baseMs: 2000, maxMs: 30_000 };
@@ -154,6 +168,7 @@ export class DirectorPoller {
 
   /** One poll; updates the status and tells the subscribers, unless a stop came first. */
   private async poll(controller: AbortController, generation: number): Promise<DirectorStatus> {
+    const startedAt = Date.now();
     let next: DirectorStatus;
     try {
       const snapshot = await this.options.read(this.director, {
@@ -182,6 +197,15 @@ export class DirectorPoller {
       };
     }
     if (generation !== this.generation) return next;
+    const at = Date.now();
+    this.options.onPoll?.({
+      directorId: this.director.id,
+      clusterId: this.director.clusterId,
+      at,
+      durationMs: at - startedAt,
+      error: next.error?.code ?? null,
+      version: next.error ? null : (next.snapshot?.version ?? null),
+    });
     this.polls++;
     this.pollsSinceStart++;
     this.status = next;

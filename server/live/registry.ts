@@ -6,6 +6,7 @@ import "server-only";
 import { getConfig } from "@/server/config";
 import { allDirectors, getDirector } from "@/server/config/directors";
 import { rememberSnapshot } from "./versions";
+import { observePoll, recordHistory } from "@/server/metrics/poll-observer";
 import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
 import { readSnapshot } from "./snapshot";
 import type { DirectorStatus, FleetStatus } from "./types";
@@ -23,7 +24,11 @@ export function getPollers(): PollerRegistry {
         mode: "poll",
         fullReadEvery: getConfig().fullReadEvery,
       }),
-    onSnapshot: rememberSnapshot,
+    onSnapshot: (snapshot) => {
+      rememberSnapshot(snapshot);
+      recordHistory(snapshot);
+    },
+    onPoll: observePoll,
   }));
   return globalForPollers.__lvsConsolePollers;
 }

@@ -6,6 +6,7 @@
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import type { JumpHostConfig } from "@/server/config";
 import { ConsoleError } from "@/server/errors";
+import { directorLog } from "@/server/log";
 import { backoffDelay } from "./backoff";
 import { authConfig, credentialOf } from "./credentials";
 import { abortError, connectError, type Endpoint } from "./errors";
@@ -141,6 +142,11 @@ export class SshConnection {
         this.lastError = null;
         this.loggedAuthFailure = undefined;
         this.connects++;
+        if (this.connects > 1)
+          directorLog(this.director).info(
+            { event: "ssh.reconnect", connects: this.connects },
+            "SSH connection opened again",
+          );
         return client;
       },
       (e: unknown) => {
@@ -167,7 +173,10 @@ export class SshConnection {
   private logAuthFailure(error: ConsoleError): void {
     if (error.code !== "AUTH_FAILED" || error.adminDetail === this.loggedAuthFailure) return;
     this.loggedAuthFailure = error.adminDetail;
-    console.error(`ssh ${this.director.id}: ${error.message}: ${error.adminDetail ?? "no detail"}`);
+    directorLog(this.director).warn(
+      { event: "ssh.auth_failed", detail: error.adminDetail ?? null },
+      error.message,
+    );
   }
 
   private async open(): Promise<Client> {

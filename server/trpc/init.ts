@@ -10,6 +10,8 @@ import { sessionEndsAtFor } from "@/server/auth/service";
 import { SessionStream, type SessionStreamDeps } from "@/server/auth/session-streams";
 import type { Actor } from "@/server/db/audit";
 import { type ConsoleError, isConsoleError, type ConsoleErrorCode } from "@/server/errors";
+import { getLog } from "@/server/log";
+import { inputFields, MUTATION_EVENTS, outcomeOf } from "./event-log";
 
 export type Role = "viewer" | "operator" | "admin";
 
@@ -25,6 +27,8 @@ export interface Context {
   remoteAddress: string | null;
   /** The session behind `user` (SHA-256 of its token); null when anonymous or signed in by the proxy. */
   sessionId: string | null;
+  /** Names this request in the log lines it causes (x-request-id, or a random one). */
+  requestId: string | null;
   /** Over HTTP only (null for createCaller): adds Set-Cookie to the response. */
   response: { setCookie(cookie: string): void; secure: boolean } | null;
 }
@@ -34,6 +38,7 @@ export function createContext(init: Partial<Context> = {}): Context {
     user: init.user ?? null,
     remoteAddress: init.remoteAddress ?? null,
     sessionId: init.sessionId ?? null,
+    requestId: init.requestId ?? null,
     response: init.response ?? null,
   };
 }
@@ -151,7 +156,27 @@ const sessionStreams = t.middleware(async ({ ctx, type, signal, next }) => {
   return { ...result, data: untilSessionEnds(data as AsyncIterable<unknown>, stream) };
 });
 
-export const publicProcedure = t.procedure.use(consoleErrors).use(sessionStreams);
+/** A log line per mutation (server/trpc/event-log.ts). */
+const mutationLog = t.middleware(async ({ ctx, type, path, getRawInput, next }) => {
+  if (type !== "mutation") return next();
+  const startedAt = Date.now();
+  const result = await next();
+  const outcome = outcomeOf(result);
+  const fields = {
+    event: MUTATION_EVENTS[path] ?? `mutation.${path}`,
+    user: ctx.user?.name ?? null,
+    requestId: ctx.requestId,
+    remoteAddress: ctx.remoteAddress,
+    ...inputFields(path, await getRawInput().catch(() => undefined)),
+    result: outcome.result,
+    ms: Date.now() - startedAt,
+  };
+  if (outcome.ok) getLog().info(fields, path);
+  else getLog().warn(fields, path);
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(mutationLog).use(consoleErrors).use(sessionStreams);
 
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
 

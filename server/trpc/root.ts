@@ -5,6 +5,7 @@ import { authRouter } from "./routers/auth";
 import { changesRouter } from "./routers/changes";
 import { drainsRouter } from "./routers/drains";
 import { connectionsRouter } from "./routers/connections";
+import { historyRouter } from "./routers/history";
 import { hostKeysRouter } from "./routers/hostKeys";
 import { inventoryRouter } from "./routers/inventory";
 import { liveRouter } from "./routers/live";
@@ -23,6 +24,7 @@ export const appRouter = router({
   live: liveRouter,
   connections: connectionsRouter,
   hostKeys: hostKeysRouter,
+  history: historyRouter,
 });
 
 export type AppRouter = typeof appRouter;

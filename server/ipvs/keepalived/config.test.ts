@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isConsoleError } from "@/server/errors";
 import { parseKeepalivedConfig } from "./config";
-import { fixtureFiles, MAIN } from "./test-support";
+import { fixtureFiles, MAIN } from "@/test/support/keepalived";
 
 const BROKEN = fixtureFiles("broken");
 const broken = (name: string) => parseKeepalivedConfig(`/etc/keepalived/${name}.conf`, BROKEN);

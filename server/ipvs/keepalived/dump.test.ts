@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseCheckDump, parseVrrpDump, realserverUp } from "./dump";
-import { fixtureText } from "./test-support";
+import { fixtureText } from "@/test/support/keepalived";
 
 describe("parseVrrpDump on /tmp/keepalived.data (keepalived 2.2.7 format)", () => {
   const dump = parseVrrpDump(fixtureText("dumps/keepalived.data"));

@@ -6,7 +6,7 @@ import { type EditResult } from "./edit-support";
 import { addVirtualServer, deleteVirtualServer, editService } from "./edit-service";
 import { programmedServices } from "./program";
 import { applyEdits } from "./text";
-import { fixtureFiles, MAIN } from "./test-support";
+import { fixtureFiles, MAIN } from "@/test/support/keepalived";
 
 const single = parseKeepalivedConfig(MAIN, fixtureFiles("single"));
 const split = parseKeepalivedConfig(MAIN, fixtureFiles("split"));

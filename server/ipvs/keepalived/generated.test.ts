@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { parseKeepalivedConfig } from "./config";
 import { addRealserver, removeRealserver, setRealserverWeight } from "./edit-realserver";
 import { programmedServices } from "./program";
-import { MAIN } from "./test-support";
+import { MAIN } from "@/test/support/keepalived";
 
 interface Model {
   address: string;

@@ -4,7 +4,7 @@ import { parseKeepalivedConfig } from "./config";
 import { parseCheckDump } from "./dump";
 import { ownership, type OwnerReport } from "./owner";
 import { debianAutoLoads, readRulesFile } from "./rules-file";
-import { fixtureFiles, fixtureText, MAIN } from "./test-support";
+import { fixtureFiles, fixtureText, MAIN } from "@/test/support/keepalived";
 import { undoNote } from "./undo";
 
 const config = parseKeepalivedConfig(MAIN, fixtureFiles("single"));

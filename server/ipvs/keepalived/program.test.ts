@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseKeepalivedConfig } from "./config";
 import { programmedServices } from "./program";
-import { fixtureFiles, MAIN } from "./test-support";
+import { fixtureFiles, MAIN } from "@/test/support/keepalived";
 
 function programmed(dir: string) {
   return programmedServices(parseKeepalivedConfig(MAIN, fixtureFiles(dir)));

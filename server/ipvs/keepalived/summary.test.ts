@@ -4,7 +4,7 @@ import { parseCheckDump, parseVrrpDump } from "./dump";
 import { ownership } from "./owner";
 import { programmedServices } from "./program";
 import { summarizeOwnership, vrrpRole } from "./summary";
-import { fixtureFiles, fixtureText, MAIN } from "./test-support";
+import { fixtureFiles, fixtureText, MAIN } from "@/test/support/keepalived";
 
 function first<T>(items: readonly T[]): T {
   const item = items[0];

@@ -1,6 +1,7 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { loginBatchRejection } from "@/server/auth/http";
 import { appRouter } from "@/server/trpc/root";
+import { getLog } from "@/server/log";
 import { contextFromRequest } from "@/server/trpc/context";
 
 // SSH sessions, SQLite and long-lived SSE streams need the Node runtime, never a static render.
@@ -25,9 +26,17 @@ function handler(req: Request): Promise<Response> {
     req,
     router: appRouter,
     createContext: ({ resHeaders }) => contextFromRequest(req, resHeaders),
-    onError({ path, error }) {
+    onError({ path, error, ctx }) {
       if (error.code === "INTERNAL_SERVER_ERROR") {
-        console.error(`tRPC ${path ?? "?"}:`, error.cause ?? error);
+        getLog().error(
+          {
+            event: "trpc.error",
+            path: path ?? null,
+            requestId: ctx?.requestId ?? null,
+            err: error.cause ?? error,
+          },
+          "internal error",
+        );
       }
     },
   });

@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const ROOT = fileURLToPath(new URL("./__fixtures__/", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../server/ipvs/keepalived/__fixtures__/", import.meta.url));
 
 /** Every file under __fixtures__/<dir>, keyed as if <dir> were /etc/keepalived. */
 export function fixtureFiles(dir: string): Record<string, string> {

@@ -1,0 +1,109 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseSnapshot } from "@/server/live/snapshot-parse";
+import { pollOutput } from "@/test/support/snapshot-output";
+import type { DirectorSnapshot } from "@/server/live/types";
+import { COARSE, COARSE_KEEP_MS, FINE, FINE_KEEP_MS, HistoryStore, rowsOf } from "./history";
+import { openDb, type Db } from "@/server/db";
+
+const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
+const WEB = { directorId: "lvs1", service: "TCP 203.0.113.10:80" };
+const RS = { ...WEB, realserver: "10.10.0.11:80" };
+
+/** The captured director at `at`, with every rate set to `cps` (bytes: 100x). */
+function snapshotAt(at: number, cps = 1): DirectorSnapshot {
+  const s = parseSnapshot(pollOutput("full"), {
+    directorId: "lvs1",
+    clusterId: "web",
+    takenAt: at,
+    previous: null,
+    cached: null,
+  });
+  const rates = { cps, inPps: cps, outPps: cps, inBps: 100 * cps, outBps: 200 * cps };
+  for (const service of s.services) {
+    service.rates = rates;
+    for (const rs of service.realservers) rs.rates = rates;
+  }
+  return s;
+}
+
+let db: Db;
+beforeEach(() => {
+  db = openDb(":memory:");
+});
+afterEach(() => {
+  db.close();
+});
+
+const count = (resolution: number) =>
+  (
+    db.prepare("SELECT count(*) AS n FROM history WHERE resolution = ?").get(resolution) as {
+      n: number;
+    }
+  ).n;
+
+describe("history rows", () => {
+  it("has one row per realserver, per service and for the director, from a real capture", () => {
+    const rows = rowsOf(snapshotAt(T0, 2));
+    // 16 realserver memberships in 7 services, and the director.
+    expect(rows).toHaveLength(16 + 7 + 1);
+    const web = rows.find((r) => r.service === WEB.service && r.realserver === "");
+    expect(web).toMatchObject({ active: 10, inactive: 33, cps: 2 });
+    const director = rows.find((r) => r.service === "" && r.realserver === "");
+    expect(director).toMatchObject({ cps: 14, inBps: 1400, outBps: 2800 });
+    expect(
+      rows.find((r) => r.realserver === RS.realserver && r.service === WEB.service),
+    ).toMatchObject({ active: 3, inactive: 10 });
+  });
+
+  it("adds nothing for a first poll, which has no rates yet", () => {
+    const s = snapshotAt(T0);
+    for (const service of s.services) service.rates = null;
+    expect(rowsOf(s)).toEqual([]);
+  });
+});
+
+describe("HistoryStore", () => {
+  it("keeps every poll for the last hour and folds each finished minute into its average", () => {
+    const store = new HistoryStore(db);
+    // 3 minutes of polls every 2 s; cps = the minute number + 1.
+    for (let t = 0; t < 3 * 60_000; t += 2000)
+      store.record(snapshotAt(T0 + t, Math.floor(t / 60_000) + 1));
+    store.record(snapshotAt(T0 + 3 * 60_000, 9));
+    const fine = store.read(RS, FINE, T0);
+    expect(fine).toHaveLength(91);
+    expect(fine[0]).toEqual({ at: T0, cps: 1, inBps: 100, outBps: 200, active: 3, inactive: 10 });
+    const coarse = store.read(RS, COARSE, T0);
+    expect(coarse.map((p) => [p.at - T0, p.cps])).toEqual([
+      [0, 1],
+      [60_000, 2],
+      [120_000, 3],
+    ]);
+  });
+
+  it("prunes fine rows after an hour and coarse rows after a day, so its size is bounded", () => {
+    const store = new HistoryStore(db);
+    const step = 30_000;
+    for (let t = 0; t <= 2 * 3_600_000; t += step) store.record(snapshotAt(T0 + t));
+    const keys = 24;
+    expect(count(FINE)).toBeLessThanOrEqual((FINE_KEEP_MS / step + 1) * keys);
+    expect(store.read(RS, FINE, 0)[0]?.at).toBeGreaterThanOrEqual(
+      T0 + 2 * 3_600_000 - FINE_KEEP_MS,
+    );
+    expect(count(COARSE)).toBe(120 * keys);
+
+    store.record(snapshotAt(T0 + 2 * 3_600_000 + COARSE_KEEP_MS));
+    expect(store.read(RS, COARSE, 0).every((p) => p.at >= T0 + 2 * 3_600_000)).toBe(true);
+    expect(count(FINE)).toBe(keys);
+  });
+
+  it("carries on after a restart without changing what was compacted", () => {
+    const first = new HistoryStore(db);
+    for (let t = 0; t < 2 * 60_000; t += 2000) first.record(snapshotAt(T0 + t, 4));
+    first.record(snapshotAt(T0 + 2 * 60_000, 4));
+    const before = first.read(RS, COARSE, T0);
+    const second = new HistoryStore(db);
+    second.record(snapshotAt(T0 + 2 * 60_000 + 2000, 8));
+    expect(second.read(RS, COARSE, T0)).toEqual(before);
+    expect(second.read(RS, FINE, T0).at(-1)?.cps).toBe(8);
+  });
+});

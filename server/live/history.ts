@@ -1,0 +1,170 @@
+/**
+ * History of rates and connection counts, kept in SQLite so charts survive a reload and a
+ * restart. Two resolutions, each bounded by age (never by hope):
+ * - "fine": one row per poll (the poll interval) per director, service and realserver,
+ *   kept for FINE_KEEP_MS (1 h);
+ * - "coarse": one row per COARSE_STEP_MS (1 min), the average of that minute's fine rows
+ *   (connection counts: their maximum, so a short burst still shows), kept COARSE_KEEP_MS (1 d).
+ * The row for a service has realserver ""; the row for the director as a whole has
+ * service "" and realserver "". Compaction and pruning run on the first poll of every
+ * minute; both are idempotent, so a restart just carries on. Sizes: docs/metrics.md.
+ */
+import { formatEndpoint, formatServiceKey, type Rates } from "@/server/ipvs/model";
+import type { DirectorSnapshot } from "@/server/live/types";
+import type { Db } from "@/server/db";
+
+export const FINE = 0;
+export const COARSE = 1;
+export type Resolution = typeof FINE | typeof COARSE;
+
+export const FINE_KEEP_MS = 60 * 60_000;
+export const COARSE_STEP_MS = 60_000;
+export const COARSE_KEEP_MS = 24 * 60 * 60_000;
+
+export interface HistoryPoint {
+  at: number;
+  cps: number;
+  inBps: number;
+  outBps: number;
+  active: number;
+  inactive: number;
+}
+
+export interface HistoryKey {
+  directorId: string;
+  /** formatServiceKey form ("TCP 203.0.113.10:80"); "" for the director as a whole. */
+  service: string;
+  /** formatEndpoint form ("10.10.0.11:80"); "" for the service as a whole. */
+  realserver: string;
+}
+
+interface Row extends HistoryKey, HistoryPoint {}
+
+const NO_RATES: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
+
+/** The rows one snapshot adds; a first poll (no rates yet) adds none. */
+export function rowsOf(snapshot: DirectorSnapshot): Row[] {
+  const rows: Row[] = [];
+  const at = snapshot.takenAt;
+  const director = { cps: 0, inBps: 0, outBps: 0, active: 0, inactive: 0 };
+  let rated = false;
+  for (const service of snapshot.services) {
+    if (!service.rates) continue;
+    rated = true;
+    const name = formatServiceKey(service.key);
+    let active = 0;
+    let inactive = 0;
+    for (const rs of service.realservers) {
+      const r = rs.rates ?? NO_RATES;
+      active += rs.activeConns;
+      inactive += rs.inactiveConns;
+      rows.push({
+        directorId: snapshot.directorId,
+        service: name,
+        realserver: formatEndpoint(rs),
+        at,
+        cps: r.cps,
+        inBps: r.inBps,
+        outBps: r.outBps,
+        active: rs.activeConns,
+        inactive: rs.inactiveConns,
+      });
+    }
+    const r = service.rates;
+    rows.push({
+      directorId: snapshot.directorId,
+      service: name,
+      realserver: "",
+      at,
+      cps: r.cps,
+      inBps: r.inBps,
+      outBps: r.outBps,
+      active,
+      inactive,
+    });
+    director.cps += r.cps;
+    director.inBps += r.inBps;
+    director.outBps += r.outBps;
+    director.active += active;
+    director.inactive += inactive;
+  }
+  if (rated)
+    rows.push({ directorId: snapshot.directorId, service: "", realserver: "", at, ...director });
+  return rows;
+}
+
+/** Minutes looked back at each compaction (idempotent: a restart or a pause re-does them). */
+const COMPACT_MINUTES = 10;
+
+const bucketOf = (ms: number) => Math.floor(ms / COARSE_STEP_MS) * COARSE_STEP_MS;
+
+export class HistoryStore {
+  private lastBucket: number | null = null;
+  private readonly insert;
+  private readonly compactStmt;
+  private readonly pruneStmt;
+  private readonly selectStmt;
+
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare(
+      `INSERT OR REPLACE INTO history (director_id, service, realserver, resolution, at, cps, in_bps, out_bps, active, inactive)
+       VALUES (@directorId, @service, @realserver, ${FINE}, @at, @cps, @inBps, @outBps, @active, @inactive)`,
+    );
+    this.compactStmt = db.prepare(
+      `INSERT OR REPLACE INTO history (director_id, service, realserver, resolution, at, cps, in_bps, out_bps, active, inactive)
+       SELECT director_id, service, realserver, ${COARSE}, (at / ${COARSE_STEP_MS}) * ${COARSE_STEP_MS},
+              avg(cps), avg(in_bps), avg(out_bps), max(active), max(inactive)
+       FROM history WHERE resolution = ${FINE} AND at >= @from AND at < @before
+       GROUP BY director_id, service, realserver, at / ${COARSE_STEP_MS}`,
+    );
+    this.pruneStmt = db.prepare(
+      "DELETE FROM history WHERE resolution = @resolution AND at < @before",
+    );
+    this.selectStmt = db.prepare(
+      `SELECT at, cps, in_bps AS inBps, out_bps AS outBps, active, inactive FROM history
+       WHERE director_id = @directorId AND service = @service AND realserver = @realserver
+         AND resolution = @resolution AND at >= @since ORDER BY at`,
+    );
+  }
+
+  /** Stores a snapshot's rows; on the first poll of a new minute, compacts and prunes. */
+  record(snapshot: DirectorSnapshot, now = snapshot.takenAt): void {
+    const rows = rowsOf(snapshot);
+    this.db.transaction(() => {
+      for (const row of rows) this.insert.run(row);
+      const bucket = bucketOf(now);
+      if (this.lastBucket !== bucket) {
+        this.lastBucket = bucket;
+        this.compact(now);
+      }
+    })();
+  }
+
+  /**
+   * Folds the finished minutes into coarse rows and drops what is past its age. Only minutes
+   * whose fine rows are all still there (the last COMPACT_MINUTES): a minute half-pruned
+   * would overwrite its coarse row with a partial average.
+   */
+  compact(now: number): void {
+    const before = bucketOf(now);
+    const from = Math.max(
+      before - COMPACT_MINUTES * COARSE_STEP_MS,
+      bucketOf(now - FINE_KEEP_MS) + COARSE_STEP_MS,
+    );
+    this.compactStmt.run({ from, before });
+    this.pruneStmt.run({ resolution: FINE, before: now - FINE_KEEP_MS });
+    this.pruneStmt.run({ resolution: COARSE, before: now - COARSE_KEEP_MS });
+  }
+
+  read(key: HistoryKey, resolution: Resolution, since: number): HistoryPoint[] {
+    return this.selectStmt.all({ ...key, resolution, since }) as HistoryPoint[];
+  }
+}
+
+const globalForHistory = globalThis as typeof globalThis & { __lvsConsoleHistory?: HistoryStore };
+
+/** The process's history store, on the console's database. */
+export function getHistoryStore(db: Db): HistoryStore {
+  globalForHistory.__lvsConsoleHistory ??= new HistoryStore(db);
+  return globalForHistory.__lvsConsoleHistory;
+}
