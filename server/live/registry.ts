@@ -7,7 +7,8 @@ import { getConfig } from "@/server/config";
 import { allDirectors, getDirector } from "@/server/directors/inventory";
 import { rememberSnapshot } from "@/server/directors/versions";
 import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
-import { readSnapshot } from "./snapshot";
+import { doctorAfterRead } from "./doctor";
+import { lastRead, readSnapshot } from "./snapshot";
 import type { DirectorStatus, FleetStatus } from "./types";
 
 const globalForPollers = globalThis as typeof globalThis & { __lvsConsolePollers?: PollerRegistry };
@@ -23,7 +24,11 @@ export function getPollers(): PollerRegistry {
         mode: "poll",
         fullReadEvery: getConfig().fullReadEvery,
       }),
-    onSnapshot: rememberSnapshot,
+    onSnapshot: (snapshot) => {
+      rememberSnapshot(snapshot);
+      const director = allDirectors().find((d) => d.id === snapshot.directorId);
+      if (director) doctorAfterRead(director, snapshot, lastRead(director.id)?.kind === "full");
+    },
   }));
   return globalForPollers.__lvsConsolePollers;
 }

@@ -5,6 +5,7 @@ import { auditRouter } from "./routers/audit";
 import { changesRouter } from "./routers/changes";
 import { drainsRouter } from "./routers/drains";
 import { connectionsRouter } from "./routers/connections";
+import { doctorRouter } from "./routers/doctor";
 import { hostKeysRouter } from "./routers/hostKeys";
 import { inventoryRouter } from "./routers/inventory";
 import { liveRouter } from "./routers/live";
@@ -23,6 +24,7 @@ export const appRouter = router({
   live: liveRouter,
   connections: connectionsRouter,
   hostKeys: hostKeysRouter,
+  doctor: doctorRouter,
 });
 
 export type AppRouter = typeof appRouter;

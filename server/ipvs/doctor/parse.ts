@@ -80,6 +80,22 @@ export function sysctlKey(path: string): string {
   return path.slice(SYSCTL_ROOT.length).split("/").join(".");
 }
 
+/** `grep -H '^[^#;]'` of sysctl.conf and sysctl.d: "FILE:key = value" (slash keys made dotted). */
+export function parseSysctlFiles(
+  text: string,
+): Array<{ file: string; key: string; value: string }> {
+  const result: Array<{ file: string; key: string; value: string }> = [];
+  for (const line of text.split("\n")) {
+    const m = /^([^:]+):\s*-?\s*([^=\s]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m) continue;
+    const rawKey = m[2] ?? "";
+    // net/ipv4/conf/eth0.100/rp_filter keeps the interface's dot; a dotted key has none.
+    const key = rawKey.includes("/") ? rawKey.split("/").join(".") : rawKey;
+    result.push({ file: m[1] ?? "", key, value: m[3] ?? "" });
+  }
+  return result;
+}
+
 /** `ip -o addr show`: "3: br-int    inet 10.10.0.1/24 scope global br-int\ ..." */
 export function parseAddresses(text: string): InterfaceAddress[] {
   const result: InterfaceAddress[] = [];
@@ -108,7 +124,7 @@ export function parseRouteLookups(text: string, addresses: readonly string[]): R
   const found = new Map<string, RouteLookup>();
   const errors: string[] = [];
   for (const raw of text.split("\n")) {
-    const line = raw.replace(/\\\s+/g, " ").trim();
+    const line = raw.replace(/\s*\\\s+/g, " ").trim();
     if (line === "") continue;
     if (/^(RTNETLINK answers:|Error:|Command failed)/.test(line)) {
       if (!line.startsWith("Command failed")) errors.push(line);
@@ -121,7 +137,13 @@ export function parseRouteLookups(text: string, addresses: readonly string[]): R
       const i = fields.indexOf(word);
       return i >= 0 ? (fields[i + 1] ?? null) : null;
     };
-    found.set(address, { address, dev: after("dev"), via: after("via"), src: after("src"), raw: line });
+    found.set(address, {
+      address,
+      dev: after("dev"),
+      via: after("via"),
+      src: after("src"),
+      raw: line,
+    });
   }
   const reason = errors[0] ?? "no route";
   const result: RouteLookup[] = [];
@@ -144,7 +166,11 @@ function unavailable(text: string, exitCode: number | null): string | null {
 }
 
 /** `iptables-save -t nat` / `ip6tables-save -t nat`. */
-export function parseIptablesSave(tool: string, text: string, exitCode: number | null): NatRuleSource {
+export function parseIptablesSave(
+  tool: string,
+  text: string,
+  exitCode: number | null,
+): NatRuleSource {
   const why = unavailable(text, exitCode);
   if (why) return { tool, natRules: [], statefulRules: [], unavailable: why };
   const natRules: string[] = [];
@@ -207,20 +233,29 @@ export function parseConnectionCounts(text: string): {
   let templates = 0;
   for (const line of text.split("\n")) {
     const f = line.trim().split(/\s+/);
-    if (f[0] === "dest" && f.length === 5) {
+    if (f[0] === "dest" && f.length === 6) {
       const address = hexAddress(f[1] ?? "");
       const port = Number.parseInt(f[2] ?? "", 16);
       if (!address || !Number.isInteger(port)) continue;
       const key = `${address} ${port}`;
-      const entry = byDest.get(key) ?? { address, port, states: {} };
-      entry.states[f[3] ?? "?"] = (entry.states[f[3] ?? "?"] ?? 0) + Number(f[4]);
+      const entry = byDest.get(key) ?? { address, port, states: {}, newestExpires: {} };
+      const state = f[3] ?? "?";
+      entry.states[state] = (entry.states[state] ?? 0) + Number(f[4]);
+      entry.newestExpires[state] = Math.max(entry.newestExpires[state] ?? 0, Number(f[5]));
       byDest.set(key, entry);
-    } else if (f[0] === "client" && f.length === 6) {
+    } else if (f[0] === "client" && f.length === 7) {
       const client = hexAddress(f[1] ?? "");
       const address = hexAddress(f[2] ?? "");
       const port = Number.parseInt(f[3] ?? "", 16);
       if (!client || !address || !Number.isInteger(port)) continue;
-      clients.push({ client, address, port, state: f[4] ?? "?", count: Number(f[5]) });
+      clients.push({
+        client,
+        address,
+        port,
+        state: f[4] ?? "?",
+        count: Number(f[5]),
+        newestExpires: Number(f[6]),
+      });
     } else if (f[0] === "truncated") {
       truncated = true;
     } else if (f[0] === "total" && f.length === 3) {
@@ -280,7 +315,8 @@ export function parseDoctorOutput(
   };
   const files = parseFiles(get("files").text);
   const addr = get("addr");
-  if (addr.exitCode !== 0 && sections.has("addr")) problems.push(`ip -o addr: ${firstLine(addr.text)}`);
+  if (addr.exitCode !== 0 && sections.has("addr"))
+    problems.push(`ip -o addr: ${firstLine(addr.text)}`);
   const conns = get("conns");
   if (conns.exitCode !== 0 && sections.has("conns"))
     problems.push(`/proc/net/ip_vs_conn: ${firstLine(conns.text)}`);
@@ -313,6 +349,7 @@ export function parseDoctorOutput(
     clientsTruncated: counts.truncated,
     connectionCount: counts.connections + counts.templates,
     templateCount: counts.templates,
+    persisted: parseSysctlFiles(get("sysctld").text),
     probes: sections.has("probes")
       ? parseProbes(probeSection.text, probeSection.exitCode, probed)
       : null,

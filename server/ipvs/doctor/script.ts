@@ -7,7 +7,8 @@
  * Processes it starts (each costs 40-70 ms on a small director): one grep for the sysctls,
  * the IPVS hash size and the process names (keepalived?); one grep for sysctl.d; ip three
  * times (addresses, routes, one batch of `route get`); iptables-save, ip6tables-save and
- * nft (when installed); one awk over /proc/net/ip_vs_conn that only counts; and for the
+ * nft (when installed); one awk over /proc/net/ip_vs_conn that only counts (entries per
+ * destination and state, with the newest one's Expires, and per client); and for the
  * probes `timeout` + one bash that forks a subshell per realserver, all connecting at once
  * through bash's /dev/tcp, the whole lot killed after $1 seconds.
  *
@@ -32,9 +33,9 @@ s routeget; for a; do printf 'route get %s\\n' "\${a% *}"; done | ip -force -o -
 s iptables; iptables-save -t nat 2>&1; e $?
 s ip6tables; ip6tables-save -t nat 2>&1; e $?
 s nft; nft list ruleset 2>&1; e $?
-s conns; awk 'NR > 1 { if ($3 == "0000") { t++; next } n++; k = $6 " " $7 " " $8; d[k]++; c[$2 " " k]++ }
-END { for (k in d) print "dest", k, d[k]; m = 0
-for (k in c) { if (++m > ${CLIENT_LINES_MAX}) { print "truncated"; break }; print "client", k, c[k] }
+s conns; awk 'NR > 1 { if ($3 == "0000") { t++; next } n++; k = $6 " " $7 " " $8; d[k]++; c[$2 " " k]++; if ($9 + 0 > x[k] + 0) x[k] = $9; if ($9 + 0 > y[$2 " " k] + 0) y[$2 " " k] = $9 }
+END { for (k in d) print "dest", k, d[k], x[k] + 0; m = 0
+for (k in c) { if (++m > ${CLIENT_LINES_MAX}) { print "truncated"; break }; print "client", k, c[k], y[k] + 0 }
 print "total", n + 0, t + 0 }' /proc/net/ip_vs_conn 2>&1; e $?
 s probes; if command -v bash >/dev/null; then timeout -k 1 "$t" bash -c 'for x; do a=\${x% *} p=\${x#* }; [ "$p" = - ] && continue; ( if r=$( { exec 3<>"/dev/tcp/$a/$p"; } 2>&1 ); then echo "open $a $p"; else echo "closed $a $p \${r##*: }"; fi ) & done; wait' bash "$@"; e $?; else echo "no bash"; e 127; fi
 `;
@@ -76,7 +77,11 @@ export function doctorTargets(
       if (r.forward !== "masq") continue;
       // A firewall-mark service may carry TCP or UDP: a TCP probe of a UDP port would call a
       // healthy realserver down, so only members of TCP services are probed.
-      targets.push({ address: r.address, port: r.port, probe: s.key.kind === "tcp" && r.port !== 0 });
+      targets.push({
+        address: r.address,
+        port: r.port,
+        probe: s.key.kind === "tcp" && r.port !== 0,
+      });
     }
   }
   // Probed targets first, so a route-only duplicate never hides a probe.

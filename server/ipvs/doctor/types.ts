@@ -102,6 +102,8 @@ export interface DestinationStates {
   address: string;
   port: number;
   states: Record<string, number>;
+  /** Per state, the largest Expires (s) among its entries: the newest entry's remaining time. */
+  newestExpires: Record<string, number>;
 }
 
 /** Connection entries per client address, destination and state. */
@@ -111,6 +113,8 @@ export interface ClientEntries {
   port: number;
   state: string;
   count: number;
+  /** The largest Expires (s) among these entries. */
+  newestExpires: number;
 }
 
 export interface NatRuleSource {
@@ -145,6 +149,8 @@ export interface DoctorInputs {
   templateCount: number;
   /** null when bash is missing on the director (no probes could run). */
   probes: Probe[] | null;
+  /** Settings in sysctl.conf and the sysctl.d files, in the files' order (key dotted). */
+  persisted: Array<{ file: string; key: string; value: string }>;
   /** Sections that could not be read, with why. */
   problems: string[];
 }
