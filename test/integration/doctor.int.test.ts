@@ -7,6 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DirectorConfig } from "@/server/config";
 import type { Finding, FindingCode } from "@/server/ipvs/doctor";
+import { lastDoctor } from "@/server/live/doctor";
+import { watchDirector } from "@/server/live/registry";
+import { getConfig } from "@/server/config";
+import { DEFAULT_FULL_READ_EVERY } from "@/server/config/schema";
 import { labExec } from "../../lab/harness";
 import {
   consoleErrorOf,
@@ -129,6 +133,30 @@ describe("the doctor on the lab", () => {
     },
     150_000,
   );
+
+  it("the poller's full reads run the doctor in the background and keep its report", async () => {
+    const off = watchDirector(director.id, () => undefined);
+    try {
+      await onLab(labName(), "lab-fault forward on");
+      const t0 = Date.now();
+      const fullReadEvery = getConfig().fullReadEvery ?? DEFAULT_FULL_READ_EVERY;
+      const every = getConfig().pollIntervalMs * fullReadEvery;
+      for (;;) {
+        const report = lastDoctor(director.id).report;
+        if (report && report.at > t0 && report.findings.some((f) => f.code === "ip-forward-off"))
+          break;
+        if (Date.now() - t0 > every + 15_000)
+          throw new Error(`no doctor report within ${every + 15_000} ms`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      measured.push(
+        `ip-forward-off through the poller: ${Date.now() - t0} ms (full read every ${fullReadEvery} polls of ${getConfig().pollIntervalMs} ms)`,
+      );
+    } finally {
+      off();
+      await onLab(labName(), "lab-fault forward off");
+    }
+  }, 60_000);
 
   it("lab-fault masquerade says the lab's kernel cannot do it", async () => {
     const r = await labExec(labName(), "lab-fault masquerade on");
