@@ -36,6 +36,8 @@ import {
   TableHeader,
   TableRow,
 } from "@/components/ui/table";
+import { DoctorMarker } from "./doctor-marker";
+import { DoctorPanel } from "./doctor-panel";
 import { useDirectorLive } from "./use-director";
 import { WeightEditor } from "./weight-editor";
 
@@ -196,6 +198,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
         <p className="text-sm text-muted-foreground">Waiting for the first poll…</p>
       )}
 
+      {snapshot && <DoctorPanel directorId={directorId} />}
       {snapshot && clusterId && (
         <div className="rounded-md border bg-card">
           <Table aria-label="Virtual services">
@@ -449,6 +452,7 @@ function RealserverRow({
         >
           {ep}
         </Link>
+        <DoctorMarker address={r.address} port={r.port} />
         {drain && (
           <Link href={`/drains/${drain.id}`} className="ml-1">
             <Badge variant="info">{drain.state}</Badge>

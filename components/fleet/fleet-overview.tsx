@@ -9,6 +9,7 @@ import { LiveErrorAlert } from "@/components/live/live-error-alert";
 import { useTRPC } from "@/components/trpc";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
+import { DoctorBadge } from "./doctor-badge";
 import { ConnectionStatus, formatClock } from "@/components/ui/connection-status";
 import { Sparkline } from "@/components/ui/sparkline";
 import {
@@ -147,6 +148,7 @@ function DirectorRow({
         >
           {d.directorId}
         </Link>
+        <DoctorBadge directorId={d.directorId} />
       </TableCell>
       <TableCell className="font-mono text-muted-foreground">{host ?? "—"}</TableCell>
       <TableCell>
