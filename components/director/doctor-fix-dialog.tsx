@@ -11,6 +11,11 @@ import { Dialog } from "@/components/ui/dialog";
 type FixCode = "ip-forward-off" | "send-redirects-on";
 type FixResult = RouterOutputs["doctor"]["commitFix"];
 
+/** The findings the console can fix on the director (doctor.previewFix takes only these). */
+export function fixableCode(code: Finding["code"]): FixCode | null {
+  return code === "ip-forward-off" || code === "send-redirects-on" ? code : null;
+}
+
 /** A director fix: the exact commands and the sysctl.d file first, then apply and read back. */
 export function DoctorFixDialog({
   directorId,
@@ -19,13 +24,13 @@ export function DoctorFixDialog({
   onApplied,
 }: {
   directorId: string;
-  finding: Finding;
+  finding: Finding & { code: FixCode };
   onOpenChange: (open: boolean) => void;
   onApplied: () => void;
 }) {
   const trpc = useTRPC();
   const client = useTRPCClient();
-  const code = finding.code as FixCode;
+  const code = finding.code;
   const preview = useQuery(
     trpc.doctor.previewFix.queryOptions(
       { directorId, code },

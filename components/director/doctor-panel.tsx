@@ -8,7 +8,7 @@ import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { formatClock } from "@/components/ui/connection-status";
-import { DoctorFixDialog } from "./doctor-fix-dialog";
+import { DoctorFixDialog, fixableCode } from "./doctor-fix-dialog";
 
 const GROUPS: Array<{ severity: Severity; title: string; badge: "danger" | "warn" | "info" }> = [
   { severity: "error", title: "Errors", badge: "danger" },
@@ -29,6 +29,7 @@ export function DoctorPanel({ directorId }: { directorId: string }) {
   const [checking, setChecking] = useState(false);
   const [checkError, setCheckError] = useState<string | null>(null);
   const [fixing, setFixing] = useState<Finding | null>(null);
+  const fixCode = fixing ? fixableCode(fixing.code) : null;
   const report = last.data?.report ?? null;
 
   async function checkNow() {
@@ -100,10 +101,10 @@ export function DoctorPanel({ directorId }: { directorId: string }) {
             </div>
           );
         })}
-      {fixing && (
+      {fixing && fixCode && (
         <DoctorFixDialog
           directorId={directorId}
-          finding={fixing}
+          finding={{ ...fixing, code: fixCode }}
           onOpenChange={(open) => {
             if (!open) setFixing(null);
           }}
