@@ -37,8 +37,10 @@ const STATE_TIMEOUT: Record<string, number> = {
 };
 
 /**
- * Whether a connection to `m` was answered after its newest SYN_RECV began: then replies
- * come back now, and the SYN_RECV left are from before a repair.
+ * Whether a connection to `m` was answered since its newest SYN_RECV (each retransmitted SYN
+ * restarts that entry's timer; Expires has whole seconds, so the same second counts): then
+ * replies come back now, and the SYN_RECV left are from before a repair. A realserver whose
+ * replies never come back has no answered connection at all.
  */
 function answeredSinceNewestSynRecv(ctx: CheckContext, m: NatMember): boolean {
   const d = ctx.inputs.destinations.find((x) => x.address === m.address && x.port === m.port);
@@ -62,7 +64,7 @@ function answeredSinceNewestSynRecv(ctx: CheckContext, m: NatMember): boolean {
   return ANSWERED.some((state) => {
     const expires = d.newestExpires[state];
     const timeout = STATE_TIMEOUT[state];
-    return expires !== undefined && timeout !== undefined && timeout - expires < synAge;
+    return expires !== undefined && timeout !== undefined && timeout - expires <= synAge;
   });
 }
 

@@ -201,6 +201,41 @@ describe("the other checks on hand-made inputs", () => {
     ]);
   });
 
+  it("SYN_RECV with no answer is a bypass; an answer in the same second as the newest SYN_RECV is a repair", () => {
+    const syn = {
+      client: "203.0.113.101",
+      address: "10.10.0.11",
+      port: 80,
+      state: "SYN_RECV",
+      count: 3,
+      newestExpires: 59,
+    };
+    const broken = inputs({
+      destinations: [
+        {
+          address: "10.10.0.11",
+          port: 80,
+          states: { SYN_RECV: 3 },
+          newestExpires: { SYN_RECV: 59 },
+        },
+      ],
+      clients: [syn],
+    });
+    expect(diagnose(broken, services).map((f) => f.code)).toEqual(["replies-bypass-director"]);
+    const repaired = inputs({
+      destinations: [
+        {
+          address: "10.10.0.11",
+          port: 80,
+          states: { SYN_RECV: 3, TIME_WAIT: 2 },
+          newestExpires: { SYN_RECV: 59, TIME_WAIT: 119 },
+        },
+      ],
+      clients: [syn],
+    });
+    expect(diagnose(repaired, services)).toEqual([]);
+  });
+
   it("route lookups: an address without a line failed with the batch's error", () => {
     expect(
       parseRouteLookups(
