@@ -297,6 +297,7 @@ ensure_rootfs() {
 	install -m 0755 "$g/lab-keepalived" "$tmp/usr/local/sbin/lab-keepalived"
 	install -m 0755 "$g/lab-traffic" "$tmp/usr/local/bin/lab-traffic"
 	install -m 0755 "$g/lab-commands" "$tmp/usr/local/bin/lab-commands"
+	install -m 0755 "$g/lab-fault" "$tmp/usr/local/bin/lab-fault"
 	install -d -m 0755 "$tmp/usr/local/lib/lab"
 	install -m 0755 "$g/cgi-sleep" "$tmp/usr/local/lib/lab/cgi-sleep"
 	install -m 0755 "$g/traffic.pl" "$tmp/usr/local/lib/lab/traffic.pl"

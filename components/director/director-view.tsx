@@ -8,6 +8,7 @@ import type { Action } from "./actions";
 import { ServiceTable } from "./service-table";
 import { DirectorErrors, DirectorHeader } from "./director-header";
 import { ActionDialogs } from "./action-dialogs";
+import { DoctorPanel } from "./doctor-panel";
 
 export function DirectorView({ directorId }: { directorId: string }) {
   const trpc = useTRPC();
@@ -52,6 +53,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
         <p className="text-sm text-muted-foreground">Waiting for the first poll…</p>
       )}
 
+      {snapshot && <DoctorPanel directorId={directorId} />}
       {snapshot && clusterId && (
         <ServiceTable
           services={snapshot.services}

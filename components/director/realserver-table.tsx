@@ -13,6 +13,7 @@ import { ShareBar } from "@/components/ui/share-bar";
 import { WeightEditor } from "./weight-editor";
 import { type Action, type DrainOf, destructiveChange } from "./actions";
 import { RowActions } from "./row-actions";
+import { DoctorMarker } from "./doctor-marker";
 
 const FORWARD_SHORT: Record<RealserverRule["forward"], string> = {
   masq: "Masq",
@@ -110,6 +111,7 @@ function RealserverRow({
         >
           {ep}
         </Link>
+        <DoctorMarker address={r.address} port={r.port} />
         {drain && (
           <Link href={`/drains/${drain.id}`} className="ml-1">
             <Badge variant="info">{drain.state}</Badge>

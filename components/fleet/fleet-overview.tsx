@@ -11,6 +11,7 @@ import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { ConnectionStatus } from "@/components/ui/connection-status";
 import { useTimeZone } from "@/components/time-zone";
+import { DoctorBadge } from "./doctor-badge";
 import { Sparkline } from "@/components/ui/sparkline";
 import {
   Table,
@@ -149,6 +150,7 @@ function DirectorRow({
         >
           {d.directorId}
         </Link>
+        <DoctorBadge directorId={d.directorId} />
       </TableCell>
       <TableCell className="font-mono text-muted-foreground">{host ?? "—"}</TableCell>
       <TableCell>

@@ -8,7 +8,8 @@ import { allDirectors, getDirector } from "@/server/config/directors";
 import { rememberSnapshot } from "./versions";
 import { observePoll, recordHistory } from "@/server/metrics/poll-observer";
 import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
-import { readSnapshot } from "./snapshot";
+import { doctorAfterRead } from "./doctor";
+import { lastRead, readSnapshot } from "./snapshot";
 import type { DirectorStatus, FleetStatus } from "./types";
 
 const globalForPollers = globalThis as typeof globalThis & { __lvsConsolePollers?: PollerRegistry };
@@ -27,6 +28,8 @@ export function getPollers(): PollerRegistry {
     onSnapshot: (snapshot) => {
       rememberSnapshot(snapshot);
       recordHistory(snapshot);
+      const director = allDirectors().find((d) => d.id === snapshot.directorId);
+      if (director) doctorAfterRead(director, snapshot, lastRead(director.id)?.kind === "full");
     },
     onPoll: observePoll,
   }));

@@ -6,6 +6,7 @@ import { changesRouter } from "./routers/changes";
 import { drainsRouter } from "./routers/drains";
 import { connectionsRouter } from "./routers/connections";
 import { historyRouter } from "./routers/history";
+import { doctorRouter } from "./routers/doctor";
 import { hostKeysRouter } from "./routers/hostKeys";
 import { inventoryRouter } from "./routers/inventory";
 import { liveRouter } from "./routers/live";
@@ -25,6 +26,7 @@ export const appRouter = router({
   connections: connectionsRouter,
   hostKeys: hostKeysRouter,
   history: historyRouter,
+  doctor: doctorRouter,
 });
 
 export type AppRouter = typeof appRouter;
