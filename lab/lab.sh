@@ -2,9 +2,10 @@
 # lab/lab.sh: a real LVS-NAT director for tests, as a User-mode Linux guest.
 #
 #   bash lab/lab.sh up     [--name NAME] [--port PORT] [--timeout SECONDS] [--mem SIZE]
+#   bash lab/lab.sh up --ha --name NAME --port PORT   (keepalived pair NAME-a :PORT, NAME-b :PORT+1)
 #   bash lab/lab.sh down   [--name NAME]
 #   bash lab/lab.sh status [--name NAME]
-#   bash lab/lab.sh ssh    [--name NAME] [--user USER] -- CMD ...
+#   bash lab/lab.sh ssh    [--name NAME] [--user USER] -- CMD ...   (NAME-a, NAME-b, NAME-net)
 #
 # The host kernel has no IPVS, so the director is a UML guest (Linux 6.1 with IPVS modules)
 # booted from a shared read-only debootstrapped rootfs. Its only link is a tap device in a
@@ -42,13 +43,14 @@ PORT=2222
 TIMEOUT=120
 MEM=384M
 USER_NAME=root
+HA=0
 CMD=()
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 die() { printf 'lab: error: %s\n' "$1" >&2; exit "${2:-1}"; }
 
 usage() {
-	sed -n '2,8s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,9s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -65,6 +67,7 @@ parse_args() {
 		--mem=*) MEM=${1#*=}; shift ;;
 		--user) [ $# -ge 2 ] || usage; USER_NAME=$2; shift 2 ;;
 		--user=*) USER_NAME=${1#*=}; shift ;;
+		--ha) HA=1; shift ;;
 		--) shift; CMD=("$@"); break ;;
 		-h|--help) usage ;;
 		*) if [ "$SUBCMD" = ssh ]; then CMD=("$@"); break; fi
@@ -284,6 +287,9 @@ ensure_rootfs() {
 	install -m 0755 "$g/lab-init" "$tmp/usr/local/sbin/lab-init"
 	install -m 0755 "$g/lab-setup.sh" "$tmp/usr/local/sbin/lab-setup"
 	install -m 0755 "$g/lab-shutdown" "$tmp/usr/local/sbin/lab-shutdown"
+	install -m 0755 "$g/lab-ha-director" "$tmp/usr/local/sbin/lab-ha-director"
+	install -m 0755 "$g/lab-ha-net" "$tmp/usr/local/sbin/lab-ha-net"
+	install -m 0755 "$g/lab-keepalived" "$tmp/usr/local/sbin/lab-keepalived"
 	install -m 0755 "$g/lab-traffic" "$tmp/usr/local/bin/lab-traffic"
 	install -d -m 0755 "$tmp/usr/local/lib/lab"
 	install -m 0755 "$g/cgi-sleep" "$tmp/usr/local/lib/lab/cgi-sleep"
@@ -379,131 +385,145 @@ ensure_uml() {
 	[ -x "$UML" ] || die "$UML missing"
 }
 
+
 fingerprint() { ssh-keygen -lf "$KEY_DIR/ssh_host_ed25519_key.pub" | awk '{print $2}'; }
 
+# SSH_OPTS and SSH_HOST for the guest whose run dir is RUN_DIR: its loopback port, or
+# (the HA lab's network guest, which has none) its unix socket through socat.
 ssh_opts() {
-	SSH_OPTS=(-i "$KEY_DIR/id_ed25519" -p "$PORT"
+	local port
+	port=$(cat "$RUN_DIR/port" 2>/dev/null || echo "$PORT")
+	SSH_OPTS=(-i "$KEY_DIR/id_ed25519"
 		-o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes
 		-o StrictHostKeyChecking=yes -o UserKnownHostsFile="$RUN_DIR/known_hosts"
 		-o GlobalKnownHostsFile=/dev/null -o UpdateHostKeys=no -o LogLevel=ERROR
 		-o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3)
+	if [ "$port" = unix ]; then
+		SSH_OPTS+=(-o "ProxyCommand=socat - UNIX-CONNECT:$(cat "$RUN_DIR/sock")" -o "HostKeyAlias=$(basename "$RUN_DIR")")
+		SSH_HOST=$(basename "$RUN_DIR")
+	else
+		SSH_OPTS+=(-p "$port")
+		SSH_HOST=127.0.0.1
+	fi
 }
 
 # ---- up ----
 
 BUILD_TMP=
 UP_OK=0
+MEMBERS=()   # the guests' names (one, or the HA lab's three)
 up_cleanup() {
-	local rc=$?
+	local rc=$? m
 	[ $UP_OK = 1 ] && return 0
 	if [ -n "$BUILD_TMP" ] && [ -d "$BUILD_TMP" ]; then
 		umount_under "$BUILD_TMP"; rm -rf --one-file-system "$BUILD_TMP"
 	fi
-	if [ -d "$RUN_DIR" ]; then
+	for m in "${MEMBERS[@]}"; do
+		RUN_DIR=$RUN_ROOT/$m
+		[ -d "$RUN_DIR" ] || continue
 		kill_recorded
-		ns_exists && ip netns del "$NS" 2>/dev/null || true
-		[ -f "$RUN_DIR/boot.log" ] && cp "$RUN_DIR/boot.log" "$RUN_ROOT/$NAME.failed-boot.log" 2>/dev/null
-		rm -rf "$RUN_DIR"
-	fi
+		[ -f "$RUN_DIR/boot.log" ] && cp "$RUN_DIR/boot.log" "$RUN_ROOT/$m.failed-boot.log" 2>/dev/null
+	done
+	ns_exists && ip netns del "$NS" 2>/dev/null || true
+	for m in "${MEMBERS[@]}" "$NAME"; do rm -rf "${RUN_ROOT:?}/$m"; done
 	[ $rc = 0 ] && rc=1
 	log "up failed; everything it started was stopped"
 	exit $rc
 }
 
-boot_fail() { # MESSAGE
-	log "$1"
+boot_fail() { # MESSAGE (about the guest of RUN_DIR)
+	local g
+	g=$(basename "$RUN_DIR")
+	log "$g: $1"
 	if [ -f "$RUN_DIR/boot.log" ]; then
-		echo "---- last lines of the boot log ($RUN_ROOT/$NAME.failed-boot.log) ----" >&2
+		echo "---- last lines of the boot log ($RUN_ROOT/$g.failed-boot.log) ----" >&2
 		tail -n 25 "$RUN_DIR/boot.log" >&2
 		echo "----" >&2
 	fi
 	exit 1
 }
 
-cmd_up() {
-	need_root
-	local uml_pid pid t_boot t_ready fp sock remaining rc
-	if pid=$(pidfile_alive "$RUN_DIR/uml.pid"); then
-		die "lab '$NAME' is already running (pid $pid, port $(cat "$RUN_DIR/port" 2>/dev/null)); 'down --name $NAME' first"
-	fi
-	mkdir -p "$RUN_ROOT"
-	exec 9> "$RUN_ROOT/.$NAME.lock"
-	flock -n 9 || die "another 'up' or 'down' of lab '$NAME' is in progress"
-	# leftovers of a lab that died without 'down' (they may hold the port)
-	if [ -d "$RUN_DIR" ] || ns_exists; then
-		log "cleaning up a stale run of '$NAME'"
-		kill_recorded
-		if ns_exists; then ip netns del "$NS"; fi
-		rm -rf "$RUN_DIR"
-	fi
-	port_in_use "$PORT" && die "port $PORT is already in use on this host (pick another with --port)"
-
-	trap up_cleanup EXIT
-	local t_build=$SECONDS
-	ensure_host_pkgs
-	ensure_uml
-	ensure_keys
-	ensure_rootfs
-	t_build=$((SECONDS - t_build))
-
+# Starts one guest in the lab's namespace NS (which must exist) and returns at once.
+#   GUEST PORT|unix INDEX ROLE MEM [ha]
+# INDEX picks its management link: tapINDEX 192.168.250.(4i+1)/30, the guest .(4i+2).
+# "ha" adds two links, pubINDEX and intINDEX, on the namespace's br-pub and br-int.
+start_guest() {
+	local g=$1 gport=$2 idx=$3 role=$4 mem=$5 ha=${6:-} sock umid links side pid
+	local nsaddr=192.168.250.$((idx * 4 + 1))/30 gaddr=192.168.250.$((idx * 4 + 2))
+	RUN_DIR=$RUN_ROOT/$g
 	mkdir -p "$RUN_DIR"
 	chmod 700 "$RUN_DIR"
 	echo "$ROOTFS" > "$RUN_DIR/rootfs"
-	echo "$PORT" > "$RUN_DIR/port"
-	printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$KEY_DIR/ssh_host_ed25519_key.pub")" > "$RUN_DIR/known_hosts"
-	ssh_opts
+	echo "$gport" > "$RUN_DIR/port"
+	if [ "$gport" = unix ]; then
+		printf '%s %s\n' "$g" "$(cut -d' ' -f1,2 "$KEY_DIR/ssh_host_ed25519_key.pub")" > "$RUN_DIR/known_hosts"
+	else
+		printf '[127.0.0.1]:%s %s\n' "$gport" "$(cut -d' ' -f1,2 "$KEY_DIR/ssh_host_ed25519_key.pub")" > "$RUN_DIR/known_hosts"
+	fi
 
-	# the lab's namespace: lo and the tap, nothing else, no routes beyond the /30
-	ip netns add "$NS"
-	ip -n "$NS" link set lo up
-	ip -n "$NS" tuntap add dev tap0 mode tap
-	ip -n "$NS" addr add "$NS_ADDR" dev tap0
-	ip -n "$NS" link set tap0 up
+	ip -n "$NS" tuntap add dev "tap$idx" mode tap
+	ip -n "$NS" addr add "$nsaddr" dev "tap$idx"
+	ip -n "$NS" link set "tap$idx" up
+	links="vec0:transport=tap,ifname=tap$idx"
+	if [ "$ha" = ha ]; then
+		for side in pub int; do
+			ip -n "$NS" tuntap add dev "$side$idx" mode tap
+			ip -n "$NS" link set "$side$idx" master "br-$side" up
+		done
+		links="$links vec1:transport=tap,ifname=pub$idx vec2:transport=tap,ifname=int$idx"
+	fi
 
 	sock=$RUN_DIR/sshd.sock
 	if [ ${#sock} -gt 100 ]; then
-		mkdir -p /run/lvslab && sock=/run/lvslab/$NAME.sock
+		mkdir -p /run/lvslab && sock=/run/lvslab/$g.sock
 	fi
 	echo "$sock" > "$RUN_DIR/sock"
 	rm -f "$sock"
-
-	local t0=$SECONDS
+	umid=lvslab-$g
 	date +%s > "$RUN_DIR/started_at"
 	# setsid: each process leads its own group, so 'down' finds every helper it forks.
-	ip netns exec "$NS" setsid "$UML" umid="$NS" uml_dir="$RUN_DIR" mem="$MEM" \
+	# shellcheck disable=SC2086
+	ip netns exec "$NS" setsid "$UML" umid="$umid" uml_dir="$RUN_DIR" mem="$mem" \
 		root=/dev/root rootfstype=hostfs rootflags="$ROOTFS" ro \
-		vec0:transport=tap,ifname=tap0 con=null con0=null,fd:1 ssl=null init=/sbin/init lab.name="$NAME" lab.modules="$UML_MODULES" \
+		$links con=null con0=null,fd:1 ssl=null init=/sbin/init \
+		lab.name="$g" lab.modules="$UML_MODULES" lab.role="$role" lab.addr="$gaddr/30" \
 		< /dev/null > "$RUN_DIR/boot.log" 2>&1 8>&- 9>&- &
-	uml_pid=$!
-	record_pid "$RUN_DIR/uml.pid" "$uml_pid"
+	record_pid "$RUN_DIR/uml.pid" $!
+	log "booting '$g' (UML pid $!, mem $mem)"
 
 	ip netns exec "$NS" setsid socat UNIX-LISTEN:"$sock",fork,unlink-early,mode=600,backlog=64 \
-		TCP4:"$GUEST_ADDR":22 < /dev/null > "$RUN_DIR/socat-ns.log" 2>&1 8>&- 9>&- &
+		TCP4:"$gaddr":22 < /dev/null > "$RUN_DIR/socat-ns.log" 2>&1 8>&- 9>&- &
 	record_pid "$RUN_DIR/socat-ns.pid" $!
-	setsid socat TCP4-LISTEN:"$PORT",bind=127.0.0.1,reuseaddr,fork,backlog=64 UNIX-CONNECT:"$sock" \
+	[ "$gport" = unix ] && return 0
+	setsid socat TCP4-LISTEN:"$gport",bind=127.0.0.1,reuseaddr,fork,backlog=64 UNIX-CONNECT:"$sock" \
 		< /dev/null > "$RUN_DIR/socat-host.log" 2>&1 8>&- 9>&- &
 	pid=$!
 	record_pid "$RUN_DIR/socat-host.pid" "$pid"
 	for _ in $(seq 30); do
-		port_in_use "$PORT" && break
-		pidfile_alive "$RUN_DIR/socat-host.pid" >/dev/null || die "could not listen on 127.0.0.1:$PORT: $(cat "$RUN_DIR/socat-host.log")"
+		port_in_use "$gport" && break
+		pidfile_alive "$RUN_DIR/socat-host.pid" >/dev/null || die "could not listen on 127.0.0.1:$gport: $(cat "$RUN_DIR/socat-host.log")"
 		sleep 0.1
 	done
+}
 
-	log "booting '$NAME' (UML pid $uml_pid, mem $MEM), waiting up to ${TIMEOUT}s for the lab to be ready"
-	local deadline=$((SECONDS + TIMEOUT))
-	t_boot=
+# Waits until the guest GUEST is ready (/run/lab-ready), at most until DEADLINE ($SECONDS).
+# Sets T_BOOT (to sshd) and T_READY, in seconds since T0.
+wait_guest() {
+	local g=$1 deadline=$2 remaining rc
+	RUN_DIR=$RUN_ROOT/$g
+	ssh_opts
+	T_BOOT=
 	while :; do
 		pidfile_alive "$RUN_DIR/uml.pid" >/dev/null || boot_fail "the guest exited during boot"
 		grep -q 'LAB-FAILED' "$RUN_DIR/boot.log" && boot_fail "the lab setup failed inside the guest: $(grep -m1 -a 'LAB-FAILED' "$RUN_DIR/boot.log")"
 		grep -q 'Kernel panic' "$RUN_DIR/boot.log" && boot_fail "the guest kernel panicked"
-		[ $SECONDS -ge $deadline ] && boot_fail "timeout: the lab was not ready after ${TIMEOUT}s"
+		[ $SECONDS -ge "$deadline" ] && boot_fail "timeout: the lab was not ready after ${TIMEOUT}s"
 		if grep -q 'lab-init: sshd started' "$RUN_DIR/boot.log"; then
-			[ -n "$t_boot" ] || t_boot=$((SECONDS - t0))
+			[ -n "$T_BOOT" ] || T_BOOT=$((SECONDS - T0))
 			remaining=$((deadline - SECONDS))
 			# one connection that waits inside the guest for the ready marker
 			rc=0
-			timeout $((remaining + 5)) ssh "${SSH_OPTS[@]}" root@127.0.0.1 \
+			timeout $((remaining + 5)) ssh "${SSH_OPTS[@]}" "root@$SSH_HOST" \
 				"i=0; while [ ! -e /run/lab-ready ]; do [ -e /run/lab-failed ] && exit 3; i=\$((i+1)); [ \$i -gt $((remaining * 5)) ] && exit 4; sleep 0.2; done; exit 0" \
 				> /dev/null 2> "$RUN_DIR/ssh-wait.log" || rc=$?
 			case $rc in
@@ -514,86 +534,171 @@ cmd_up() {
 		fi
 		sleep 0.5
 	done
-	t_ready=$((SECONDS - t0))
+	T_READY=$((SECONDS - T0))
+}
 
+# director.json and director.yaml of the guest GUEST on PORT
+write_director_files() {
+	local g=$1 gport=$2 fp key_abs=$KEY_DIR/id_ed25519 kh_abs=$RUN_ROOT/$1/known_hosts
 	fp=$(fingerprint)
-	local key_abs=$KEY_DIR/id_ed25519 kh_abs=$RUN_DIR/known_hosts
-	cat > "$RUN_DIR/director.json" <<EOF
+	cat > "$RUN_ROOT/$g/director.json" <<JSON
 {
-  "id": "$NAME",
+  "id": "$g",
   "host": "127.0.0.1",
-  "port": $PORT,
+  "port": $gport,
   "user": "root",
   "privateKeyPath": "$key_abs",
   "hostKeyFingerprint": "$fp",
   "knownHostsPath": "$kh_abs"
 }
-EOF
-	cat > "$RUN_DIR/director.yaml" <<EOF
-# LVS lab director '$NAME' (written by lab/lab.sh up)
+JSON
+	cat > "$RUN_ROOT/$g/director.yaml" <<YAML
+# LVS lab director '$g' (written by lab/lab.sh up)
 directors:
-  - id: "$NAME"
+  - id: "$g"
     host: "127.0.0.1"
-    port: $PORT
+    port: $gport
     user: "root"
     privateKeyPath: "$key_abs"
     hostKeyFingerprint: "$fp"
-EOF
-	echo "$t_ready" > "$RUN_DIR/ready_seconds"
+YAML
+}
+
+# a previous run of the lab that died without 'down': its processes may hold the ports
+clean_stale() {
+	local m
+	for m in "$@"; do
+		RUN_DIR=$RUN_ROOT/$m
+		[ -d "$RUN_DIR" ] || continue
+		log "cleaning up a stale run of '$m'"
+		kill_recorded
+	done
+	if ns_exists; then
+		RUN_DIR=$RUN_ROOT/$NAME
+		kill_recorded
+		ip netns del "$NS"
+	fi
+	for m in "$@"; do rm -rf "${RUN_ROOT:?}/$m"; done
+}
+
+build_all() {
+	T_BUILD=$SECONDS
+	ensure_host_pkgs
+	ensure_uml
+	ensure_keys
+	ensure_rootfs
+	T_BUILD=$((SECONDS - T_BUILD))
+}
+
+# the lab's namespace: lo and the taps, nothing else, no routes beyond the /30s
+make_ns() {
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+}
+
+cmd_up() {
+	need_root
+	local pid deadline fp
+	if pid=$(pidfile_alive "$RUN_DIR/uml.pid"); then
+		die "lab '$NAME' is already running (pid $pid, port $(cat "$RUN_DIR/port" 2>/dev/null)); 'down --name $NAME' first"
+	fi
+	[ -f "$RUN_DIR/pair" ] && die "'$NAME' is a guest of the HA lab '$(cat "$RUN_DIR/pair")'; 'down --name $(cat "$RUN_DIR/pair")' first"
+	mkdir -p "$RUN_ROOT"
+	exec 9> "$RUN_ROOT/.$NAME.lock"
+	flock -n 9 || die "another 'up' or 'down' of lab '$NAME' is in progress"
+	MEMBERS=("$NAME")
+	if [ -d "$RUN_DIR" ] || ns_exists; then clean_stale "$NAME"; fi
+	port_in_use "$PORT" && die "port $PORT is already in use on this host (pick another with --port)"
+
+	trap up_cleanup EXIT
+	build_all
+	make_ns
+	T0=$SECONDS
+	start_guest "$NAME" "$PORT" 0 single "$MEM"
+	log "waiting up to ${TIMEOUT}s for the lab to be ready"
+	deadline=$((SECONDS + TIMEOUT))
+	wait_guest "$NAME" "$deadline"
+	write_director_files "$NAME" "$PORT"
+	echo "$T_READY" > "$RUN_DIR/ready_seconds"
 	rm -f "$RUN_ROOT/$NAME.failed-boot.log"
 	UP_OK=1
 	trap - EXIT
-	cat <<EOF
+	fp=$(fingerprint)
+	cat <<MSG
 lab '$NAME' is ready
   ssh:          127.0.0.1:$PORT (user root; also 'lvs' with passwordless sudo)
-  key:          $key_abs
+  key:          $KEY_DIR/id_ed25519
   fingerprint:  $fp
-  known_hosts:  $kh_abs
+  known_hosts:  $RUN_DIR/known_hosts
   director:     $RUN_DIR/director.json (.yaml)
-  uml pid:      $uml_pid
-  build:        ${t_build}s   boot to sshd: ${t_boot:-?}s   boot to ready: ${t_ready}s
+  uml pid:      $(cut -d' ' -f1 "$RUN_DIR/uml.pid")
+  build:        ${T_BUILD}s   boot to sshd: ${T_BOOT:-?}s   boot to ready: ${T_READY}s
   try:          bash lab/lab.sh ssh --name $NAME -- ipvsadm -Ln
-EOF
+MSG
 }
 
 # ---- down / status / ssh ----
 
-cmd_down() {
-	need_root
-	local pid
-	if [ ! -d "$RUN_DIR" ] && ! ns_exists; then
-		echo "lab '$NAME' is not running"
-		return 0
-	fi
-	mkdir -p "$RUN_ROOT"
-	exec 9> "$RUN_ROOT/.$NAME.lock"
-	flock -w 30 9 || die "another 'up' or 'down' of lab '$NAME' is in progress"
-	if pid=$(pidfile_alive "$RUN_DIR/uml.pid"); then
-		PORT=$(cat "$RUN_DIR/port" 2>/dev/null || echo "$PORT")
-		ssh_opts
-		# a clean shutdown first; the ssh connection dies with the guest
-		timeout 5 ssh "${SSH_OPTS[@]}" -o ConnectTimeout=3 root@127.0.0.1 \
-			'busybox poweroff' > /dev/null 2>&1 || true
+# powers the guests off over ssh (all at once), then sweeps what is left
+stop_guests() {
+	local m pid
+	for m in "$@"; do
+		RUN_DIR=$RUN_ROOT/$m
+		if pidfile_alive "$RUN_DIR/uml.pid" >/dev/null; then
+			ssh_opts
+			# a clean shutdown first; the ssh connection dies with the guest
+			timeout 5 ssh "${SSH_OPTS[@]}" -o ConnectTimeout=3 "root@$SSH_HOST" \
+				'busybox poweroff' > /dev/null 2>&1 &
+		fi
+	done
+	wait || true
+	for m in "$@"; do
+		RUN_DIR=$RUN_ROOT/$m
 		for _ in $(seq 50); do
 			pidfile_alive "$RUN_DIR/uml.pid" >/dev/null || break
 			sleep 0.2
 		done
-	fi
+	done
+	for m in "$@"; do
+		RUN_DIR=$RUN_ROOT/$m
+		[ -d "$RUN_DIR" ] && kill_recorded
+	done
+	RUN_DIR=$RUN_ROOT/$NAME
 	kill_recorded
 	if ns_exists; then ip netns del "$NS"; fi
-	local sock
-	sock=$(cat "$RUN_DIR/sock" 2>/dev/null || true)
-	case $sock in /run/lvslab/*) rm -f "$sock" ;; esac
-	rm -rf "$RUN_DIR"
+	for m in "$@"; do
+		pid=$(cat "$RUN_ROOT/$m/sock" 2>/dev/null || true)
+		case $pid in /run/lvslab/*) rm -f "$pid" ;; esac
+		rm -rf "${RUN_ROOT:?}/$m"
+	done
+}
+
+cmd_down() {
+	need_root
+	if [ ! -d "$RUN_DIR" ] && ! ns_exists; then
+		echo "lab '$NAME' is not running"
+		return 0
+	fi
+	[ -f "$RUN_DIR/pair" ] && die "'$NAME' is a guest of the HA lab '$(cat "$RUN_DIR/pair")': 'down --name $(cat "$RUN_DIR/pair")'"
+	mkdir -p "$RUN_ROOT"
+	exec 9> "$RUN_ROOT/.$NAME.lock"
+	flock -w 30 9 || die "another 'up' or 'down' of lab '$NAME' is in progress"
+	if [ -f "$RUN_DIR/ha" ]; then
+		ha_members
+		stop_guests "${MEMBERS[@]}" "$NAME"
+	else
+		stop_guests "$NAME"
+	fi
 	echo "lab '$NAME' is down"
 }
 
 cmd_status() {
 	local pid started port
+	[ -f "$RUN_DIR/ha" ] && { ha_status; return $?; }
 	if pid=$(pidfile_alive "$RUN_DIR/uml.pid"); then
 		started=$(cat "$RUN_DIR/started_at" 2>/dev/null || date +%s)
 		port=$(cat "$RUN_DIR/port" 2>/dev/null || echo '?')
-		if [ -f "$RUN_DIR/director.json" ]; then
+		if [ -f "$RUN_DIR/director.json" ] || [ -f "$RUN_DIR/ready_seconds" ]; then
 			echo "lab '$NAME' is running: port $port, pid $pid, uptime $(( $(date +%s) - started ))s"
 			return 0
 		fi
@@ -609,12 +714,14 @@ cmd_status() {
 }
 
 cmd_ssh() {
-	[ -f "$RUN_DIR/director.json" ] && pidfile_alive "$RUN_DIR/uml.pid" > /dev/null \
+	[ -f "$RUN_DIR/ready_seconds" ] && pidfile_alive "$RUN_DIR/uml.pid" > /dev/null \
 		|| die "lab '$NAME' is not running ('up --name $NAME' first)" 3
-	PORT=$(cat "$RUN_DIR/port")
 	ssh_opts
-	exec ssh "${SSH_OPTS[@]}" "$USER_NAME@127.0.0.1" "${CMD[@]}"
+	exec ssh "${SSH_OPTS[@]}" "$USER_NAME@$SSH_HOST" "${CMD[@]}"
 }
+
+# shellcheck source=lab/ha.sh
+. "$LAB_DIR/ha.sh"
 
 SUBCMD=${1:-}
 [ $# -gt 0 ] && shift
@@ -624,7 +731,7 @@ up|down|status|ssh) parse_args "$@" ;;
 *) die "unknown command '$SUBCMD' (up, down, status, ssh)" 2 ;;
 esac
 case $SUBCMD in
-up) cmd_up ;;
+up) if [ "$HA" = 1 ]; then cmd_up_ha; else cmd_up; fi ;;
 down) cmd_down ;;
 status) cmd_status ;;
 ssh) cmd_ssh ;;

@@ -13,6 +13,12 @@ step() { echo "lab-setup: $* (uptime $(cut -d' ' -f1 /proc/uptime))"; }
 
 [ -e /run/lab-failed ] && fail "lab-init failed: $(cat /run/lab-failed)"
 
+# The HA lab's guests (lab.sh up --ha) build their own part of the picture.
+case $(cat /run/lab/role 2>/dev/null) in
+ha-director) exec /usr/local/sbin/lab-ha-director ;;
+ha-net) exec /usr/local/sbin/lab-ha-net ;;
+esac
+
 step "modules"
 modprobe -a veth bridge ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_mh \
 	ip_vs_sed ip_vs_nq ip_vs_dh ip_vs_lblc ip_vs_lblcr ip_vs_fo ip_vs_ovf \
