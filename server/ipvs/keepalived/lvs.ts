@@ -186,7 +186,7 @@ export function readVirtualServer(node: ConfigNode, values: ValueReader): Virtua
       case "mh-port":
       case "mh-fallback":
         // keepalived applies these only when the scheduler set above them matches.
-        if (vs.scheduler === key.slice(0, 2)) vs.schedFlags.push(key as SchedFlag);
+        if (vs.scheduler === key.slice(0, 2)) vs.schedFlags.push(key);
         else
           values.warn(
             child,
