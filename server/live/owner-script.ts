@@ -18,8 +18,10 @@
  */
 
 const MARK = "@@lvs-console:owner:5b7e@@";
+/** Heads each file inside the "files" section (not a section marker). */
+const FILE_MARK = "@@lvs-console:owner-file:5b7e@@";
 
-export const OWNER_SCRIPT = `m='${MARK}'
+export const OWNER_SCRIPT = `m='${MARK}'; fm='${FILE_MARK}'
 max=$1; tries=$2
 s() { printf '%s %s\\n' "$m" "$1"; }
 e() { printf '\\n%s exit %s\\n' "$m" "$1"; }
@@ -98,7 +100,7 @@ for f in /etc/ipvsadm.rules /etc/default/ipvsadm /etc/sysconfig/ipvsadm; do
   [ -e "$f" ] && { s "exists $f"; e 0; }
 done
 s files
-awk -v max="$max" -v m="$m" 'FNR == 1 { b = 0; print m " file " FILENAME } { b += length($0) + 1; if (b <= max) print }' \\
+awk -v max="$max" -v m="$fm" 'FNR == 1 { b = 0; print m " " FILENAME } { b += length($0) + 1; if (b <= max) print }' \\
   /tmp/keepalived.data /tmp/keepalived_check.data /etc/ipvsadm.rules /etc/default/ipvsadm /etc/sysconfig/ipvsadm 2>/dev/null
 e 0
 if command -v ipvsadm >/dev/null 2>&1; then s daemon; ipvsadm -L --daemon 2>&1; e $?; fi
@@ -259,9 +261,9 @@ function filesOf(text: string): Map<string, string> {
     if (path !== null) files.set(path, lines.length > 0 ? `${lines.join("\n")}\n` : "");
   };
   for (const line of text.split("\n")) {
-    if (line.startsWith(`${MARK} file `)) {
+    if (line.startsWith(`${FILE_MARK} `)) {
       flush();
-      path = line.slice(`${MARK} file `.length);
+      path = line.slice(FILE_MARK.length + 1);
       lines = [];
     } else if (path !== null) {
       lines.push(line);
