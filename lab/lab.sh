@@ -233,8 +233,10 @@ remove_tree() { umount_under "$1"; rm -rf --one-file-system "$1"; }
 
 rootfs_in_use() { # DIR: is a running lab booted from it?
 	local rd
+	# by name: worktrees reach the shared .lab through different paths (symlinks)
 	for rd in "$RUN_ROOT"/*/; do
-		[ -f "$rd/rootfs" ] && [ "$(cat "$rd/rootfs")" = "$1" ] && pidfile_alive "$rd/uml.pid" >/dev/null && return 0
+		[ -f "$rd/rootfs" ] && [ "$(basename "$(cat "$rd/rootfs")")" = "$(basename "$1")" ] &&
+			pidfile_alive "$rd/uml.pid" >/dev/null && return 0
 	done
 	return 1
 }

@@ -6,6 +6,9 @@
 #   traffic.pl steady PROTO HOST PORT PATH RATE SECONDS SRC...   (SECONDS 0 = forever)
 #   traffic.pl hold   HOST PORT SECONDS COUNT SRC...      N connections to /cgi-bin/sleep?SECONDS
 #   traffic.pl fill   HOST PORT COUNT FIRST SRC...        COUNT one-datagram UDP flows (raw socket)
+#   traffic.pl watch  PROTO HOST PORT PATH INTERVAL_MS SECONDS SRC...
+#       requests one after the other, one line each: "UPTIME SRC NAME" / "UPTIME SRC -"
+#       (UPTIME from /proc/uptime, 10 ms resolution: how long a failover left clients unanswered)
 # PROTO is tcp (an HTTP/1.0 GET, answered with the realserver's name) or udp (one datagram).
 use strict;
 use warnings;
@@ -100,6 +103,19 @@ if ($mode eq 'probe') {
 	while ($seconds == 0 || time - $start < $seconds) {
 		request($proto, $src[$i++ % @src], $host, $port, $path);
 		select(undef, undef, undef, $interval);
+	}
+	exit 0;
+} elsif ($mode eq 'watch') {
+	my ($proto, $host, $port, $path, $interval_ms, $seconds, @src) = @ARGV;
+	my $uptime = sub { open(my $u, '<', '/proc/uptime') or return 0; my $l = <$u>; return (split ' ', $l)[0]; };
+	my $end = $uptime->() + $seconds;
+	my $i = 0;
+	while ($uptime->() < $end) {
+		my $src = $src[$i++ % @src];
+		my $t = $uptime->();
+		my $name = request($proto, $src, $host, $port, $path);
+		print "$t $src ", ($name // '-'), "\n";
+		select(undef, undef, undef, $interval_ms / 1000);
 	}
 	exit 0;
 } elsif ($mode eq 'hold') {
