@@ -187,7 +187,7 @@ describe("changes outside the console", () => {
     await statusWhere(B, (s) => s.snapshot?.owner != null);
     await onLab(B, "ipvsadm -e -t 203.0.113.10:8080 -r 10.10.0.12:80 -m -w 5");
     try {
-      await statusWhere(B, (s) =>
+      await statusWhere(B, () =>
         listOutsideEvents({ directorId: B }).some((e) => e.summary.includes("weight 2 -> 5")),
       );
       const event = listOutsideEvents({ directorId: B }).find((e) =>
