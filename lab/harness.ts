@@ -165,8 +165,9 @@ export async function stopLab(name: string): Promise<void> {
 }
 
 /**
- * Run a shell command line on lab NAME's director with the OpenSSH client: strict host key
- * checking against the lab's known_hosts, the lab's key only, no agent, no prompts.
+ * Run a shell command line on lab NAME's director (or an HA lab's NAME-a, NAME-b, NAME-net)
+ * with the OpenSSH client: strict host key checking against the lab's known_hosts, the
+ * lab's key only, no agent, no prompts.
  * One new SSH connection per call (about 1 s); batch assertions into one command line.
  */
 export async function labExec(
@@ -174,12 +175,11 @@ export async function labExec(
   command: string,
   opts: LabExecOptions = {},
 ): Promise<ExecResult> {
-  const d = await readLabDirector(name);
+  const d = await labSshTarget(name);
   const args = [
     "-i",
     d.privateKeyPath,
-    "-p",
-    String(d.port),
+    ...d.via,
     "-o",
     "IdentitiesOnly=yes",
     "-o",
@@ -204,4 +204,80 @@ export async function labExec(
   const r = await run("ssh", args, { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
   if (r.timedOut) throw new Error(`labExec(${name}): timed out: ${command}`);
   return { stdout: r.stdout, stderr: r.stderr, code: r.code };
+}
+
+/**
+ * How to reach guest NAME: a director by its loopback port, or the HA lab's network guest
+ * (NAME-net, no port) through its unix socket, as `lab.sh ssh` does.
+ */
+async function labSshTarget(name: string): Promise<{
+  host: string;
+  user: string;
+  privateKeyPath: string;
+  knownHostsPath: string;
+  via: string[];
+}> {
+  const dir = labRunDir(name);
+  const port = (await readFile(join(dir, "port"), "utf8").catch(() => "")).trim();
+  if (port !== "unix") {
+    const d = await readLabDirector(name);
+    return { ...d, via: ["-p", String(d.port)] };
+  }
+  const sock = (await readFile(join(dir, "sock"), "utf8")).trim();
+  return {
+    host: name,
+    user: "root",
+    privateKeyPath: join(repoRoot, ".lab", "cache", "keys", "id_ed25519"),
+    knownHostsPath: join(dir, "known_hosts"),
+    via: ["-o", `ProxyCommand=socat - UNIX-CONNECT:${sock}`, "-o", `HostKeyAlias=${name}`],
+  };
+}
+
+/** The HA lab (`lab.sh up --ha`): directors NAME-a (MASTER) and NAME-b, guest NAME-net. */
+export interface HaLab {
+  name: string;
+  /** [NAME-a on port, NAME-b on port + 1] */
+  directors: [LabDirector, LabDirector];
+  /** The guest with the clients (lab-traffic) and the realservers, for labExec. */
+  net: string;
+  startedByUs: boolean;
+}
+
+async function readHaLab(name: string, startedByUs: boolean): Promise<HaLab> {
+  const directors: [LabDirector, LabDirector] = [
+    await readLabDirector(`${name}-a`),
+    await readLabDirector(`${name}-b`),
+  ];
+  return { name, directors, net: `${name}-net`, startedByUs };
+}
+
+/**
+ * Make sure the HA lab NAME is running (both directors and the network guest), starting it
+ * only if `status` says it is not; like ensureLab, waits for another process starting it.
+ * Stop it with stopLab(name) when startedByUs.
+ */
+export async function ensureHaLab(opts: {
+  name: string;
+  port: number;
+  timeoutSeconds?: number;
+}): Promise<HaLab> {
+  const status = await run("bash", [labScript, "status", "--name", opts.name]);
+  if (status.code === 0) return readHaLab(opts.name, false);
+  if (status.stdout.includes("is starting")) {
+    const deadline = Date.now() + (opts.timeoutSeconds ?? 120) * 1000 + 60_000;
+    while (Date.now() < deadline) {
+      await sleep(1000);
+      if (await labIsRunning(opts.name)) return readHaLab(opts.name, false);
+    }
+    throw new Error(`HA lab ${opts.name}: another process started it but it never became ready`);
+  }
+  const args = [labScript, "up", "--ha", "--name", opts.name, "--port", String(opts.port)];
+  if (opts.timeoutSeconds !== undefined) args.push("--timeout", String(opts.timeoutSeconds));
+  const r = await run("bash", args, { inherit: process.env.LAB_VERBOSE === "1" });
+  if (r.code !== 0) {
+    throw new Error(
+      `lab.sh up --ha --name ${opts.name} failed (exit ${r.code}):\n${r.stderr}${r.stdout}`,
+    );
+  }
+  return readHaLab(opts.name, true);
 }
