@@ -11,9 +11,9 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium, type FullConfig } from "@playwright/test";
-import { ensureLab, readLabDirector, repoRoot } from "../lab/harness";
+import { ensureHaLab, ensureLab, readLabDirector, repoRoot } from "../lab/harness";
 import { hashPassword } from "../server/auth/password";
-import { ensureHaLab, HA_LAB_NAME, LAB_NAME, LAB_PORT, UNKNOWN_KEY_DIRECTOR } from "./helpers";
+import { HA_LAB_NAME, HA_LAB_PORT, LAB_NAME, LAB_PORT, UNKNOWN_KEY_DIRECTOR } from "./helpers";
 
 export const tmpDir = join(repoRoot, "e2e", ".tmp");
 export const configPath = join(tmpDir, "lvs-console.yaml");
@@ -25,8 +25,11 @@ export const E2E_USER = "e2e-admin";
 async function prepare(): Promise<void> {
   await ensureLab({ name: LAB_NAME, port: LAB_PORT, timeoutSeconds: 300 });
   const d = await readLabDirector(LAB_NAME);
-  await ensureHaLab();
-  const ha = await Promise.all(["a", "b"].map((m) => readLabDirector(`${HA_LAB_NAME}-${m}`)));
+  const { directors: ha } = await ensureHaLab({
+    name: HA_LAB_NAME,
+    port: HA_LAB_PORT,
+    timeoutSeconds: 300,
+  });
   const dataDir = join(tmpDir, "data");
   await rm(dataDir, { recursive: true, force: true });
   await mkdir(dataDir, { recursive: true });

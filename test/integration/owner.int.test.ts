@@ -5,7 +5,6 @@
  * drain undone by keepalived's checker recovery, and a hand-made ipvsadm change noticed as
  * a change outside the console. Polled by the real pollers, a full read every 2 polls.
  */
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -18,7 +17,7 @@ import { getPollers } from "@/server/live/registry";
 import type { DirectorStatus } from "@/server/live/types";
 import { OWNER_SCRIPT, ownerArgs } from "@/server/live/owner-script";
 import { getSshPool } from "@/server/ssh/pool";
-import { labRunDir, readLabDirector, repoRoot } from "../../lab/harness";
+import { ensureHaLab, labRunDir, stopLab } from "../../lab/harness";
 import { directorConfigOf } from "./lab-director";
 import { onLab, operatorCaller } from "./console-harness";
 
@@ -33,15 +32,6 @@ let dbDir = "";
 let directors: DirectorConfig[] = [];
 const offs: Array<() => void> = [];
 const caller = operatorCaller();
-
-function lab(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile("bash", [path.join(repoRoot, "lab", "lab.sh"), ...args], (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-      resolve({ code, out: `${stdout}${stderr}` });
-    });
-  });
-}
 
 function director(id: string): DirectorConfig {
   const d = directors.find((x) => x.id === id);
@@ -79,16 +69,9 @@ function statusWhere(
 const role = (s: DirectorStatus) => s.snapshot?.owner?.role ?? null;
 
 beforeAll(async () => {
-  if ((await lab(["status", "--name", HA])).code !== 0) {
-    const up = await lab(["up", "--ha", "--name", HA, "--port", String(HA_PORT)]);
-    if (up.code !== 0) throw new Error(`lab.sh up --ha --name ${HA} failed:\n${up.out}`);
-    startedByUs = true;
-  }
-  directors = await Promise.all(
-    [A, B].map(async (name) =>
-      directorConfigOf(await readLabDirector(name), { clusterId: CLUSTER }),
-    ),
-  );
+  const ha = await ensureHaLab({ name: HA, port: HA_PORT });
+  startedByUs = ha.startedByUs;
+  directors = ha.directors.map((d) => directorConfigOf(d, { clusterId: CLUSTER }));
   dbDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvs-owner-"));
   process.env.LVS_CONSOLE_DB = path.join(dbDir, "console.sqlite");
   setConfig(
@@ -116,7 +99,7 @@ afterAll(async () => {
   setConfig(undefined);
   delete process.env.LVS_CONSOLE_DB;
   if (dbDir) fs.rmSync(dbDir, { recursive: true, force: true });
-  if (startedByUs) await lab(["down", "--name", HA]);
+  if (startedByUs) await stopLab(HA);
 });
 
 describe("owner and drift on both directors of the pair", () => {
