@@ -36,6 +36,9 @@ import {
   TableHeader,
   TableRow,
 } from "@/components/ui/table";
+import { UndoneDrainsAlert } from "@/components/live/outside-changes-alert";
+import { OutsideChanges } from "./outside-changes";
+import { OwnerPanel } from "./owner-panel";
 import { useDirectorLive } from "./use-director";
 import { WeightEditor } from "./weight-editor";
 
@@ -195,6 +198,9 @@ export function DirectorView({ directorId }: { directorId: string }) {
       {status && !snapshot && !status.error && (
         <p className="text-sm text-muted-foreground">Waiting for the first poll…</p>
       )}
+      {clusterId && <UndoneDrainsAlert clusterId={clusterId} />}
+      {status && <OwnerPanel status={status} />}
+      <OutsideChanges directorId={directorId} />
 
       {snapshot && clusterId && (
         <div className="rounded-md border bg-card">

@@ -36,7 +36,7 @@ import {
   type ClusterOperation,
 } from "./changes";
 import { directorIo } from "./io";
-import { drainWarnings } from "./preflight";
+import { drainWarnings, undoWarnings } from "./preflight";
 
 function selectorOf(realserver: { address: string; port?: number | null }): DrainSelector {
   return realserver.port === undefined || realserver.port === null
@@ -61,13 +61,15 @@ function drainOperation(
         : [drain],
     // A director where the realserver serves nowhere simply has nothing to drain.
     tolerate: ["no-such-realserver"],
-    warningsFor: (directorId, snapshot) =>
-      drainWarnings({
+    warningsFor: (directorId, snapshot) => [
+      ...drainWarnings({
         directorId,
         services: snapshot.services,
         sysctls: snapshot.sysctls,
         realserver,
       }),
+      ...undoWarnings({ directorId, owner: snapshot.owner, realserver, change: "weight" }),
+    ],
   };
 }
 

@@ -12,6 +12,8 @@ import {
   type ServiceKey,
   type SysctlSetting,
 } from "@/server/ipvs/model";
+import { undoNote } from "@/server/ipvs/keepalived/undo";
+import type { DirectorOwner } from "@/server/live/owner-view";
 import type { ServiceWithRealservers } from "./diff";
 
 export type PreflightWarningCode =
@@ -20,7 +22,9 @@ export type PreflightWarningCode =
   /** sh/mh without its fallback flag: clients hashed to a weight-0 server are dropped. */
   | "hash-without-fallback"
   /** UDP: flows never end on their own, a drain never reaches 0. */
-  | "udp-never-drains";
+  | "udp-never-drains"
+  /** The change is runtime only: what on this director will undo it (keepalived, a reboot). */
+  | "runtime-undo";
 
 export interface PreflightWarning {
   code: PreflightWarningCode;
@@ -86,6 +90,48 @@ export function drainWarnings(input: {
         service: svc.key,
         message: `${name} is UDP: its flows are refreshed by every packet and never end, so the drain will not reach 0; remove ${who} from it instead${nodest ? "" : " with net.ipv4.vs.expire_nodest_conn set to 1, so its flows are dropped at once"}`,
         ...(nodest ? {} : { fix: { name: "expire_nodest_conn", value: 1 } as const }),
+      });
+    }
+  }
+  return warnings;
+}
+
+/**
+ * What will undo a runtime change of `realserver` on one director, from its owner view:
+ * "runtime only: keepalived will put weight 3 back when its checker recovers or it restarts".
+ * No owner view yet (no full read so far): no warning rather than a guess.
+ */
+export function undoWarnings(input: {
+  directorId: string;
+  owner: DirectorOwner | null | undefined;
+  realserver: { address: string; port?: number };
+  only?: ServiceKey;
+  change: "weight" | "remove";
+}): PreflightWarning[] {
+  const { directorId, owner, realserver } = input;
+  if (!owner) return [];
+  const warnings: PreflightWarning[] = [];
+  for (const service of owner.services) {
+    if (input.only && !sameServiceKey(input.only, service.key)) continue;
+    for (const rs of service.realservers) {
+      if (!rs.inKernel || rs.address !== realserver.address) continue;
+      if (realserver.port !== undefined && rs.port !== realserver.port) continue;
+      const undo =
+        input.change === "remove" && rs.owner.kind === "keepalived" && rs.configuredWeight !== null
+          ? undoNote(
+              {
+                kind: "keepalived",
+                weight: rs.configuredWeight,
+                inhibitOnFailure: rs.inhibitOnFailure === true,
+              },
+              "remove",
+            )
+          : rs.undo;
+      warnings.push({
+        code: "runtime-undo",
+        directorId,
+        service: service.key,
+        message: `${directorId}, ${formatServiceKey(service.key)} ${formatEndpoint(rs)}: ${undo}`,
       });
     }
   }

@@ -5,6 +5,7 @@
 import "server-only";
 import { getConfig } from "@/server/config";
 import { allDirectors, getDirector } from "@/server/directors/inventory";
+import { observeRules } from "@/server/directors/outside";
 import { rememberSnapshot } from "@/server/directors/versions";
 import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
 import { readSnapshot } from "./snapshot";
@@ -23,7 +24,10 @@ export function getPollers(): PollerRegistry {
         mode: "poll",
         fullReadEvery: getConfig().fullReadEvery,
       }),
-    onSnapshot: rememberSnapshot,
+    onSnapshot: (snapshot) => {
+      rememberSnapshot(snapshot);
+      observeRules(snapshot);
+    },
   }));
   return globalForPollers.__lvsConsolePollers;
 }
