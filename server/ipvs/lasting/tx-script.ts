@@ -57,8 +57,8 @@ reload() {
   fi
 }
 matches() {
-  ipvsadm-save -n 2>/dev/null | awk -v exp="$expect" '
-    BEGIN { n = split(exp, e, "\\n") }
+  ipvsadm-save -n 2>/dev/null | awk -v want="$expect" '
+    BEGIN { n = split(want, e, "\\n") }
     { lines[++c] = $0 }
     END {
       for (i = 1; i <= n; i++) {
