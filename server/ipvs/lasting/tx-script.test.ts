@@ -22,7 +22,7 @@ function run(plan: TxPlan) {
   const args = txArgs(plan);
   args[0] = path.join(dir, "lock");
   const out = execFileSync("/bin/sh", ["-c", scriptCommandLine(TX_SCRIPT, args)], {
-    env: { PATH: `${bin}:/usr/bin:/bin` },
+    env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` },
   }).toString("utf8");
   return parseTxOutput(out);
 }
