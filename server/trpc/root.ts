@@ -7,6 +7,7 @@ import { drainsRouter } from "./routers/drains";
 import { connectionsRouter } from "./routers/connections";
 import { hostKeysRouter } from "./routers/hostKeys";
 import { inventoryRouter } from "./routers/inventory";
+import { lastingRouter } from "./routers/lasting";
 import { liveRouter } from "./routers/live";
 
 /**
@@ -23,6 +24,7 @@ export const appRouter = router({
   live: liveRouter,
   connections: connectionsRouter,
   hostKeys: hostKeysRouter,
+  lasting: lastingRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -15,7 +15,9 @@ import { configFromObject, setConfig, type DirectorConfig } from "@/server/confi
 import { closeDb } from "@/server/db";
 import { ConsoleError } from "@/server/errors";
 import { applyLasting, previewLasting, runTransaction } from "@/server/directors/lasting";
+import { applyLastingChange, previewLastingChange } from "@/server/directors/lasting-flow";
 import { saveRunningRules } from "@/server/directors/rules-save";
+import { listAudit } from "@/server/db/audit";
 import type { LastingChange } from "@/server/ipvs/lasting/plan";
 import { sha256, txStamp } from "@/server/ipvs/lasting/tx-script";
 import { getSshPool } from "@/server/ssh/pool";
@@ -78,6 +80,18 @@ beforeAll(async () => {
       ],
     }),
   );
+  // Back to the lab's own config (an earlier run may have stopped half way).
+  const reset: LastingChange[] = [
+    { kind: "weight", service: APP, realserver: { address: "10.10.0.11", port: 80 }, weight: 3 },
+    { kind: "weight", service: API, realserver: { address: "10.10.0.12", port: 80 }, weight: 2 },
+    { kind: "remove-realserver", service: APP, realserver: { address: "10.10.0.13", port: 80 } },
+    { kind: "edit-service", service: WEB, changes: { scheduler: "rr" } },
+  ];
+  for (const change of reset) {
+    await applyLasting(directors, change, null).catch((e: unknown) => {
+      if (!(e instanceof ConsoleError && e.details.reason === "not-found")) throw e;
+    });
+  }
 }, 300_000);
 
 afterAll(async () => {
@@ -144,7 +158,21 @@ describe("lasting changes on the keepalived pair", () => {
   }, 120_000);
 
   it("a weight change, a new realserver and a service edit apply on both", async () => {
-    for (const change of changes.slice(1)) {
+    // The weight change goes the operator's way: preview, apply with its versions, audit.
+    const weight = changes[1]!;
+    const seen = await previewLastingChange("ha", weight);
+    const results = await applyLastingChange({
+      clusterId: "ha",
+      change: weight,
+      expectedFilesVersions: Object.fromEntries(seen.map((p) => [p.directorId, p.filesVersion])),
+      user: { name: "tester", remoteAddress: null },
+    });
+    expect(results.map((r) => r.status)).toEqual(["applied", "applied"]);
+    const entry = listAudit({}).entries[0];
+    expect(entry?.action).toBe("lasting.weight");
+    expect(entry?.result).toBe("ok");
+    expect(JSON.stringify(entry?.details)).toContain("+        weight 5");
+    for (const change of changes.slice(2)) {
       const results = await applyLasting(directors, change, null);
       expect(results.map((r) => [r.directorId, r.status])).toEqual([
         [A, "applied"],
