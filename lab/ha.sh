@@ -18,9 +18,11 @@ ha_ssh() { # GUEST CMD
 # holds none of them, and a request through each VIP is answered from N-net.
 ha_wait_pair() { # DEADLINE
 	local remaining=$(($1 - SECONDS)) rc=0
-	ha_ssh "$NAME-a" "i=0; until ip -4 -o addr show br-pub | grep -q ' 203.0.113.12/32' && ip -4 -o addr show br-int | grep -q ' 10.10.0.1/24'; do i=\$((i+1)); [ \$i -gt $((remaining * 5)) ] && exit 4; sleep 0.2; done" \
+	# ... and its checkers have every realserver up (13 members, weight > 0): a checker that
+	# ran before the realservers answered has taken its member out for a few seconds
+	ha_ssh "$NAME-a" "i=0; until ip -4 -o addr show br-pub | grep -q ' 203.0.113.12/32' && ip -4 -o addr show br-int | grep -q ' 10.10.0.1/24' && [ \$(ipvsadm -Ln | grep -c '^  -> 10\.10\.0\.1[1-3]:[0-9]* *Masq *[1-9]') -ge 13 ]; do i=\$((i+1)); [ \$i -gt $((remaining * 5)) ] && exit 4; sleep 0.2; done" \
 		> /dev/null 2>&1 || rc=$?
-	[ $rc = 0 ] || { RUN_DIR=$RUN_ROOT/$NAME-a; boot_fail "never became MASTER (no VIPs/DIP on br-pub/br-int; see /var/log/keepalived.log)"; }
+	[ $rc = 0 ] || { RUN_DIR=$RUN_ROOT/$NAME-a; boot_fail "never became MASTER with every realserver up (see /var/log/keepalived.log)"; }
 	remaining=$(($1 - SECONDS))
 	[ $remaining -gt 0 ] || remaining=1
 	rc=0
@@ -37,11 +39,13 @@ ha_wait_pair() { # DEADLINE
 		lab-traffic probe --vip 203.0.113.10:8080 --from 203.0.113.101 --count 5 >> \$W 2>&1 &&
 		lab-traffic probe --vip 203.0.113.11:9090 --from 203.0.113.102 --count 4 >> \$W 2>&1 &&
 		lab-traffic probe --vip 203.0.113.12:80 --from 203.0.113.103 --count 4 >> \$W 2>&1 &&
-		lab-traffic probe --vip 203.0.113.11:443 --from 203.0.113.104 --count 2 >> \$W 2>&1 &&
-		lab-traffic probe --udp --vip 203.0.113.10:53 --from 203.0.113.105 --count 2 >> \$W 2>&1 || { cat \$W; exit 5; }" \
+		lab-traffic probe --vip 203.0.113.11:443 --from 203.0.113.104 --count 2 >> \$W 2>&1 || { cat \$W; exit 5; }
+		# not fatal (as in the single lab): a first datagram is sometimes lost while ARP settles
+		lab-traffic probe --udp --vip 203.0.113.10:53 --from 203.0.113.105 --count 2 >> \$W 2>&1 ||
+			echo 'warning: udp 203.0.113.10:53 did not answer every probe'" \
 		> "$RUN_ROOT/$NAME/warmup.log" 2>&1 || rc=$?
 	case $rc in
-	0) ;;
+	0) grep -h '^warning' "$RUN_ROOT/$NAME/warmup.log" | sed 's/^/lab: /' >&2 || true ;;
 	4) RUN_DIR=$RUN_ROOT/$NAME-net; boot_fail "no answer through the VIP 203.0.113.10:8080" ;;
 	*) RUN_DIR=$RUN_ROOT/$NAME-net; boot_fail "warm-up traffic failed: $(tail -n 3 "$RUN_ROOT/$NAME/warmup.log")" ;;
 	esac
