@@ -18,9 +18,11 @@ ha_ssh() { # GUEST CMD
 # holds none of them, and a request through each VIP is answered from N-net.
 ha_wait_pair() { # DEADLINE
 	local remaining=$(($1 - SECONDS)) rc=0
-	ha_ssh "$NAME-a" "i=0; until ip -4 -o addr show br-pub | grep -q ' 203.0.113.12/32' && ip -4 -o addr show br-int | grep -q ' 10.10.0.1/24'; do i=\$((i+1)); [ \$i -gt $((remaining * 5)) ] && exit 4; sleep 0.2; done" \
+	# ... and its checkers have every realserver up (13 members, weight > 0): a checker that
+	# ran before the realservers answered has taken its member out for a few seconds
+	ha_ssh "$NAME-a" "i=0; until ip -4 -o addr show br-pub | grep -q ' 203.0.113.12/32' && ip -4 -o addr show br-int | grep -q ' 10.10.0.1/24' && [ \$(ipvsadm -Ln | grep -c '^  -> 10\.10\.0\.1[1-3]:[0-9]* *Masq *[1-9]') -ge 13 ]; do i=\$((i+1)); [ \$i -gt $((remaining * 5)) ] && exit 4; sleep 0.2; done" \
 		> /dev/null 2>&1 || rc=$?
-	[ $rc = 0 ] || { RUN_DIR=$RUN_ROOT/$NAME-a; boot_fail "never became MASTER (no VIPs/DIP on br-pub/br-int; see /var/log/keepalived.log)"; }
+	[ $rc = 0 ] || { RUN_DIR=$RUN_ROOT/$NAME-a; boot_fail "never became MASTER with every realserver up (see /var/log/keepalived.log)"; }
 	remaining=$(($1 - SECONDS))
 	[ $remaining -gt 0 ] || remaining=1
 	rc=0
@@ -64,7 +66,6 @@ write_cluster_yaml() {
         user: "root"
         privateKeyPath: "$key_abs"
         hostKeyFingerprint: "$fp"
-        knownHostsPath: "$RUN_ROOT/$m/known_hosts"
 YAML
 		done
 	} > "$RUN_ROOT/$NAME/cluster.yaml"

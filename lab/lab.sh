@@ -427,6 +427,7 @@ up_cleanup() {
 		[ -f "$RUN_DIR/boot.log" ] && cp "$RUN_DIR/boot.log" "$RUN_ROOT/$m.failed-boot.log" 2>/dev/null
 	done
 	ns_exists && ip netns del "$NS" 2>/dev/null || true
+	[ -f "$RUN_ROOT/$NAME/warmup.log" ] && cp "$RUN_ROOT/$NAME/warmup.log" "$RUN_ROOT/$NAME.failed-warmup.log"
 	for m in "${MEMBERS[@]}" "$NAME"; do rm -rf "${RUN_ROOT:?}/$m"; done
 	[ $rc = 0 ] && rc=1
 	log "up failed; everything it started was stopped"

@@ -1,11 +1,13 @@
 /**
- * Writes the demo's config (the lab director as a one-director cluster) and makes sure it
- * has an admin who can sign in.
+ * Writes the demo's config and makes sure it has an admin who can sign in. The cluster is
+ * the HA lab's pair (.lab/run/NAME/cluster.yaml, written by `lab.sh up --ha`) when NAME is
+ * an HA lab, otherwise the single lab director as a one-director cluster.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { ensureDemoAdmin } from "@/server/auth/users";
+import { clusterSchema } from "@/server/config/schema";
 
 interface LabDirector {
   id: string;
@@ -16,11 +18,19 @@ interface LabDirector {
   hostKeyFingerprint: string;
 }
 
-async function main(): Promise<void> {
-  const [configPath, dataDir, labName = "lab"] = process.argv.slice(2);
-  if (!configPath || !dataDir) throw new Error("usage: demo-config.ts CONFIG DATA_DIR [LAB_NAME]");
+function labCluster(labName: string): unknown {
+  const haFile = `.lab/run/${labName}/cluster.yaml`;
+  if (existsSync(haFile)) {
+    const doc: unknown = parse(readFileSync(haFile, "utf8"));
+    const clusters =
+      typeof doc === "object" && doc !== null ? (doc as { clusters?: unknown }).clusters : [];
+    const cluster: unknown = Array.isArray(clusters) ? clusters[0] : undefined;
+    const checked = clusterSchema.safeParse(cluster);
+    if (!checked.success)
+      throw new Error(`${haFile}: not a clusters: item: ${checked.error.message}`);
+    return cluster;
+  }
   const lab = JSON.parse(readFileSync(`.lab/run/${labName}/director.json`, "utf8")) as LabDirector;
-  mkdirSync(dirname(configPath), { recursive: true });
   const director = {
     id: lab.id,
     host: lab.host,
@@ -29,12 +39,19 @@ async function main(): Promise<void> {
     privateKeyPath: lab.privateKeyPath,
     hostKeyFingerprint: lab.hostKeyFingerprint,
   };
+  return { id: "lab", name: "Lab director", directors: [director] };
+}
+
+async function main(): Promise<void> {
+  const [configPath, dataDir, labName = "lab"] = process.argv.slice(2);
+  if (!configPath || !dataDir) throw new Error("usage: demo-config.ts CONFIG DATA_DIR [LAB_NAME]");
+  mkdirSync(dirname(configPath), { recursive: true });
   // Written afresh each run: the lab's port or key may differ, and the admin gets a new
   // password that is printed below (only its hash is stored).
   const config = {
     pollIntervalMs: 2000,
     dataDir: resolve(dataDir),
-    clusters: [{ id: "lab", name: "Lab director", directors: [director] }],
+    clusters: [labCluster(labName)],
     users: [],
   };
   writeFileSync(configPath, stringify(config), { mode: 0o600 });

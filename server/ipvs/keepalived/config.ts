@@ -189,21 +189,42 @@ function readSyncGroup(node: ConfigNode, values: ValueReader): VrrpSyncGroup | n
   return { name, node, source: node.source, members };
 }
 
-function readGlobalDefs(node: ConfigNode, values: ValueReader): GlobalDefs {
-  const defs: GlobalDefs = { node, routerId: null, lvsSyncDaemon: null };
+/** keepalived merges every global_defs block; a later setting wins. */
+function readGlobalDefs(
+  node: ConfigNode,
+  values: ValueReader,
+  previous: GlobalDefs | null,
+): GlobalDefs {
+  const defs: GlobalDefs = previous ?? {
+    node,
+    routerId: null,
+    lvsSyncDaemon: null,
+    lvsFlush: false,
+  };
   for (const child of node.block?.children ?? []) {
     if (child.keyword === "router_id") defs.routerId = child.args[0] ?? null;
+    if (child.keyword === "lvs_flush") defs.lvsFlush = true;
     if (child.keyword === "lvs_sync_daemon") {
-      const [iface, instance] = child.args;
-      const idIndex = child.args.indexOf("id");
+      const [iface, second] = child.args;
+      const option = (name: string) => child.args.indexOf(name, 1);
       if (iface === undefined) {
         values.error(child, "lvs_sync_daemon needs an interface");
         continue;
       }
+      // 2.2.7 reads `inst NAME` and `id N`, and still the old positional `IF NAME [ID]`.
+      const options = ["inst", "id", "maxlen", "port", "ttl", "group"];
+      const positional = second !== undefined && !options.includes(second) ? second : null;
+      const inst = option("inst");
+      const id = option("id");
       defs.lvsSyncDaemon = {
         interface: iface,
-        instance: instance === undefined || instance === "id" ? null : instance,
-        syncId: idIndex < 0 ? null : values.int(child, idIndex + 1, 0, 255),
+        instance: inst > 0 ? (child.args[inst + 1] ?? null) : positional,
+        syncId:
+          id > 0
+            ? values.int(child, id + 1, 0, 255)
+            : positional !== null && child.args[2] !== undefined && !options.includes(child.args[2])
+              ? values.int(child, 2, 0, 255)
+              : null,
         source: child.source,
       };
     }
@@ -238,7 +259,7 @@ export function parseKeepalivedConfig(
   for (const node of tree.nodes) {
     switch (node.keyword) {
       case "global_defs":
-        config.globalDefs = readGlobalDefs(node, values);
+        config.globalDefs = readGlobalDefs(node, values, config.globalDefs);
         break;
       case "vrrp_instance": {
         const vi = readVrrpInstance(node, values);

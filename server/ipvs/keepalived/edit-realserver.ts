@@ -14,6 +14,7 @@ import {
   refuse,
   runEdit,
   wholeLines,
+  withBlankBefore,
 } from "./edit-support";
 import { indentAt, lineEnd, lineStart, startsLine, type TextEdit } from "./text";
 import { type ConfigNode, walk } from "./tree";
@@ -41,6 +42,11 @@ export function setStatement(
     .filter((c) => c.keyword === keyword || aliases.includes(c.keyword))
     .pop();
   if (existing !== undefined) {
+    const keywordToken = existing.tokens[0];
+    if (existing.tokens.length === 1 && keywordToken !== undefined) {
+      // A bare keyword (`persistence_timeout` alone means 300 s): give it the value.
+      return { file, start: keywordToken.end, end: keywordToken.end, text: ` ${value}` };
+    }
     const first = literal(existing.tokens[1], existing.keyword, existing);
     for (const token of existing.tokens.slice(2)) literal(token, existing.keyword, existing);
     const last = existing.tokens[existing.tokens.length - 1] ?? first;
@@ -129,11 +135,10 @@ export function addRealserver(
       );
     }
     const vs = service.virtualServer;
-    const file = vs.source.file;
+    // The copy goes right after the last sibling, in its file (an include may hold them).
+    const sibling = vs.realServers.filter((r) => r.node.block?.close != null).pop();
+    const file = sibling?.source.file ?? vs.source.file;
     const text = config.files[file] ?? "";
-    const sibling = vs.realServers
-      .filter((r) => r.node.block?.close != null && r.source.file === file)
-      .pop();
     if (sibling === undefined) {
       const close = vs.node.block?.close;
       if (close == null || !startsLine(text, close.start)) {
@@ -182,8 +187,12 @@ export function addRealserver(
       if (node.keyword === "weight") {
         const [, first] = node.tokens;
         const last = node.tokens[node.tokens.length - 1];
-        if (first !== undefined && last !== undefined)
-          shift({ start: first.start, end: last.end }, String(member.weight));
+        if (first !== undefined && last !== undefined) {
+          // The sibling's comment on its weight line is about the sibling: not copied.
+          const rest = text.slice(last.end, lineEnd(text, last.end)).replace(/\r?\n$/, "");
+          const end = /^[ \t]*[#!]/.test(rest) ? last.end + rest.length : last.end;
+          shift({ start: first.start, end }, String(member.weight));
+        }
         continue;
       }
       for (const token of node.tokens.slice(1)) {
@@ -240,13 +249,7 @@ export function removeRealserver(
     guard(config, rs.realServer.node);
     const text = config.files[rs.source.file] ?? "";
     const range = wholeLines(text, rs.realServer.node);
-    // Take one blank line along when blank lines stand on both sides, so none doubles up.
-    const before = text.slice(0, range.start);
-    const after = text.slice(range.end);
-    const start =
-      /\n[ \t]*\n$/.test(before) && /^[ \t]*(\n|$)/.test(after)
-        ? lineStart(text, range.start - 1)
-        : range.start;
+    const start = withBlankBefore(text, range);
     return [{ file: rs.source.file, start, end: range.end, text: "" }];
   });
 }

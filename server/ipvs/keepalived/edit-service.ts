@@ -22,9 +22,10 @@ import {
   refuse,
   runEdit,
   wholeLines,
+  withBlankBefore,
 } from "./edit-support";
 import { programmedServices } from "./program";
-import { indentAt, lineEnd, lineStart, startsLine, type TextEdit } from "./text";
+import { indentAt, lineEnd, startsLine, type TextEdit } from "./text";
 import { type ConfigNode } from "./tree";
 import { type KeepalivedConfig } from "./types";
 
@@ -166,7 +167,7 @@ export function addVirtualServer(
     if (text === undefined) refuse("not-found", `${target} is not a file of this config`);
     const top = config.tree.filter((n) => n.source.file === target);
     for (const node of top) guard(config, node);
-    const u = indentUnit(text);
+    const u = indentUnit(text, top);
     const ownLine = top.some((n) => n.block !== null && !startsLine(text, n.block.open.start))
       ? false
       : top.some((n) => n.block !== null);
@@ -227,9 +228,7 @@ export function deleteVirtualServer(config: KeepalivedConfig, key: ServiceKey): 
     const node = service.virtualServer.node;
     const text = config.files[node.source.file] ?? "";
     const range = wholeLines(text, node);
-    const before = text.slice(0, range.start);
-    const blankAround = /\n[ \t]*\n$/.test(before) && /^[ \t]*(\n|$)/.test(text.slice(range.end));
-    const start = blankAround ? lineStart(text, range.start - 1) : range.start;
+    const start = withBlankBefore(text, range);
     return [{ file: node.source.file, start, end: range.end, text: "" }];
   });
 }

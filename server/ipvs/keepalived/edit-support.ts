@@ -77,7 +77,12 @@ export function runEdit(
     const files: FileChange[] = [];
     for (const [file, list] of byFile) {
       const before = config.files[file] ?? "";
-      const after = applyEdits(before, list);
+      // New lines follow the file's line ends.
+      const crlf = before.includes("\r\n");
+      const after = applyEdits(
+        before,
+        crlf ? list.map((e) => ({ ...e, text: e.text.replace(/\r?\n/g, "\r\n") })) : list,
+      );
       if (after !== before)
         files.push({ file, before, after, changes: diffLines(file, before, after) });
     }
@@ -183,8 +188,20 @@ export function innerIndent(text: string, node: ConfigNode): string {
   return indentAt(text, node.source.start) + indentUnit(text);
 }
 
-/** The file's indentation step: a tab, or the smallest step between nested lines. */
-export function indentUnit(text: string): string {
+/** The file's indentation step: the commonest indent of the top-level blocks' statements. */
+export function indentUnit(text: string, tree: readonly ConfigNode[] = []): string {
+  const counts = new Map<string, number>();
+  for (const node of tree) {
+    for (const child of node.block?.children ?? []) {
+      if (child.source.file !== node.source.file || !startsLine(text, child.source.start)) continue;
+      const indent = indentAt(text, child.source.start).slice(
+        indentAt(text, node.source.start).length,
+      );
+      if (indent !== "") counts.set(indent, (counts.get(indent) ?? 0) + 1);
+    }
+  }
+  const best = [...counts].sort((a, b) => b[1] - a[1])[0];
+  if (best !== undefined) return best[0];
   const indents = text
     .split("\n")
     .filter((l) => /^[ \t]+\S/.test(l) && !/^[ \t]*[#!]/.test(l))
@@ -193,4 +210,16 @@ export function indentUnit(text: string): string {
   const widths = indents.map((i) => i.length).filter((w) => w > 0);
   const min = widths.length === 0 ? 4 : Math.min(...widths);
   return " ".repeat(Math.max(1, Math.min(min, 8)));
+}
+
+/**
+ * Where a removal of `range` starts: one blank line before it goes too when a blank line or
+ * the end of the enclosing block follows, so removing never leaves two blank lines or a
+ * blank line before a closing brace (and undoes the blank line an addition put in).
+ */
+export function withBlankBefore(text: string, range: { start: number; end: number }): number {
+  const blankBefore = /(^|\n)[ \t]*\n$/.test(text.slice(0, range.start)) && range.start > 0;
+  const after = text.slice(range.end);
+  const closes = /^[ \t]*(\n|$)/.test(after) || /^[ \t]*}/.test(after);
+  return blankBefore && closes ? lineStart(text, range.start - 1) : range.start;
 }

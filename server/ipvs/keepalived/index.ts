@@ -39,6 +39,7 @@ export {
   type RealserverOwnership,
   type ServiceOwnership,
 } from "./owner";
+export { summarizeOwnership, vrrpRole, type OwnerSummary } from "./summary";
 export { undoNote, type UndoChange, type UndoOwner } from "./undo";
 export { type EditRefusal, type EditResult, type FileChange } from "./edit-support";
 export { addRealserver, removeRealserver, setRealserverWeight } from "./edit-realserver";

@@ -4,7 +4,7 @@
  * it does not list is an error finding (keepalived skips it, so the operator's intent is
  * not what runs). Checker blocks keep their node for the editor.
  */
-import { type ForwardMethod, type SchedFlag } from "@/server/ipvs/model";
+import { type ForwardMethod } from "@/server/ipvs/model";
 import { type ConfigNode } from "./tree";
 import {
   type Checker,

@@ -45,7 +45,7 @@ export type DriftItem =
   | { kind: "runtime-only"; expected: boolean; message: string }
   | {
       kind: "setting";
-      field: "scheduler" | "persistence";
+      field: "scheduler" | "persistence" | "forward";
       kernel: string;
       configured: string;
       expected: boolean;
@@ -303,6 +303,7 @@ export function ownership(input: OwnerInput): OwnerReport {
     if (ka.running) programmed = p.services;
   }
   const check = ka?.check ?? null;
+  const flushes = ka?.running === true && ka.config.globalDefs?.lvsFlush === true;
   const rf = input.rulesFile ?? null;
   const fileRules = rf?.rules ?? null;
   const bootRules = rf?.bootLoads === true ? fileRules : null;
@@ -348,7 +349,9 @@ export function ownership(input: OwnerInput): OwnerReport {
     const unloaded = fileRules?.services.some((s) => sameServiceKey(s.key, key)) === true;
     const message = unloaded
       ? `runtime only: lost at reboot (${rf?.path ?? "the rules file"} has it, but nothing loads it at boot)`
-      : "runtime only: lost at reboot";
+      : flushes
+        ? "runtime only: lost at reboot, and when keepalived restarts (its lvs_flush empties IPVS)"
+        : "runtime only: lost at reboot";
     return {
       key,
       owner: { kind: "runtime" },

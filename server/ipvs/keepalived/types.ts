@@ -164,6 +164,8 @@ export interface GlobalDefs {
   node: ConfigNode;
   routerId: string | null;
   lvsSyncDaemon: LvsSyncDaemon | null;
+  /** `lvs_flush`: keepalived empties IPVS when it starts, runtime-only rules included. */
+  lvsFlush: boolean;
 }
 
 export interface KeepalivedConfig {

@@ -94,6 +94,16 @@ export function keepalivedRealserver(
   if (km !== null) {
     const d = weightDrift(rs, km.weight, dumped, up);
     if (d !== null) drift.push(d);
+    if (km.forward !== rs.forward) {
+      drift.push({
+        kind: "setting",
+        field: "forward",
+        kernel: km.forward,
+        configured: rs.forward,
+        expected: false,
+        message: `keepalived: forwarding ${rs.forward}, kernel ${km.forward}: changed at runtime`,
+      });
+    }
   } else if (up === false && !rs.inhibitOnFailure) {
     drift.push({
       kind: "member-missing",
