@@ -14,6 +14,8 @@ import {
   parseKeepalivedConfig,
   parseVrrpDump,
   readRulesFile,
+  summarizeOwnership,
+  vrrpRole,
   type CheckDump,
   type KeepalivedConfig,
   type RulesFile,
@@ -123,12 +125,9 @@ export function ownerInputs(raw: OwnerRaw, readAt: number, costMs: number): Owne
   };
 }
 
-function roleOf(states: Array<string | null>): VrrpRole | null {
-  if (states.length === 0) return null;
-  if (states.includes("FAULT")) return "FAULT";
-  if (states.every((s) => s === "MASTER")) return "MASTER";
-  if (states.every((s) => s === "BACKUP")) return "BACKUP";
-  return "MIXED";
+function roleOf(role: ReturnType<typeof vrrpRole>): VrrpRole | null {
+  if (role === "unknown") return null;
+  return role === "mixed" ? "MIXED" : role;
 }
 
 function syncDaemonOf(text: string | null): DirectorOwner["syncDaemon"] {
@@ -197,13 +196,7 @@ export function ownerView(inputs: OwnerInputs, kernel: RuleSet): DirectorOwner {
       label: k.version !== null ? "runtime only (keepalived not running)" : "runtime only",
     };
   }
-  const driftCount = report.services.reduce(
-    (n, s) =>
-      n +
-      s.drift.filter((d) => !d.expected).length +
-      s.realservers.reduce((m, r) => m + r.drift.filter((d) => !d.expected).length, 0),
-    0,
-  );
+  const driftCount = summarizeOwnership(report).unexpectedDrift;
   return {
     readAt: inputs.readAt,
     costMs: inputs.costMs,
@@ -221,7 +214,7 @@ export function ownerView(inputs: OwnerInputs, kernel: RuleSet): DirectorOwner {
             dumpRead: k.checkData !== null || k.vrrpData !== null,
           },
     vrrp,
-    role: roleOf(vrrp.map((v) => v.state)),
+    role: vrrpDump === null ? null : roleOf(vrrpRole(vrrpDump)),
     syncDaemon: syncDaemonOf(raw.daemon),
     rulesFile: rf,
     findings,
