@@ -15,6 +15,8 @@ import type { ChangeInput } from "@/server/ipvs/planner";
 import { cn } from "@/components/cn";
 import { ChangeDialog } from "@/components/changes/change-dialog";
 import { DrainDialog } from "@/components/changes/drain-dialog";
+import { LastingDialog } from "@/components/changes/lasting-dialog";
+import type { LastingChange } from "@/server/ipvs/lasting/plan";
 import { ConsoleErrorAlert } from "@/components/changes/error-panel";
 import { RealserverFormDialog } from "@/components/changes/realserver-form";
 import { ServiceFormDialog } from "@/components/changes/service-form";
@@ -53,6 +55,7 @@ type Action =
   | { kind: "realserverForm"; service: ServiceKey; existing?: RealserverRule }
   | { kind: "serviceForm"; existing?: ServiceRule }
   | { kind: "drain"; realserver: { address: string; port?: number } }
+  | { kind: "lasting"; change: LastingChange; title: string }
   | { kind: "trust"; fingerprint: string };
 
 const FORWARD_SHORT: Record<RealserverRule["forward"], string> = {
@@ -366,6 +369,14 @@ export function DirectorView({ directorId }: { directorId: string }) {
           onOpenChange={onDialogOpenChange}
         />
       )}
+      {action?.kind === "lasting" && clusterId && (
+        <LastingDialog
+          clusterId={clusterId}
+          change={action.change}
+          title={action.title}
+          onOpenChange={onDialogOpenChange}
+        />
+      )}
       {action?.kind === "trust" && (
         <TrustHostKeyDialog
           open
@@ -507,6 +518,21 @@ function RealserverRow({
               disabled: drain !== undefined,
               onClick: () =>
                 onAction({ kind: "drain", realserver: { address: r.address, port: r.port } }),
+            },
+            {
+              label: "Drain in config",
+              ariaLabel: `Drain ${label} in keepalived's config`,
+              onClick: () =>
+                onAction({
+                  kind: "lasting",
+                  change: {
+                    kind: "weight",
+                    service: service.key,
+                    realserver: { address: r.address, port: r.port },
+                    weight: 0,
+                  },
+                  title: `Drain ${label} in keepalived's config`,
+                }),
             },
             {
               label: "Edit",
