@@ -4,7 +4,7 @@
  * to its ipvsadm commands, and the transaction's outcome (steps, timings, stderr).
  */
 import "server-only";
-import { finishAttempt, recordAttempt } from "@/server/db/audit";
+import { finishAttempt, listAudit, recordAttempt } from "@/server/db/audit";
 import { ConsoleError } from "@/server/errors";
 import type { LastingChange } from "@/server/ipvs/lasting/plan";
 import { formatEndpoint, formatServiceKey } from "@/server/ipvs/model";
@@ -38,6 +38,7 @@ export async function previewLastingChange(clusterId: string, change: LastingCha
     steps: p.steps,
     notes: p.notes,
     nothingToDo: p.nothingToDo,
+    previousWeight: p.previousWeight,
   }));
 }
 
@@ -60,13 +61,17 @@ export async function applyLastingChange(input: {
     argv: Object.fromEntries(previews.map((p) => [p.directorId, p.commands])),
   });
   const diffs = Object.fromEntries(
-    previews.map((p) => [p.directorId, { diff: p.diff, steps: p.steps }]),
+    previews.map((p) => [
+      p.directorId,
+      { diff: p.diff, steps: p.steps, previousWeight: p.previousWeight },
+    ]),
   );
   try {
     const results = await applyLasting(
       cluster.directors,
       input.change,
       input.expectedFilesVersions,
+      { previews },
     );
     finishAttempt(id, { result: "ok", details: { diffs, results } });
     return results;
@@ -80,4 +85,56 @@ export async function applyLastingChange(input: {
     });
     throw e;
   }
+}
+
+function recordedWeights(details: unknown): number[] {
+  if (typeof details !== "object" || details === null || !("diffs" in details)) return [];
+  const diffs = details.diffs;
+  if (typeof diffs !== "object" || diffs === null) return [];
+  return Object.values(diffs).flatMap((d: unknown) =>
+    typeof d === "object" &&
+    d !== null &&
+    "previousWeight" in d &&
+    typeof d.previousWeight === "number"
+      ? [d.previousWeight]
+      : [],
+  );
+}
+
+/**
+ * Undrain: writes back the weight the config had before the last lasting drain of this
+ * member (from its audit entry), on every director.
+ */
+export async function undrainLastingChange(input: {
+  clusterId: string;
+  service: LastingChange["service"];
+  realserver: { address: string; port: number };
+  user: { name: string; remoteAddress: string | null };
+}) {
+  const drain: LastingChange = {
+    kind: "weight",
+    service: input.service,
+    realserver: input.realserver,
+    weight: 0,
+  };
+  const entry = listAudit({ clusterId: input.clusterId, text: lastingSummary(drain) }).entries.find(
+    (e) => e.action === "lasting.weight" && (e.result === "ok" || e.result === "partial"),
+  );
+  const weights = [...new Set(recordedWeights(entry?.details).filter((w) => w > 0))];
+  const weight = weights[0];
+  if (weight === undefined || weights.length > 1) {
+    throw new ConsoleError(
+      "REFUSED",
+      weight === undefined
+        ? `no lasting drain of ${formatEndpoint(input.realserver)} is recorded: set the weight instead`
+        : `the directors had different weights before the drain (${weights.join(", ")}): set the weight instead`,
+      { reason: "no-recorded-weight" },
+    );
+  }
+  return applyLastingChange({
+    clusterId: input.clusterId,
+    change: { ...drain, weight },
+    expectedFilesVersions: null,
+    user: input.user,
+  });
 }

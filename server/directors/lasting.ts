@@ -38,6 +38,8 @@ export interface LastingDirectorPreview {
   steps: string;
   notes: string[];
   nothingToDo: boolean;
+  /** The member's weight in the config before the change (what an undrain writes back). */
+  previousWeight: number | null;
   plan: LastingPlan;
 }
 
@@ -120,6 +122,10 @@ async function previewOne(
     steps: plan.plan.steps,
     notes: plan.plan.notes,
     nothingToDo,
+    previousWeight:
+      "realserver" in change
+        ? (member(change.service, change.realserver)?.configuredWeight ?? null)
+        : null,
     plan: plan.plan,
   };
 }
@@ -169,10 +175,11 @@ export async function applyLasting(
   directors: readonly DirectorConfig[],
   change: LastingChange,
   previewed: Record<string, string> | null,
-  opts: { pool?: SshPool } = {},
+  opts: { pool?: SshPool; previews?: LastingDirectorPreview[] } = {},
 ): Promise<LastingDirectorResult[]> {
   const pool = opts.pool ?? getSshPool();
-  const previews = await previewLasting(directors, change, { pool });
+  // Fresh previews, or ones read just now by the caller (the hash check in the script still guards).
+  const previews = opts.previews ?? (await previewLasting(directors, change, { pool }));
   if (previewed) {
     const moved = previews.filter((p) => previewed[p.directorId] !== p.filesVersion);
     if (moved.length > 0) {

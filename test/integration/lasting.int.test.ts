@@ -15,7 +15,11 @@ import { configFromObject, setConfig, type DirectorConfig } from "@/server/confi
 import { closeDb } from "@/server/db";
 import { ConsoleError } from "@/server/errors";
 import { applyLasting, previewLasting, runTransaction } from "@/server/directors/lasting";
-import { applyLastingChange, previewLastingChange } from "@/server/directors/lasting-flow";
+import {
+  applyLastingChange,
+  previewLastingChange,
+  undrainLastingChange,
+} from "@/server/directors/lasting-flow";
 import { saveRunningRules } from "@/server/directors/rules-save";
 import { listAudit } from "@/server/db/audit";
 import type { LastingChange } from "@/server/ipvs/lasting/plan";
@@ -142,9 +146,15 @@ describe("lasting changes on the keepalived pair", () => {
         ],
       ]);
     }
+    expect(preview.map((p) => p.previousWeight)).toEqual([3, 3]);
     const versions = Object.fromEntries(preview.map((p) => [p.directorId, p.filesVersion]));
     const started = Date.now();
-    const results = await applyLasting(directors, changes[0]!, versions);
+    const results = await applyLastingChange({
+      clusterId: "ha",
+      change: changes[0]!,
+      expectedFilesVersions: versions,
+      user: { name: "tester", remoteAddress: null },
+    });
     const total = Date.now() - started;
     for (const r of results) {
       expect(r.status, r.message).toBe("applied");
@@ -208,22 +218,20 @@ describe("lasting changes on the keepalived pair", () => {
   }, 240_000);
 
   it("undrain and removing the realserver last too", async () => {
-    for (const change of [
-      {
-        kind: "weight",
-        service: APP,
-        realserver: { address: "10.10.0.11", port: 80 },
-        weight: 3,
-      } as LastingChange,
-      {
-        kind: "remove-realserver",
-        service: APP,
-        realserver: { address: "10.10.0.13", port: 80 },
-      } as LastingChange,
-    ]) {
-      const results = await applyLasting(directors, change, null);
-      expect(results.map((r) => r.status)).toEqual(["applied", "applied"]);
-    }
+    // Undrain writes back the weight recorded by the drain (3), on both.
+    const undrained = await undrainLastingChange({
+      clusterId: "ha",
+      service: APP,
+      realserver: { address: "10.10.0.11", port: 80 },
+      user: { name: "tester", remoteAddress: null },
+    });
+    expect(undrained.map((r) => r.status)).toEqual(["applied", "applied"]);
+    const removed = await applyLasting(
+      directors,
+      { kind: "remove-realserver", service: APP, realserver: { address: "10.10.0.13", port: 80 } },
+      null,
+    );
+    expect(removed.map((r) => r.status)).toEqual(["applied", "applied"]);
     await onBoth("lab-keepalived restart");
     await Promise.all(
       [A, B].map((n) =>

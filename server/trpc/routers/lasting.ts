@@ -1,6 +1,10 @@
 import "server-only";
 import { z } from "zod";
-import { applyLastingChange, previewLastingChange } from "@/server/directors/lasting-flow";
+import {
+  applyLastingChange,
+  previewLastingChange,
+  undrainLastingChange,
+} from "@/server/directors/lasting-flow";
 import type { LastingChange } from "@/server/ipvs/lasting/plan";
 import {
   endpointSchema,
@@ -63,6 +67,22 @@ export const lastingRouter = router({
         clusterId: input.clusterId,
         change: input.change,
         expectedFilesVersions: input.expectedFilesVersions,
+        user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress },
+      }),
+    ),
+
+  /** Writes back the weight recorded by the last lasting drain of the member. */
+  undrain: operatorProcedure
+    .input(
+      z.object({
+        clusterId: clusterIdSchema,
+        service: serviceKeySchema,
+        realserver: endpointSchema,
+      }),
+    )
+    .mutation(({ ctx, input }) =>
+      undrainLastingChange({
+        ...input,
         user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress },
       }),
     ),
