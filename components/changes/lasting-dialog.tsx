@@ -32,7 +32,7 @@ export function LastingDialog({
   );
   const apply = useMutation({
     mutationFn: () =>
-      client.lasting.apply.mutate({
+      client.lasting.commit.mutate({
         clusterId,
         change,
         expectedFilesVersions: Object.fromEntries(

@@ -54,7 +54,7 @@ export const lastingRouter = router({
     .input(z.object({ clusterId: clusterIdSchema, change: lastingChangeSchema }))
     .query(({ input }) => previewLastingChange(input.clusterId, input.change)),
 
-  apply: operatorProcedure
+  commit: operatorProcedure
     .input(
       z.object({
         clusterId: clusterIdSchema,
