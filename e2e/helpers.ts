@@ -9,6 +9,9 @@ import { labExec, repoRoot } from "../lab/harness";
  */
 export const LAB_NAME = process.env.LVS_LAB_NAME ?? "lab";
 export const LAB_PORT = Number(process.env.LVS_LAB_PORT ?? 2222);
+/** The keepalived HA pair (lab.sh up --ha): NAME-a on PORT, NAME-b on PORT + 1. */
+export const HA_LAB_NAME = process.env.LVS_HA_LAB_NAME ?? "ha";
+export const HA_LAB_PORT = Number(process.env.LVS_HA_LAB_PORT ?? 2230);
 /** The console's id for the lab director (e2e/global-setup.ts writes the config). */
 export const LAB = "lab";
 /** The same lab director under another id, with no host key configured (trust step). */

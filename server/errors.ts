@@ -64,7 +64,10 @@ export type RefusalReason =
   | "uses-definition"
   | "layout-not-supported"
   | "last-realserver"
-  | "invalid-value";
+  | "invalid-value"
+  // changes that last (server/directors/lasting*.ts)
+  | "no-recorded-weight"
+  | "keepalived-not-running";
 
 /**
  * What a failed ipvsadm (or sysctl) run means (server/ipvs/errors.ts classifies it from the

@@ -1,6 +1,7 @@
 import type { ChangeInput } from "@/server/ipvs/planner";
 import { ChangeDialog } from "@/components/changes/change-dialog";
 import { DrainDialog } from "@/components/changes/drain-dialog";
+import { LastingDialog } from "@/components/changes/lasting-dialog";
 import { RealserverFormDialog } from "@/components/changes/realserver-form";
 import { ServiceFormDialog } from "@/components/changes/service-form";
 import { TrustHostKeyDialog } from "@/components/changes/trust-dialog";
@@ -65,6 +66,14 @@ export function ActionDialogs({
         <DrainDialog
           clusterId={clusterId}
           realserver={action.realserver}
+          onOpenChange={onOpenChange}
+        />
+      )}
+      {action?.kind === "lasting" && clusterId && (
+        <LastingDialog
+          clusterId={clusterId}
+          change={action.change}
+          title={action.title}
           onOpenChange={onOpenChange}
         />
       )}

@@ -1,6 +1,7 @@
 /** What the operator can start from the director page: each opens one dialog (action-dialogs.tsx). */
 import type { RealserverRule, ServiceKey, ServiceRule } from "@/server/ipvs/model";
 import type { ChangeInput } from "@/server/ipvs/planner";
+import type { LastingChange } from "@/server/ipvs/lasting/plan";
 
 export type Action =
   | {
@@ -13,6 +14,7 @@ export type Action =
   | { kind: "realserverForm"; service: ServiceKey; existing?: RealserverRule }
   | { kind: "serviceForm"; existing?: ServiceRule }
   | { kind: "drain"; realserver: { address: string; port?: number } }
+  | { kind: "lasting"; change: LastingChange; title: string }
   | { kind: "trust"; fingerprint: string };
 
 /** A change that takes something away: its plan dialog applies with the verb, in red. */

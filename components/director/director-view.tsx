@@ -9,6 +9,9 @@ import { ServiceTable } from "./service-table";
 import { DirectorErrors, DirectorHeader } from "./director-header";
 import { ActionDialogs } from "./action-dialogs";
 import { DoctorPanel } from "./doctor-panel";
+import { UndoneDrainsAlert } from "@/components/live/outside-changes-alert";
+import { OutsideChanges } from "./outside-changes";
+import { OwnerPanel } from "./owner-panel";
 
 export function DirectorView({ directorId }: { directorId: string }) {
   const trpc = useTRPC();
@@ -53,6 +56,9 @@ export function DirectorView({ directorId }: { directorId: string }) {
         <p className="text-sm text-muted-foreground">Waiting for the first poll…</p>
       )}
 
+      {clusterId && <UndoneDrainsAlert clusterId={clusterId} />}
+      {status && <OwnerPanel status={status} />}
+      <OutsideChanges directorId={directorId} />
       {snapshot && <DoctorPanel directorId={directorId} />}
       {snapshot && clusterId && (
         <ServiceTable

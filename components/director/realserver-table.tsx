@@ -166,6 +166,21 @@ function RealserverRow({
                 onAction({ kind: "drain", realserver: { address: r.address, port: r.port } }),
             },
             {
+              label: "Drain in config",
+              ariaLabel: `Drain ${label} in keepalived's config`,
+              onClick: () =>
+                onAction({
+                  kind: "lasting",
+                  change: {
+                    kind: "weight",
+                    service: service.key,
+                    realserver: { address: r.address, port: r.port },
+                    weight: 0,
+                  },
+                  title: `Drain ${label} in keepalived's config`,
+                }),
+            },
+            {
               label: "Edit",
               ariaLabel: `Edit ${label}`,
               onClick: () =>

@@ -22,6 +22,8 @@ import {
   TableRow,
 } from "@/components/ui/table";
 import { ReachabilityBadge } from "@/components/live/reachability-badge";
+import { UndoneDrainsAlert } from "@/components/live/outside-changes-alert";
+import { ActiveDirectorBadge, DirectorOwnerBadges } from "./owner-badges";
 
 export function FleetOverview() {
   const zone = useTimeZone();
@@ -50,6 +52,7 @@ export function FleetOverview() {
         )}
       </div>
       <LiveErrorAlert error={live.error} />
+      <UndoneDrainsAlert />
       {inventory.error && (
         <Alert>
           <AlertTitle>Could not read the inventory</AlertTitle>
@@ -76,6 +79,7 @@ export function FleetOverview() {
                 · {cluster.directors.length} director{cluster.directors.length === 1 ? "" : "s"}
               </span>
               <div className="ml-auto flex flex-wrap gap-1">
+                <ActiveDirectorBadge directors={cluster.directors} />
                 {cluster.rulesDiffer && (
                   <Badge variant="warn">directors hold different rules</Badge>
                 )}
@@ -103,6 +107,7 @@ export function FleetOverview() {
                   <TableHead className="w-52">SSH</TableHead>
                   <TableHead className="w-28">Reachability</TableHead>
                   <TableHead className="w-20">ipvsadm</TableHead>
+                  <TableHead className="w-56">Owner</TableHead>
                   <TableHead className="w-16 text-right">Services</TableHead>
                   <TableHead className="w-20 text-right">Realservers</TableHead>
                   <TableHead className="w-20 text-right">ActiveConn</TableHead>
@@ -157,6 +162,9 @@ function DirectorRow({
         <ReachabilityBadge status={d} />
       </TableCell>
       <TableCell className="font-mono">{s?.ipvsadm ? `v${s.ipvsadm.ipvsadm}` : "—"}</TableCell>
+      <TableCell>
+        <DirectorOwnerBadges status={d} />
+      </TableCell>
       <TableCell className="num">{t ? t.services : "—"}</TableCell>
       <TableCell className="num">{t ? t.realservers : "—"}</TableCell>
       <TableCell className="num">{t ? formatCount(t.activeConns) : "—"}</TableCell>

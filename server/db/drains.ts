@@ -6,6 +6,7 @@
 import "server-only";
 import { formatServiceKey, type ServiceKey } from "@/server/ipvs/model";
 import { getDb, type Db } from "./index";
+import { drainUndone } from "./outside";
 
 export const DRAIN_STATES = ["draining", "drained", "undrained", "removed"] as const;
 export type DrainState = (typeof DRAIN_STATES)[number];
@@ -30,6 +31,8 @@ export interface Drain {
   /** The audit entry of the last action on this drain. */
   auditId: number | null;
   original: DrainOriginal[];
+  /** Set when the weight came back outside the console (keepalived, a hand edit): when and by what. */
+  undone: { at: number; by: string; directorId: string; auditId: number } | null;
 }
 
 interface DrainRow {
@@ -182,5 +185,6 @@ function toDrain(row: DrainRow, db: Db): Drain {
       port: w.realserver_port,
       weight: w.weight,
     })),
+    undone: row.state === "undrained" ? drainUndone(row.id, db) : null,
   };
 }

@@ -16,6 +16,7 @@ import {
 } from "./operation";
 import { previewOperation } from "./plan";
 import { applyOperation } from "./apply";
+import { undoWarnings } from "./owner-warnings";
 
 function changeOperation(clusterId: string, change: Change): ClusterOperation {
   return {
@@ -24,8 +25,37 @@ function changeOperation(clusterId: string, change: Change): ClusterOperation {
     summary: summarizeChange(change),
     change,
     changesFor: () => [change],
-    warningsFor: (directorId, snapshot) => changeWarnings(directorId, snapshot, change),
+    warningsFor: (directorId, snapshot) => [
+      ...changeWarnings(directorId, snapshot, change),
+      ...changeUndoWarnings(directorId, snapshot, change),
+    ],
   };
+}
+
+/** What on the director will undo a realserver change made now (its owner view). */
+function changeUndoWarnings(
+  directorId: string,
+  snapshot: DirectorSnapshot,
+  change: Change,
+): PreflightWarning[] {
+  const owner = snapshot.owner;
+  if (change.kind === "setWeight" || change.kind === "drain")
+    return undoWarnings({
+      directorId,
+      owner,
+      realserver: change.realserver,
+      ...(change.kind === "setWeight" ? { only: change.service } : {}),
+      change: "weight",
+    });
+  if (change.kind === "editRealserver" || change.kind === "removeRealserver")
+    return undoWarnings({
+      directorId,
+      owner,
+      realserver: { address: change.realserver.address, port: change.realserver.port },
+      only: change.service,
+      change: change.kind === "editRealserver" ? "weight" : "remove",
+    });
+  return [];
 }
 
 /** A weight set to 0 is a drain of one service: the same warnings apply. */

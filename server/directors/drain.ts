@@ -31,6 +31,7 @@ import { previewOperation } from "./plan";
 import { directorIo } from "./io";
 import { drainWarnings } from "@/server/ipvs/preflight";
 import { currentReading, drainProgress, selectorOf } from "./drain-progress";
+import { undoWarnings } from "./owner-warnings";
 
 function drainOperation(
   clusterId: string,
@@ -49,13 +50,15 @@ function drainOperation(
         : [drain],
     // A director where the realserver serves nowhere simply has nothing to drain.
     tolerate: ["no-such-realserver"],
-    warningsFor: (directorId, snapshot) =>
-      drainWarnings({
+    warningsFor: (directorId, snapshot) => [
+      ...drainWarnings({
         directorId,
         services: snapshot.services,
         sysctls: snapshot.sysctls,
         realserver,
       }),
+      ...undoWarnings({ directorId, owner: snapshot.owner, realserver, change: "weight" }),
+    ],
   };
 }
 

@@ -20,7 +20,9 @@ export type PreflightWarningCode =
   /** sh/mh without its fallback flag: clients hashed to a weight-0 server are dropped. */
   | "hash-without-fallback"
   /** UDP: flows never end on their own, a drain never reaches 0. */
-  | "udp-never-drains";
+  | "udp-never-drains"
+  /** The change is runtime only: what on this director will undo it (keepalived, a reboot). */
+  | "runtime-undo";
 
 export interface PreflightWarning {
   code: PreflightWarningCode;

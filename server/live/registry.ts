@@ -7,6 +7,7 @@ import { getConfig } from "@/server/config";
 import { allDirectors, getDirector } from "@/server/config/directors";
 import { rememberSnapshot } from "./versions";
 import { observePoll, recordHistory } from "@/server/metrics/poll-observer";
+import { observeRules } from "./outside-changes";
 import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
 import { doctorAfterRead } from "./doctor";
 import { lastRead, readSnapshot } from "./snapshot";
@@ -30,6 +31,7 @@ export function getPollers(): PollerRegistry {
       recordHistory(snapshot);
       const director = allDirectors().find((d) => d.id === snapshot.directorId);
       if (director) doctorAfterRead(director, snapshot, lastRead(director.id)?.kind === "full");
+      observeRules(snapshot);
     },
     onPoll: observePoll,
   }));

@@ -14,6 +14,7 @@ import { getSshPool } from "@/server/db/ssh-pool";
 import type { SshPool } from "@/server/ssh/pool";
 import { hasTunnels, parseSnapshot } from "./snapshot-parse";
 import { snapshotArgs, SNAPSHOT_SCRIPT, type ReadKind, type ReadRequest } from "./snapshot-script";
+import { ownerFor, readOwner } from "./owner";
 import type { DirectorSnapshot } from "./types";
 
 export interface ReadSnapshotOptions {
@@ -114,6 +115,11 @@ async function readOnce(
   const connectsBefore = pool.stats(director.id).connects;
   const state = states.get(director.id);
   const request = plan(state, connectsBefore, options, retry);
+  // The poller's full reads also read who owns the rules (owner.ts), in parallel.
+  const ownerRead =
+    request.kind === "full" && options.mode === "poll"
+      ? readOwner(pool, director, options.signal)
+      : null;
   const result = await pool.execScript(director, SNAPSHOT_SCRIPT, {
     args: snapshotArgs(request),
     timeoutMs: options.timeoutMs ?? 15_000,
@@ -129,6 +135,7 @@ async function readOnce(
     cached: metaRead ? null : (state ?? null),
     base: state?.base ?? null,
   });
+  snapshot.owner = ownerFor(pool, director.id, snapshot, ownerRead ? await ownerRead : null);
   states.set(director.id, {
     connects: metaRead ? pool.stats(director.id).connects : (state?.connects ?? 0),
     ipvsadm: snapshot.ipvsadm,

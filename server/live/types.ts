@@ -4,6 +4,7 @@
  */
 import type { IpvsSysctls, IpvsTimeouts, IpvsadmVersion, ServiceState } from "@/server/ipvs/model";
 import type { ConsoleErrorJson } from "@/server/errors";
+import type { DirectorOwner } from "./owner-view";
 
 /** One poll of one director. */
 export interface DirectorSnapshot {
@@ -24,6 +25,8 @@ export interface DirectorSnapshot {
   timeouts: IpvsTimeouts | null;
   /** Size of the connection table (entries, templates included). */
   connectionCount: number;
+  /** Who owns the rules and how the kernel drifted from it (owner-view.ts); null before the first owner read. */
+  owner?: DirectorOwner | null;
 }
 
 /**

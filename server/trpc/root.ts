@@ -9,6 +9,7 @@ import { historyRouter } from "./routers/history";
 import { doctorRouter } from "./routers/doctor";
 import { hostKeysRouter } from "./routers/hostKeys";
 import { inventoryRouter } from "./routers/inventory";
+import { lastingRouter } from "./routers/lasting";
 import { liveRouter } from "./routers/live";
 
 /**
@@ -27,6 +28,7 @@ export const appRouter = router({
   hostKeys: hostKeysRouter,
   history: historyRouter,
   doctor: doctorRouter,
+  lasting: lastingRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,6 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import { auditFilterSchema, getAuditEntry, listAudit, type AuditEntry } from "@/server/db/audit";
+import { listOutsideEvents } from "@/server/db/outside";
 import { ConsoleError } from "@/server/errors";
 import { shellQuote } from "@/server/ssh/quote";
 import { router, viewerProcedure } from "../init";
@@ -20,6 +21,20 @@ export const auditRouter = router({
     const page = listAudit(input ?? {});
     return { ...page, entries: page.entries.map(withCommandLines) };
   }),
+
+  /** Changes made outside the console and drains they undid, newest first. */
+  outside: viewerProcedure
+    .input(
+      z
+        .object({
+          directorId: z.string().min(1).max(200).optional(),
+          clusterId: z.string().min(1).max(200).optional(),
+          sinceMs: z.number().int().nonnegative().optional(),
+          limit: z.number().int().min(1).max(200).optional(),
+        })
+        .optional(),
+    )
+    .query(({ input }) => listOutsideEvents(input ?? {})),
 
   get: viewerProcedure.input(z.object({ id: z.number().int().positive() })).query(({ input }) => {
     const entry = getAuditEntry(input.id);

@@ -1,0 +1,65 @@
+/**
+ * The owner read's I/O: runs owner-script.ts on a director beside a poller's FULL read and
+ * keeps its parsed result per director, so the light polls in between get an owner view
+ * against their fresh kernel rules without another round trip. A failed owner read never
+ * fails the poll: the snapshot then carries the last good view (or none).
+ */
+import "server-only";
+import type { RuleSet } from "@/server/ipvs/model";
+import type { SshPool } from "@/server/ssh/pool";
+import { DEFAULT_OWNER_READ, OWNER_SCRIPT, ownerArgs, parseOwnerOutput } from "./owner-script";
+import { ownerInputs, ownerView, type DirectorOwner, type OwnerInputs } from "./owner-view";
+
+type OwnerTarget = Parameters<SshPool["execScript"]>[0];
+
+const globalForOwners = globalThis as typeof globalThis & {
+  __lvsConsoleOwners?: WeakMap<SshPool, Map<string, OwnerInputs>>;
+};
+const byPool = (globalForOwners.__lvsConsoleOwners ??= new WeakMap<
+  SshPool,
+  Map<string, OwnerInputs>
+>());
+
+function inputsOf(pool: SshPool): Map<string, OwnerInputs> {
+  let map = byPool.get(pool);
+  if (!map) {
+    map = new Map<string, OwnerInputs>();
+    byPool.set(pool, map);
+  }
+  return map;
+}
+
+/** Runs the owner script once; resolves to null (never rejects) when it fails. */
+export async function readOwner(
+  pool: SshPool,
+  director: OwnerTarget,
+  signal?: AbortSignal,
+): Promise<OwnerInputs | null> {
+  const started = Date.now();
+  try {
+    const result = await pool.execScript(director, OWNER_SCRIPT, {
+      args: ownerArgs(DEFAULT_OWNER_READ),
+      timeoutMs: 10_000,
+      ...(signal ? { signal } : {}),
+    });
+    const inputs = ownerInputs(parseOwnerOutput(result.stdout), Date.now(), Date.now() - started);
+    inputsOf(pool).set(director.id, inputs);
+    return inputs;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The owner view for a director's current kernel rules: from `fresh` (this full read's
+ * owner read) or the last one through `pool`; null before any owner read succeeded.
+ */
+export function ownerFor(
+  pool: SshPool,
+  directorId: string,
+  kernel: RuleSet,
+  fresh: OwnerInputs | null = null,
+): DirectorOwner | null {
+  const inputs = fresh ?? inputsOf(pool).get(directorId) ?? null;
+  return inputs === null ? null : ownerView(inputs, kernel);
+}
