@@ -15,6 +15,10 @@ export async function register(): Promise<void> {
         process.exit(1);
       }
     }
+    // Poll metrics go to the /metrics registry (server/live never imports server/metrics).
+    const { setPollMetricsSink } = await import("./server/live/poll-observer");
+    const { getConsoleMetrics } = await import("./server/metrics/registry");
+    setPollMetricsSink(getConsoleMetrics());
     // Records each request's socket address for the trusted-proxy check (server/auth/peer.ts).
     const { installPeerAddressHook } = await import("./server/auth/peer");
     installPeerAddressHook();

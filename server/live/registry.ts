@@ -6,7 +6,7 @@ import "server-only";
 import { getConfig } from "@/server/config";
 import { allDirectors, getDirector } from "@/server/config/directors";
 import { rememberSnapshot } from "./versions";
-import { observePoll, recordHistory } from "@/server/metrics/poll-observer";
+import { observePoll, recordHistory } from "./poll-observer";
 import { observeRules } from "./outside-changes";
 import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
 import { doctorAfterRead } from "./doctor";

@@ -12,8 +12,8 @@
  * auth layers can record into it without an import cycle. Names and labels: docs/metrics.md.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { ConsoleErrorCode } from "@/server/errors";
 import { formatEndpoint, formatServiceKey, type Counters } from "@/server/ipvs/model";
+import type { PollRecord } from "@/server/live/poll-observer";
 import type { DirectorStatus } from "@/server/live/types";
 
 /** Realserver label sets per scrape, all directors together; the rest are counted, not shown. */
@@ -34,14 +34,7 @@ export interface MetricSources {
   console(): ConsoleCounts | null;
 }
 
-export interface PollRecord {
-  directorId: string;
-  clusterId: string;
-  /** ms since epoch */
-  at: number;
-  durationMs: number;
-  error: ConsoleErrorCode | null;
-}
+export type { PollRecord } from "@/server/live/poll-observer";
 
 export type SignInResult = "success" | "failure" | "rate_limited";
 

@@ -8,7 +8,29 @@ import { getDb } from "@/server/db";
 import { getHistoryStore } from "@/server/live/history";
 import type { DirectorSnapshot } from "@/server/live/types";
 import { directorLog, getLog, type Logger } from "@/server/log";
-import { getConsoleMetrics, type ConsoleMetrics, type PollRecord } from "./registry";
+import type { ConsoleErrorCode } from "@/server/errors";
+
+/** One poll, as the metrics record it. */
+export interface PollRecord {
+  directorId: string;
+  clusterId: string;
+  /** ms since epoch */
+  at: number;
+  durationMs: number;
+  error: ConsoleErrorCode | null;
+}
+
+/** Where poll metrics go: set by the metrics layer at start (instrumentation.ts), so this
+ * layer never imports it. */
+export interface PollMetricsSink {
+  recordPoll(event: PollRecord): void;
+}
+
+let pollMetrics: PollMetricsSink = { recordPoll: () => undefined };
+
+export function setPollMetricsSink(sink: PollMetricsSink): void {
+  pollMetrics = sink;
+}
 
 export interface PollObservation extends PollRecord {
   version: string | null;
@@ -20,7 +42,7 @@ interface LastPoll {
 }
 
 export interface PollObserverDeps {
-  metrics: () => Pick<ConsoleMetrics, "recordPoll">;
+  metrics: () => PollMetricsSink;
   log: (director: { id: string; clusterId: string }) => Logger;
 }
 
@@ -54,7 +76,7 @@ const globalForPolls = globalThis as typeof globalThis & {
 /** The process's observer, wired to its metrics and logger (cached across dev reloads). */
 export function observePoll(event: PollObservation): void {
   globalForPolls.__lvsConsolePollObserver ??= createPollObserver({
-    metrics: getConsoleMetrics,
+    metrics: () => pollMetrics,
     log: directorLog,
   });
   globalForPolls.__lvsConsolePollObserver(event);

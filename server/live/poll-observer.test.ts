@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "@/server/log";
 import { createPollObserver, type PollObservation } from "./poll-observer";
-import { createConsoleMetrics } from "./registry";
+import { createConsoleMetrics } from "@/server/metrics/registry";
 
 function observer() {
   const lines: Array<Record<string, unknown>> = [];
