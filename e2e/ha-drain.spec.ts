@@ -39,7 +39,7 @@ test("a lasting drain on the HA pair shows the file diff and stays drained after
   test.setTimeout(5 * 60_000);
   await openDirector(page, A);
   await realserverRow(page, SERVICE, RS)
-    .getByRole("button", { name: `Drain ${RS} in ${SERVICE} in keepalived's config` })
+    .getByRole("button", { name: `Drain in keepalived's config: ${RS} in ${SERVICE}` })
     .click();
   const dialog = page.getByRole("dialog", {
     name: `Drain ${RS} in ${SERVICE} in keepalived's config`,

@@ -167,7 +167,7 @@ function RealserverRow({
             },
             {
               label: "Drain in config",
-              ariaLabel: `Drain ${label} in keepalived's config`,
+              ariaLabel: `Drain in keepalived's config: ${label}`,
               onClick: () =>
                 onAction({
                   kind: "lasting",

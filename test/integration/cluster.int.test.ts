@@ -162,7 +162,8 @@ describe("a two-director cluster", () => {
     } finally {
       await onLab(
         B.name,
-        "mount -t hostfs -o /usr/lib/uml/modules none /lib/modules && modprobe ip_vs_lblcr",
+        // the modules of the kernel the lab booted (lab.modules= on its command line)
+        "mount -t hostfs -o \"$(sed -n 's/.*lab\\.modules=\\([^ ]*\\).*/\\1/p' /proc/cmdline)\" none /lib/modules && modprobe ip_vs_lblcr",
       );
       await onLab(A.name, "ipvsadm -D -t 203.0.113.60:80");
     }
