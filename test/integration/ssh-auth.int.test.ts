@@ -6,7 +6,8 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createLogger, type Logger } from "@/server/log";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DirectorConfig, JumpHostConfig } from "@/server/config";
 import type { ConsoleError } from "@/server/errors";
 import { createSshPool, type SshPool } from "@/server/ssh/pool";
@@ -206,7 +207,11 @@ describe("passphrase-protected key", () => {
 
   it("names a wrong passphrase AUTH_FAILED; which key and which variable only to admins", async () => {
     process.env[PASSPHRASE_ENV] = "not-the-passphrase-42";
-    const log = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    // The server log (pino, server/log.ts) captured as its JSON lines.
+    const written: string[] = [];
+    const logs = globalThis as typeof globalThis & { __lvsConsoleLog?: Logger };
+    const before = logs.__lvsConsoleLog;
+    logs.__lvsConsoleLog = createLogger({ destination: { write: (line) => written.push(line) } });
     try {
       const p = pool();
       const e = await consoleErrorOf(p.exec(withKey("auth-pass-wrong"), ["true"]));
@@ -215,11 +220,15 @@ describe("passphrase-protected key", () => {
       expect(e.adminDetail).toBe(why);
       // The server log gets the why once (not at every retry), never the passphrase itself.
       await consoleErrorOf(p.exec(withKey("auth-pass-wrong"), ["true"], { timeoutMs: 5000 }));
-      const lines = log.mock.calls.map((args) => args.join(" "));
-      expect(lines).toEqual([`ssh auth-pass-wrong: ${publicMessage}: ${why}`]);
-      expect(lines.join("\n")).not.toContain("not-the-passphrase-42");
+      const failures = written
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((entry) => entry.event === "ssh.auth_failed");
+      expect(failures).toMatchObject([
+        { director: "auth-pass-wrong", detail: why, msg: publicMessage },
+      ]);
+      expect(written.join("\n")).not.toContain("not-the-passphrase-42");
     } finally {
-      log.mockRestore();
+      logs.__lvsConsoleLog = before;
     }
   });
 
