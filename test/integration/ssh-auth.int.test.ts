@@ -211,7 +211,10 @@ describe("passphrase-protected key", () => {
     const written: string[] = [];
     const logs = globalThis as typeof globalThis & { __lvsConsoleLog?: Logger };
     const before = logs.__lvsConsoleLog;
-    logs.__lvsConsoleLog = createLogger({ destination: { write: (line) => written.push(line) } });
+    logs.__lvsConsoleLog = createLogger({
+      json: true,
+      destination: { write: (line) => void written.push(line) },
+    });
     try {
       const p = pool();
       const e = await consoleErrorOf(p.exec(withKey("auth-pass-wrong"), ["true"]));
