@@ -23,6 +23,7 @@
  */
 import { ConsoleError } from "@/server/errors";
 import { commandFailed } from "@/server/ipvs/errors";
+import { splitSections as splitMarkedSections, type Section } from "@/server/ipvs/parse/sections";
 
 const MARK = "@@lvs-console:9c1f@@";
 
@@ -71,31 +72,11 @@ const COMMANDS: Record<SectionName, string[]> = {
   timeout: ["ipvsadm", "-L", "--timeout"],
 };
 
-export interface Section {
-  text: string;
-  exitCode: number | null;
-}
+export type { Section } from "@/server/ipvs/parse/sections";
 
 /** Splits the script's output into its sections; a section without its exit line was cut short. */
 export function splitSections(stdout: string): Map<string, Section> {
-  const sections = new Map<string, Section>();
-  let current: { name: string; lines: string[] } | null = null;
-  for (const line of stdout.split("\n")) {
-    if (line.startsWith(`${MARK} `)) {
-      const rest = line.slice(MARK.length + 1);
-      const exit = /^exit (\d+)$/.exec(rest);
-      if (exit && current) {
-        sections.set(current.name, { text: current.lines.join("\n"), exitCode: Number(exit[1]) });
-        current = null;
-      } else if (!exit) {
-        current = { name: rest, lines: [] };
-      }
-      continue;
-    }
-    current?.lines.push(line);
-  }
-  if (current) sections.set(current.name, { text: current.lines.join("\n"), exitCode: null });
-  return sections;
+  return splitMarkedSections(stdout, MARK);
 }
 
 export function section(

@@ -15,31 +15,12 @@ import type {
   Probe,
   RouteLookup,
 } from "./types";
+import { splitSections, type Section } from "@/server/ipvs/parse/sections";
 
-export interface DoctorSection {
-  text: string;
-  exitCode: number | null;
-}
+export type DoctorSection = Section;
 
 export function splitDoctorSections(stdout: string): Map<string, DoctorSection> {
-  const sections = new Map<string, DoctorSection>();
-  let current: { name: string; lines: string[] } | null = null;
-  for (const line of stdout.split("\n")) {
-    if (line.startsWith(`${DOCTOR_MARK} `)) {
-      const rest = line.slice(DOCTOR_MARK.length + 1);
-      const exit = /^exit (\d+)$/.exec(rest);
-      if (exit && current) {
-        sections.set(current.name, { text: current.lines.join("\n"), exitCode: Number(exit[1]) });
-        current = null;
-      } else if (!exit) {
-        current = { name: rest, lines: [] };
-      }
-      continue;
-    }
-    current?.lines.push(line);
-  }
-  if (current) sections.set(current.name, { text: current.lines.join("\n"), exitCode: null });
-  return sections;
+  return splitSections(stdout, DOCTOR_MARK);
 }
 
 const SYSCTL_ROOT = "/proc/sys/";
