@@ -4,13 +4,14 @@
  * bad credentials, signing out, and no secret (the lab's private key, password hashes,
  * passwords) in any response the browser receives or in the server's log.
  */
+import { testPort } from "../test/support/ports";
 import { readFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
 import { readLabDirector } from "../lab/harness";
 import { startConsole, type ConsoleServer } from "../test/integration/auth-server";
 import { LAB_NAME } from "./helpers";
 
-const PORT = 3202;
+const PORT = testPort(3202);
 let server: ConsoleServer;
 let secrets: Array<{ what: string; value: string }>;
 

@@ -86,6 +86,7 @@ cmd_up_ha() {
 	mkdir -p "$RUN_ROOT"
 	exec 9> "$RUN_ROOT/.$NAME.lock"
 	flock -n 9 || die "another 'up' or 'down' of lab '$NAME' is in progress"
+	refuse_foreign
 	if [ -d "$RUN_DIR" ] || ns_exists; then clean_stale "$NAME" "${MEMBERS[@]}"; fi
 	for m in "${MEMBERS[@]}"; do
 		[ -d "$RUN_ROOT/$m" ] && clean_stale "$NAME" "${MEMBERS[@]}"

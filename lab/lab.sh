@@ -177,6 +177,19 @@ kill_recorded() {
 
 ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$NS"; }
 
+# Namespaces and guest sockets are host-wide, the run state is per checkout: a lab name in
+# use by another checkout of the repo must not be torn down from this one.
+ns_owner_file() { echo "/run/lvslab/$NAME.owner"; }
+refuse_foreign() {
+	local f owner
+	f=$(ns_owner_file)
+	[ -f "$f" ] || return 0
+	owner=$(cat "$f" 2>/dev/null || true)
+	[ -n "$owner" ] && [ "$owner" != "$STATE_DIR" ] && [ -d "$owner/run/$NAME" ] || return 0
+	die "lab name '$NAME' is in use by the checkout at ${owner%/.lab}: 'down' it there, or pick another --name"
+}
+claim_ns() { mkdir -p /run/lvslab && echo "$STATE_DIR" > "$(ns_owner_file)"; }
+
 port_in_use() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
 
 # ---- build: host packages, keys, rootfs ----
@@ -601,6 +614,7 @@ build_all() {
 
 # the lab's namespace: lo and the taps, nothing else, no routes beyond the /30s
 make_ns() {
+	claim_ns
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
 }
@@ -615,6 +629,7 @@ cmd_up() {
 	mkdir -p "$RUN_ROOT"
 	exec 9> "$RUN_ROOT/.$NAME.lock"
 	flock -n 9 || die "another 'up' or 'down' of lab '$NAME' is in progress"
+	refuse_foreign
 	MEMBERS=("$NAME")
 	if [ -d "$RUN_DIR" ] || ns_exists; then clean_stale "$NAME"; fi
 	port_in_use "$PORT" && die "port $PORT is already in use on this host (pick another with --port)"
@@ -675,6 +690,7 @@ stop_guests() {
 	RUN_DIR=$RUN_ROOT/$NAME
 	kill_recorded
 	if ns_exists; then ip netns del "$NS"; fi
+	rm -f "$(ns_owner_file)"
 	for m in "$@"; do
 		pid=$(cat "$RUN_ROOT/$m/sock" 2>/dev/null || true)
 		case $pid in /run/lvslab/*) rm -f "$pid" ;; esac
@@ -692,6 +708,7 @@ cmd_down() {
 	mkdir -p "$RUN_ROOT"
 	exec 9> "$RUN_ROOT/.$NAME.lock"
 	flock -w 30 9 || die "another 'up' or 'down' of lab '$NAME' is in progress"
+	refuse_foreign
 	if [ -f "$RUN_DIR/ha" ]; then
 		ha_members
 		stop_guests "${MEMBERS[@]}" "$NAME"

@@ -4,12 +4,13 @@
  * header and X-Forwarded-*, and the sign-in limits (last: they slow down 127.0.0.1 for this
  * server).
  */
+import { testPort } from "../support/ports";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { PEER_HEADER } from "../../server/auth/http";
 import { signIn, startConsole, type ConsoleServer } from "./auth-server";
 
-const PORT = 3201;
+const PORT = testPort(3201);
 let server: ConsoleServer;
 const cookies: Record<"viewer" | "operator" | "admin", string> = {
   viewer: "",

@@ -5,6 +5,7 @@
  * SSH session's command and every command of the console's remote shell; the only new one
  * is our own count).
  */
+import { testPort } from "../support/ports";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { z } from "zod";
@@ -13,7 +14,7 @@ import { appRouter } from "../../server/trpc/root";
 import { labCommandCount, signIn, startConsole, type ConsoleServer } from "./auth-server";
 
 const MARKER = "/tmp/lvs-console-hostile-marker";
-const PORT = 3200;
+const PORT = testPort(3200);
 
 const PAYLOADS: unknown[] = [
   `$(touch ${MARKER})`,

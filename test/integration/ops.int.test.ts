@@ -4,6 +4,7 @@
  * `ipvsadm -Ln --exact --stats`), /healthz and /readyz without a session, JSON logs with no
  * secret in them.
  */
+import { testPort } from "../support/ports";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { labExec } from "../../lab/harness";
@@ -11,7 +12,7 @@ import { formatEndpoint, formatServiceKey } from "../../server/ipvs/model";
 import { parseStats } from "../../server/ipvs/parse";
 import { signIn, startConsole, type ConsoleServer } from "./auth-server";
 
-const PORT = 3207;
+const PORT = testPort(3207);
 const TOKEN = randomBytes(32).toString("hex");
 let server: ConsoleServer;
 

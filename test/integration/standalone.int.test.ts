@@ -5,6 +5,7 @@
  * and PATH point elsewhere). The bundled user CLI adds the first admin; the admin signs in
  * and sees the lab director live.
  */
+import { testPort } from "../support/ports";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -14,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { readLabDirector, repoRoot } from "../../lab/harness";
 import { ensureProductionBuild } from "./auth-server";
 
-const PORT = 3208;
+const PORT = testPort(3208);
 const url = `http://127.0.0.1:${PORT}`;
 let dir: string;
 let child: ChildProcess | undefined;
