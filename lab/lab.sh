@@ -514,10 +514,10 @@ start_guest() {
 	log "booting '$g' (UML pid $!, mem $mem)"
 
 	ip netns exec "$NS" setsid socat UNIX-LISTEN:"$sock",fork,unlink-early,mode=600,backlog=64 \
-		TCP4:"$gaddr":22 < /dev/null > "$RUN_DIR/socat-ns.log" 2>&1 8>&- 9>&- &
+		TCP4:"$gaddr":22,nodelay < /dev/null > "$RUN_DIR/socat-ns.log" 2>&1 8>&- 9>&- &
 	record_pid "$RUN_DIR/socat-ns.pid" $!
 	[ "$gport" = unix ] && return 0
-	setsid socat TCP4-LISTEN:"$gport",bind=127.0.0.1,reuseaddr,fork,backlog=64 UNIX-CONNECT:"$sock" \
+	setsid socat TCP4-LISTEN:"$gport",bind=127.0.0.1,reuseaddr,fork,backlog=64,nodelay UNIX-CONNECT:"$sock" \
 		< /dev/null > "$RUN_DIR/socat-host.log" 2>&1 8>&- 9>&- &
 	pid=$!
 	record_pid "$RUN_DIR/socat-host.pid" "$pid"
