@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { Secret } from "@/server/auth/schema";
+import { Secret } from "@/server/config/users-schema";
 import { createLogger } from "./log";
 
 function capture() {

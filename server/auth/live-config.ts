@@ -9,7 +9,7 @@ import { readFileSync, statSync } from "node:fs";
 import { parse } from "yaml";
 import { getConfig, type Config } from "@/server/config";
 import { getLog } from "@/server/log";
-import { authConfigSchema, usersSchema } from "./schema";
+import { authConfigSchema, usersSchema } from "@/server/config/users-schema";
 
 type AuthPart = Pick<Config, "users" | "auth">;
 

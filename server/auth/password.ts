@@ -3,12 +3,7 @@
  * The parameters live in the string so they can be raised later without breaking old hashes.
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
-
-export interface ScryptParams {
-  N: number;
-  r: number;
-  p: number;
-}
+import { parsePasswordHash, type ScryptParams } from "@/server/config/password-hash";
 
 /**
  * OWASP's scrypt minimum (N=2^17, r=8, p=1): 128 MiB and a few hundred milliseconds per hash.
@@ -47,32 +42,6 @@ export async function hashPassword(
     salt.toString("base64"),
     key.toString("base64"),
   ].join("$");
-}
-
-interface ParsedHash {
-  params: ScryptParams;
-  salt: Buffer;
-  key: Buffer;
-}
-
-const HASH_RE =
-  /^scrypt\$(\d{1,8})\$(\d{1,3})\$(\d{1,3})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/;
-
-export function parsePasswordHash(hash: string): ParsedHash | null {
-  const m = HASH_RE.exec(hash);
-  if (!m) return null;
-  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  // N must be a power of two; the bounds keep a hostile config from pinning the CPU or RAM.
-  if (N < 2 || N > 2 ** 20 || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16)
-    return null;
-  const salt = Buffer.from(m[4] ?? "", "base64");
-  const key = Buffer.from(m[5] ?? "", "base64");
-  if (salt.length < 8 || key.length < 16) return null;
-  return { params: { N, r, p }, salt, key };
-}
-
-export function isPasswordHash(hash: string): boolean {
-  return parsePasswordHash(hash) !== null;
 }
 
 /** Constant-time comparison; a malformed hash never matches. */

@@ -3,9 +3,15 @@ import { openDb, type Db } from "@/server/db";
 import { isConsoleError } from "@/server/errors";
 import { markPeerHookInstalled, PEER_HEADER, PEER_TLS_HEADER } from "./http";
 import { LOGIN_GATE, LoginGate } from "./login-gate";
-import { hashPassword, parsePasswordHash } from "./password";
+import { parsePasswordHash } from "@/server/config/password-hash";
+import { hashPassword } from "./password";
 import { effectivePasswordHash } from "./password-upgrades";
-import { authConfigSchema, usersSchema, type AuthConfig, type ConsoleUser } from "./schema";
+import {
+  authConfigSchema,
+  usersSchema,
+  type AuthConfig,
+  type ConsoleUser,
+} from "@/server/config/users-schema";
 import { identify, login, LOGIN_FAILED, resetLoginLimits, type AuthDeps } from "./service";
 
 const FAST = { N: 1024, r: 8, p: 1 };

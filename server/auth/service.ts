@@ -5,6 +5,7 @@
  */
 import "server-only";
 import type { Config } from "@/server/config";
+import type { ScryptParams } from "@/server/config/password-hash";
 import { getDb, type Db } from "@/server/db";
 import { finishAttempt, recordAttempt } from "@/server/db/audit";
 import { ConsoleError } from "@/server/errors";
@@ -15,12 +16,16 @@ import {
   hashPassword,
   needsRehash,
   verifyPassword,
-  type ScryptParams,
 } from "./password";
 import { effectivePasswordHash, savePasswordUpgrade } from "./password-upgrades";
 import { currentAuthConfig } from "./live-config";
 import { isRefusal, LoginGate, type GateRefusal } from "./login-gate";
-import { trustedProxiesOf, USER_NAME, type ConsoleUser, type Role } from "./schema";
+import {
+  trustedProxiesOf,
+  USER_NAME,
+  type ConsoleUser,
+  type Role,
+} from "@/server/config/users-schema";
 import { clientAddress, isSecureRequest, isTrustedPeer, sessionTokenOf } from "./http";
 import {
   createSession,

@@ -7,8 +7,9 @@
 import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { isMap, isSeq, parseDocument, YAMLSeq, type Document } from "yaml";
-import { generatePassword, hashPassword, type ScryptParams } from "./password";
-import { roleSchema, USER_NAME, usersSchema, type Role } from "./schema";
+import type { ScryptParams } from "@/server/config/password-hash";
+import { generatePassword, hashPassword } from "./password";
+import { roleSchema, USER_NAME, usersSchema, type Role } from "@/server/config/users-schema";
 
 export class UserFileError extends Error {
   override readonly name = "UserFileError";

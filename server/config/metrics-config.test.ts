@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Secret } from "@/server/auth/schema";
+import { Secret } from "./users-schema";
 import { configFromObject, ConfigError } from "./index";
 
 const TOKEN = "f0e1d2c3b4a5968778695a4b3c2d1e0f-token";

@@ -10,7 +10,7 @@ import {
   usersSchema,
   type AuthConfig,
   type ConsoleUser,
-} from "@/server/auth/schema";
+} from "./users-schema";
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
 const idSchema = (what: string) =>
@@ -175,7 +175,7 @@ export const configSchema = z
       clusters: z
         .array(clusterSchema, { error: "clusters is a list of clusters" })
         .min(1, "the file lists at least one cluster"),
-      /** Console users (server/auth/schema.ts). */
+      /** Console users (users-schema.ts). */
       users: usersSchema,
       auth: authConfigSchema,
       metrics: metricsConfigSchema.optional(),

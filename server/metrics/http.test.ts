@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Secret } from "@/server/auth/schema";
+import { Secret } from "@/server/config/users-schema";
 import { metricsResponse, type MetricsDeps } from "./http";
 import { createConsoleMetrics } from "./registry";
 import { bearerMatches } from "./token";

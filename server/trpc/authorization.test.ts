@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setConfig } from "@/server/config";
 import { appRouter } from "@/server/trpc/root";
 import { createCallerFactory, createContext, type Context, type Role } from "@/server/trpc/init";
-import { authConfigSchema } from "@/server/auth/schema";
+import { authConfigSchema } from "@/server/config/users-schema";
 
 type Level = "public" | Role;
 type ProcedureType = "query" | "mutation" | "subscription";

@@ -5,7 +5,7 @@
  * typed secret cannot reach the log through here.
  */
 import type { TRPCError } from "@trpc/server";
-import { USER_NAME } from "@/server/auth/schema";
+import { USER_NAME } from "@/server/config/users-schema";
 import { ConsoleError } from "@/server/errors";
 
 export const MUTATION_EVENTS: Record<string, string> = {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { labExec, readLabDirector, repoRoot } from "../../lab/harness";
 import { hashPassword } from "../../server/auth/password";
-import type { Role } from "../../server/auth/schema";
+import type { Role } from "../../server/config/users-schema";
 
 export interface ConsoleServer {
   url: string;

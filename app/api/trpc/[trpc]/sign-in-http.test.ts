@@ -13,7 +13,7 @@ import { setConfig, type Config } from "@/server/config";
 import { closeDb, getDb } from "@/server/db";
 import { markPeerHookInstalled, PEER_HEADER } from "@/server/auth/http";
 import { hashPassword } from "@/server/auth/password";
-import { authConfigSchema, usersSchema } from "@/server/auth/schema";
+import { authConfigSchema, usersSchema } from "@/server/config/users-schema";
 import { resetLoginLimits } from "@/server/auth/service";
 
 const PASSWORD = "vera-password-1";

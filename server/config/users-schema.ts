@@ -4,7 +4,7 @@
  */
 import { inspect } from "node:util";
 import { z } from "zod";
-import { isPasswordHash } from "./password";
+import { isPasswordHash } from "./password-hash";
 
 export const ROLES = ["viewer", "operator", "admin"] as const;
 export const roleSchema = z.enum(ROLES, { error: "a role is viewer, operator or admin" });

@@ -2,7 +2,7 @@ import { inspect } from "node:util";
 import superjson from "superjson";
 import { describe, expect, it } from "vitest";
 import { configSchema } from "@/server/config/schema";
-import { authConfigSchema, trustedProxiesOf, usersSchema } from "./schema";
+import { authConfigSchema, trustedProxiesOf, usersSchema } from "./users-schema";
 
 const HASH = "scrypt$1024$8$1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA==";
 
