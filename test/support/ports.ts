@@ -5,7 +5,9 @@
 export function testPort(base: number): number {
   const offset = Number(process.env.LVS_TEST_PORT_OFFSET ?? 0);
   if (!Number.isInteger(offset) || offset < 0 || offset > 20000) {
-    throw new Error(`LVS_TEST_PORT_OFFSET must be an integer 0-20000, got "${process.env.LVS_TEST_PORT_OFFSET}"`);
+    throw new Error(
+      `LVS_TEST_PORT_OFFSET must be an integer 0-20000, got "${process.env.LVS_TEST_PORT_OFFSET}"`,
+    );
   }
   return base + offset;
 }
