@@ -26,7 +26,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { chromium, type Browser, type BrowserContext } from "@playwright/test";
-import { addressToHex } from "../server/ipvs/connections-query";
+import { addressToHex } from "../server/ipvs/connections-filter";
 import { ensureLab, labExec, repoRoot, stopLab } from "../lab/harness";
 
 const execFileP = promisify(execFile);

@@ -12,7 +12,7 @@ import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { ConnectionStatus } from "@/components/ui/connection-status";
 import { Field, Input, Select } from "@/components/ui/input";
-import { CONNECTION_STATES, connectionFilterSchema } from "@/server/ipvs/connections-query";
+import { CONNECTION_STATES, connectionFilterSchema } from "@/server/ipvs/connections-filter";
 import { fieldErrors } from "@/components/changes/form-utils";
 import { cn } from "@/components/cn";
 

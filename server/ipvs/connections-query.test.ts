@@ -4,16 +4,14 @@ import { parseProcConnections } from "@/server/ipvs/parse";
 import { parseConnTable } from "@/server/ipvs/parse/conn-table";
 import { fixture } from "@/test/support/parse";
 import { member } from "@/test/support/fake-director";
+import { connectionsPage, matchConnTable, type ServiceContext } from "./connections-query";
 import {
   addressToHex,
   connectionFilterSchema,
-  connectionsPage,
   connectionsQuerySchema,
-  matchConnTable,
   parseServiceDisplay,
   type ConnectionFilterInput,
-  type ServiceContext,
-} from "./connections-query";
+} from "./connections-filter";
 
 const TEXT = fixture("proc-net-ip_vs_conn.txt");
 const ALL = parseProcConnections(TEXT);

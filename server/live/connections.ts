@@ -20,17 +20,14 @@ import {
   connectionsPage,
   matchConnTable,
   type ConnectionsPage,
-  type ConnectionsQuery,
   type ServiceContext,
 } from "@/server/ipvs/connections-query";
+import type { ConnectionsQuery } from "@/server/ipvs/connections-filter";
 import { getPollers } from "./registry";
 import { readSnapshot } from "./snapshot";
 
-export {
-  connectionsQuerySchema,
-  CONNECTION_STATES,
-  type ConnectionsPage,
-} from "@/server/ipvs/connections-query";
+export { connectionsQuerySchema, CONNECTION_STATES } from "@/server/ipvs/connections-filter";
+export { type ConnectionsPage } from "@/server/ipvs/connections-query";
 
 /** A page, and which read of the table it comes from. */
 export type ConnectionsResult = ConnectionsPage & { read: TableReadStatus };

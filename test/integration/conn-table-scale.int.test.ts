@@ -9,7 +9,7 @@ import type { ConnTables } from "@/server/live/conn-tables";
 import {
   connectionsQuerySchema,
   type ConnectionsQueryInput,
-} from "@/server/ipvs/connections-query";
+} from "@/server/ipvs/connections-filter";
 import { connTablesFor, listConnections, readConnectionsNow } from "@/server/live/connections";
 import { createSshPool, type SshPool } from "@/server/ssh/pool";
 import { onLab, setUpConsole, tearDownConsole } from "./console-harness";

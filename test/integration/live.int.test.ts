@@ -10,7 +10,7 @@ import {
   connectionFilterSchema,
   connectionsQuerySchema,
   type ConnectionsQueryInput,
-} from "@/server/ipvs/connections-query";
+} from "@/server/ipvs/connections-filter";
 import { connTablesFor, listConnections, readConnectionsNow } from "@/server/live/connections";
 import type { ConnTables } from "@/server/live/conn-tables";
 import { DirectorPoller, type SnapshotReader } from "@/server/live/poller";
