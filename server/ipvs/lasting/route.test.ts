@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { RealserverRule, ServiceKey, ServiceRule } from "@/server/ipvs/model";
+import type { ChangeInput } from "@/server/ipvs/planner";
 import { routeChange, routeDrain, zeroWeightReason, type RouteContext } from "./route";
 
 const APP: ServiceKey = { kind: "tcp", address: "203.0.113.11", port: 9090 };
@@ -102,11 +103,11 @@ describe("routeChange", () => {
 
   it("a new service goes into keepalived's config where keepalived owns the director", () => {
     const key: ServiceKey = { kind: "tcp", address: "203.0.113.12", port: 80 };
-    const change = {
+    const change: ChangeInput = {
       kind: "addService",
       service: rule(key),
       realservers: [rs("10.10.0.11", 4)],
-    } as const;
+    };
     expect(routeChange(change, ctx)).toEqual({
       way: "lasting",
       change: {
