@@ -196,7 +196,7 @@ function RealserverRow({
             lastingDrained
               ? {
                   label: "Undrain",
-                  ariaLabel: `Undrain ${label}`,
+                  ariaLabel: `Undrain ${ep}`,
                   onClick: () =>
                     onAction({
                       kind: "lastingUndrain",
@@ -206,7 +206,7 @@ function RealserverRow({
                 }
               : {
                   label: "Drain",
-                  ariaLabel: `Drain ${label}`,
+                  ariaLabel: `Drain ${ep}`,
                   disabled: drain !== undefined,
                   onClick: () =>
                     onAction({
