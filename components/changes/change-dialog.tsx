@@ -1,9 +1,11 @@
 "use client";
+import { useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import type { SysctlSetting } from "@/server/ipvs/model";
 import type { ChangeInput } from "@/server/ipvs/planner";
 import { useTRPC, useTRPCClient } from "@/components/trpc";
 import { PlanDialog, type ApplyOutcome } from "./plan-dialog";
+import { RulesFilePanel, type RulesFileChoice } from "./rules-file-panel";
 
 /**
  * Applies the sysctl fixes ticked in a plan dialog, one by one; the first failure is returned
@@ -54,6 +56,15 @@ export function ChangeDialog({
       { staleTime: 0, gcTime: 0, retry: false, refetchOnWindowFocus: false },
     ),
   );
+  const rulesFiles = useQuery(
+    trpc.changes.rulesFiles.queryOptions(
+      { clusterId, change },
+      { staleTime: 0, gcTime: 0, retry: false, refetchOnWindowFocus: false },
+    ),
+  );
+  const [choice, setChoice] = useState<RulesFileChoice | null>(null);
+  const files = rulesFiles.data ?? [];
+  const mustChoose = files.some((f) => f.differedBefore) && choice === null;
   return (
     <PlanDialog
       open
@@ -62,6 +73,7 @@ export function ChangeDialog({
       preview={preview}
       applyLabel={applyLabel}
       destructive={destructive}
+      applyBlocked={rulesFiles.isPending || mustChoose}
       onApply={async ({ versions, fixes }) => {
         const failed = await commitFixes(client, clusterId, fixes, versions);
         if (failed) return failed;
@@ -69,7 +81,18 @@ export function ChangeDialog({
           clusterId,
           change,
           expectedVersions: versions,
+          rulesFile: choice ?? "save",
+          expectedRulesFiles: Object.fromEntries(files.map((f) => [f.directorId, f.fileHash])),
         });
+        const unsaved = r.rulesFiles.filter(
+          (f) => f.result === "failed" || f.result === "conflict",
+        );
+        if (r.ok && unsaved.length > 0) {
+          // The kernel has the change; the file does not: said plainly, the dialog stays open.
+          throw new Error(
+            `Applied to the kernel, but the rules file was not saved: ${unsaved.map((f) => `${f.directorId}: ${f.message}`).join("; ")}`,
+          );
+        }
         return { ok: r.ok, results: r.results };
       }}
       onApplied={(outcome) => {
@@ -77,6 +100,8 @@ export function ChangeDialog({
         onApplied?.(outcome);
         onOpenChange(false);
       }}
-    />
+    >
+      <RulesFilePanel files={files} choice={choice} onChoice={setChoice} />
+    </PlanDialog>
   );
 }

@@ -4,6 +4,7 @@ import { useTRPC, useTRPCClient } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import type { LastingChange } from "@/server/ipvs/lasting/plan";
+import { formatEndpoint, formatServiceKey } from "@/server/ipvs/model";
 
 /**
  * A change written into keepalived's config on every director of the cluster: per director
@@ -111,6 +112,72 @@ export function LastingDialog({
           ))}
         </ul>
       )}
+    </Dialog>
+  );
+}
+
+/** Undrain of a member drained in keepalived's config: the recorded weight, previewed first. */
+export function LastingUndrainDialog({
+  clusterId,
+  service,
+  realserver,
+  onOpenChange,
+}: {
+  clusterId: string;
+  service: LastingChange["service"];
+  realserver: { address: string; port: number };
+  onOpenChange: (open: boolean) => void;
+}) {
+  const trpc = useTRPC();
+  const change = useQuery(
+    trpc.lasting.undrainChange.queryOptions(
+      { clusterId, service, realserver },
+      { staleTime: 0, gcTime: 0, retry: false },
+    ),
+  );
+  const title = `Undrain ${formatEndpoint(realserver)} in ${formatServiceKey(service)} in keepalived's config`;
+  if (change.data)
+    return (
+      <LastingDialog
+        clusterId={clusterId}
+        change={change.data}
+        title={title}
+        onOpenChange={onOpenChange}
+      />
+    );
+  return (
+    <Dialog open onOpenChange={onOpenChange} title={title}>
+      {change.error ? (
+        <p role="alert" className="text-sm text-destructive">
+          {change.error.message}
+        </p>
+      ) : (
+        <p className="text-sm text-muted-foreground">Reading the weight before the drain…</p>
+      )}
+    </Dialog>
+  );
+}
+
+/** keepalived owns the service but its config cannot say this: nothing is done anywhere. */
+export function RefusedDialog({
+  title,
+  message,
+  onOpenChange,
+}: {
+  title: string;
+  message: string;
+  onOpenChange: (open: boolean) => void;
+}) {
+  return (
+    <Dialog
+      open
+      onOpenChange={onOpenChange}
+      title={title}
+      description="keepalived owns this service: a runtime change would be undone at its next reload."
+    >
+      <p role="alert" data-testid="lasting-refused" className="text-sm text-destructive">
+        {message}
+      </p>
     </Dialog>
   );
 }

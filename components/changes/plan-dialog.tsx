@@ -44,6 +44,7 @@ export function PlanDialog({
   destructive,
   onApply,
   onApplied,
+  applyBlocked,
   children,
 }: {
   open: boolean;
@@ -58,6 +59,8 @@ export function PlanDialog({
     fixes: SysctlSetting[];
   }) => Promise<ApplyOutcome>;
   onApplied: (outcome: ApplyOutcome) => void;
+  /** The caller still needs an answer from the operator (e.g. the rules file choice). */
+  applyBlocked?: boolean;
   children?: ReactNode;
 }) {
   const { toast } = useToast();
@@ -139,7 +142,7 @@ export function PlanDialog({
             </Button>
             <Button
               variant={destructive ? "destructive" : "default"}
-              disabled={!runnable || applying || preview.isFetching}
+              disabled={!runnable || applying || preview.isFetching || applyBlocked === true}
               onClick={() => void apply()}
               data-testid="apply-change"
             >

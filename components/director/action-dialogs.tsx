@@ -1,7 +1,11 @@
 import type { ChangeInput } from "@/server/ipvs/planner";
 import { ChangeDialog } from "@/components/changes/change-dialog";
 import { DrainDialog } from "@/components/changes/drain-dialog";
-import { LastingDialog } from "@/components/changes/lasting-dialog";
+import {
+  LastingDialog,
+  LastingUndrainDialog,
+  RefusedDialog,
+} from "@/components/changes/lasting-dialog";
 import { RealserverFormDialog } from "@/components/changes/realserver-form";
 import { ServiceFormDialog } from "@/components/changes/service-form";
 import { TrustHostKeyDialog } from "@/components/changes/trust-dialog";
@@ -76,6 +80,17 @@ export function ActionDialogs({
           title={action.title}
           onOpenChange={onOpenChange}
         />
+      )}
+      {action?.kind === "lastingUndrain" && clusterId && (
+        <LastingUndrainDialog
+          clusterId={clusterId}
+          service={action.service}
+          realserver={action.realserver}
+          onOpenChange={onOpenChange}
+        />
+      )}
+      {action?.kind === "refused" && (
+        <RefusedDialog title={action.title} message={action.message} onOpenChange={onOpenChange} />
       )}
       {action?.kind === "trust" && (
         <TrustHostKeyDialog

@@ -4,7 +4,7 @@ import { useState } from "react";
 import type { ChangeInput } from "@/server/ipvs/planner";
 import { useTRPC } from "@/components/trpc";
 import { useDirectorLive } from "./use-director";
-import type { Action } from "./actions";
+import { routeAction, routeContext, type Action } from "./actions";
 import { ServiceTable } from "./service-table";
 import { DirectorErrors, DirectorHeader } from "./director-header";
 import { ActionDialogs } from "./action-dialogs";
@@ -16,11 +16,13 @@ import { OwnerPanel } from "./owner-panel";
 export function DirectorView({ directorId }: { directorId: string }) {
   const trpc = useTRPC();
   const live = useDirectorLive(directorId);
-  const [action, setAction] = useState<Action | null>(null);
+  const [action, setPicked] = useState<Action | null>(null);
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const status = live.status;
   const snapshot = status?.snapshot ?? null;
   const clusterId = status?.clusterId ?? null;
+  // Every action on a keepalived-owned service goes through keepalived's config.
+  const setAction = (a: Action | null) => setPicked(a && routeAction(a, routeContext(snapshot)));
   const drains = useQuery(
     trpc.drains.list.queryOptions(
       { clusterId: clusterId ?? undefined, active: true },
@@ -73,6 +75,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
             })
           }
           drainOf={drainOf}
+          owned={snapshot.owner?.services}
           onAction={setAction}
         />
       )}

@@ -6,6 +6,8 @@ import {
   type RealserverState,
   type ServiceState,
 } from "@/server/ipvs/model";
+import type { ServiceOwnership } from "@/server/ipvs/keepalived";
+import { zeroWeightReason, type ZeroWeight } from "@/server/ipvs/lasting/route";
 import { cn } from "@/components/cn";
 import { formatCount, formatPercent } from "@/components/format";
 import { Badge } from "@/components/ui/badge";
@@ -35,13 +37,29 @@ const REALSERVER_COLUMNS: readonly (readonly [string, string])[] = [
   ["Actions", "w-44 text-right"],
 ];
 
+const ZERO_LABEL: Record<ZeroWeight, { text: string; title: string; variant: "warn" | "info" }> = {
+  "checker-down": {
+    text: "checker down",
+    title: "keepalived's checker holds it at 0; it comes back when the check passes",
+    variant: "warn",
+  },
+  "drained-in-config": {
+    text: "drained",
+    title: "weight 0 in keepalived's config: stays drained through reloads and failovers",
+    variant: "info",
+  },
+  "drained-at-runtime": { text: "drained", title: "weight 0", variant: "info" },
+};
+
 export function RealserverTable({
   service,
   drainOf,
+  ownership,
   onAction,
 }: {
   service: ServiceState;
   drainOf: DrainOf;
+  ownership?: ServiceOwnership;
   onAction: (a: Action) => void;
 }) {
   const name = formatServiceKey(service.key);
@@ -74,6 +92,9 @@ export function RealserverTable({
             totalWeight={totalWeight}
             totalActive={totalActive}
             drain={drainOf(r)}
+            ownership={ownership?.realservers.find(
+              (o) => o.address === r.address && o.port === r.port,
+            )}
             onAction={onAction}
           />
         ))}
@@ -88,6 +109,7 @@ function RealserverRow({
   totalWeight,
   totalActive,
   drain,
+  ownership,
   onAction,
 }: {
   service: ServiceState;
@@ -95,6 +117,7 @@ function RealserverRow({
   totalWeight: number;
   totalActive: number;
   drain: { id: number; state: string } | undefined;
+  ownership: ServiceOwnership["realservers"][number] | undefined;
   onAction: (a: Action) => void;
 }) {
   const ep = formatEndpoint(r);
@@ -102,6 +125,8 @@ function RealserverRow({
   const label = `${ep} in ${svc}`;
   const weightShare = totalWeight > 0 ? r.weight / totalWeight : 0;
   const connShare = totalActive > 0 ? r.activeConns / totalActive : null;
+  const zero = zeroWeightReason(r.weight, ownership);
+  const lastingDrained = zero === "drained-in-config" || ownership?.configuredWeight === 0;
   return (
     <tr className="border-t hover:bg-muted/40" data-realserver={ep} data-service={svc}>
       <td className="px-2 py-0.5 font-mono">
@@ -116,6 +141,16 @@ function RealserverRow({
           <Link href={`/drains/${drain.id}`} className="ml-1">
             <Badge variant="info">{drain.state}</Badge>
           </Link>
+        )}
+        {zero && !drain && (
+          <Badge
+            className="ml-1"
+            variant={ZERO_LABEL[zero].variant}
+            title={ZERO_LABEL[zero].title}
+            data-zero-weight={zero}
+          >
+            {ZERO_LABEL[zero].text}
+          </Badge>
         )}
       </td>
       <td className="px-2">{FORWARD_SHORT[r.forward]}</td>
@@ -158,28 +193,28 @@ function RealserverRow({
       <td className="px-2 text-right whitespace-nowrap">
         <RowActions
           actions={[
-            {
-              label: "Drain",
-              ariaLabel: `Drain ${ep}`,
-              disabled: drain !== undefined,
-              onClick: () =>
-                onAction({ kind: "drain", realserver: { address: r.address, port: r.port } }),
-            },
-            {
-              label: "Drain in config",
-              ariaLabel: `Drain in keepalived's config: ${label}`,
-              onClick: () =>
-                onAction({
-                  kind: "lasting",
-                  change: {
-                    kind: "weight",
-                    service: service.key,
-                    realserver: { address: r.address, port: r.port },
-                    weight: 0,
-                  },
-                  title: `Drain ${label} in keepalived's config`,
-                }),
-            },
+            lastingDrained
+              ? {
+                  label: "Undrain",
+                  ariaLabel: `Undrain ${ep}`,
+                  onClick: () =>
+                    onAction({
+                      kind: "lastingUndrain",
+                      service: service.key,
+                      realserver: { address: r.address, port: r.port },
+                    }),
+                }
+              : {
+                  label: "Drain",
+                  ariaLabel: `Drain ${ep}`,
+                  disabled: drain !== undefined,
+                  onClick: () =>
+                    onAction({
+                      kind: "drain",
+                      service: service.key,
+                      realserver: { address: r.address, port: r.port },
+                    }),
+                },
             {
               label: "Edit",
               ariaLabel: `Edit ${label}`,

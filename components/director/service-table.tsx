@@ -1,5 +1,6 @@
 import { Fragment } from "react";
-import { formatServiceKey, type ServiceState } from "@/server/ipvs/model";
+import { formatServiceKey, sameServiceKey, type ServiceState } from "@/server/ipvs/model";
+import type { ServiceOwnership } from "@/server/ipvs/keepalived";
 import {
   exactBytes,
   formatByteRate,
@@ -49,9 +50,12 @@ export function ServiceTable({
   collapsed,
   onToggle,
   drainOf,
+  owned = [],
   onAction,
 }: {
   services: ServiceState[];
+  /** The owner view's services: who owns each member, its checker state. */
+  owned?: readonly ServiceOwnership[];
   collapsed: ReadonlySet<string>;
   onToggle: (service: string) => void;
   drainOf: DrainOf;
@@ -162,7 +166,12 @@ export function ServiceTable({
                   <TableRow className="hover:bg-transparent">
                     <TableCell />
                     <TableCell colSpan={11} className="py-1 pr-0">
-                      <RealserverTable service={s} drainOf={drainOf} onAction={onAction} />
+                      <RealserverTable
+                        service={s}
+                        drainOf={drainOf}
+                        ownership={owned.find((o) => sameServiceKey(o.key, s.key))}
+                        onAction={onAction}
+                      />
                     </TableCell>
                   </TableRow>
                 )}

@@ -17,6 +17,13 @@ import {
 import { previewOperation } from "./plan";
 import { applyOperation } from "./apply";
 import { undoWarnings } from "./owner-warnings";
+import { directorIo } from "./io";
+import {
+  persistWarnings,
+  saveAfterChange,
+  type RulesFileChoice,
+  type RulesFileSaveResult,
+} from "./rules-persist";
 
 function changeOperation(clusterId: string, change: Change): ClusterOperation {
   return {
@@ -28,6 +35,7 @@ function changeOperation(clusterId: string, change: Change): ClusterOperation {
     warningsFor: (directorId, snapshot) => [
       ...changeWarnings(directorId, snapshot, change),
       ...changeUndoWarnings(directorId, snapshot, change),
+      ...persistWarnings(directorId, snapshot, change),
     ],
   };
 }
@@ -98,14 +106,29 @@ export function previewChange(clusterId: string, change: Change): Promise<Change
   return previewOperation(changeOperation(clusterId, change));
 }
 
-export function applyChange(input: {
+/**
+ * Applies one change; with `rulesFile` (the console's dialogs always send it) the running
+ * rules are then saved to the boot rules file of every director it reached ("leave": not).
+ */
+export async function applyChange(input: {
   clusterId: string;
   change: Change;
   expectedVersions: Record<string, string>;
   user: Actor;
-}): Promise<ApplyResult> {
-  return applyOperation(changeOperation(input.clusterId, input.change), {
+  rulesFile?: RulesFileChoice;
+  expectedRulesFiles?: Record<string, string>;
+}): Promise<ApplyResult & { rulesFiles: RulesFileSaveResult[] }> {
+  const result = await applyOperation(changeOperation(input.clusterId, input.change), {
     expectedVersions: input.expectedVersions,
     user: input.user,
   });
+  if (input.rulesFile === undefined) return { ...result, rulesFiles: [] };
+  const rulesFiles = await saveAfterChange({
+    directors: directorIo().getCluster(input.clusterId).directors,
+    changed: result.results.filter((r) => r.ok).map((r) => r.directorId),
+    change: input.change,
+    choice: input.rulesFile,
+    expectedHashes: input.expectedRulesFiles,
+  });
+  return { ...result, rulesFiles };
 }

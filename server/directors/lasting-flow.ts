@@ -22,6 +22,10 @@ export function lastingSummary(change: LastingChange): string {
       return `lasting remove ${svc} ${formatEndpoint(change.realserver)}`;
     case "edit-service":
       return `lasting edit ${svc} ${JSON.stringify(change.changes)}`;
+    case "add-service":
+      return `lasting add service ${svc} with ${change.spec.realservers.map(formatEndpoint).join(", ")}`;
+    case "delete-service":
+      return `lasting delete service ${svc}`;
   }
 }
 
@@ -102,15 +106,14 @@ function recordedWeights(details: unknown): number[] {
 }
 
 /**
- * Undrain: writes back the weight the config had before the last lasting drain of this
- * member (from its audit entry), on every director.
+ * Undrain: the weight the config had before the last lasting drain of this member (from its
+ * audit entry), as the change to preview and apply on every director.
  */
-export async function undrainLastingChange(input: {
+export function undrainChange(input: {
   clusterId: string;
   service: LastingChange["service"];
   realserver: { address: string; port: number };
-  user: { name: string; remoteAddress: string | null };
-}) {
+}): LastingChange {
   const drain: LastingChange = {
     kind: "weight",
     service: input.service,
@@ -131,9 +134,19 @@ export async function undrainLastingChange(input: {
       { reason: "no-recorded-weight" },
     );
   }
+  return { ...drain, weight };
+}
+
+/** Undrain without a preview (API callers): the recorded weight, on every director. */
+export async function undrainLastingChange(input: {
+  clusterId: string;
+  service: LastingChange["service"];
+  realserver: { address: string; port: number };
+  user: { name: string; remoteAddress: string | null };
+}) {
   return applyLastingChange({
     clusterId: input.clusterId,
-    change: { ...drain, weight },
+    change: undrainChange(input),
     expectedFilesVersions: null,
     user: input.user,
   });

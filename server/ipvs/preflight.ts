@@ -22,7 +22,13 @@ export type PreflightWarningCode =
   /** UDP: flows never end on their own, a drain never reaches 0. */
   | "udp-never-drains"
   /** The change is runtime only: what on this director will undo it (keepalived, a reboot). */
-  | "runtime-undo";
+  | "runtime-undo"
+  /** Rules-file director: the running rules are saved to the file after the change. */
+  | "rules-file-save"
+  /** The rules file and the kernel already differed before the change: the operator chooses. */
+  | "rules-file-differs"
+  /** No rules file loads at boot and keepalived does not own it: lost at reboot. */
+  | "lost-at-reboot";
 
 export interface PreflightWarning {
   code: PreflightWarningCode;

@@ -60,6 +60,25 @@ async function kernelHolds(name: string, lines: string[], absent: string[] = [])
   expect(r.code, `${name}: kernel lacks ${lines.join(" | ")}:\n${r.stdout}`).toBe(0);
 }
 
+/** keepalived's log lines after the mark `n`, waited for (100 ms polls) in one ssh call. */
+const logWait = (text: string) =>
+  `i=0; until tail -n +$((n+1)) /var/log/keepalived.log | grep -qF -- '${text}'; do i=$((i+1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done`;
+
+/** A checker flap of 10.10.0.11 in the app service on both: disabled by keepalived, then enabled. */
+async function flap(): Promise<void> {
+  const member = "[10.10.0.11]:tcp:80 of VS [203.0.113.11]:tcp:9090";
+  await onBoth(
+    [
+      "n=$(wc -l < /var/log/keepalived.log)",
+      `touch ${FLAG}`,
+      logWait(`Disabling service ${member}`),
+      "n=$(wc -l < /var/log/keepalived.log)",
+      `rm -f ${FLAG}`,
+      logWait(`Enabling service ${member}`),
+    ].join("; "),
+  );
+}
+
 const HELD = [
   "-a -t 203.0.113.11:9090 -r 10.10.0.11:80 -m -w 0",
   "-a -t 203.0.113.10:8080 -r 10.10.0.12:80 -m -w 5",
@@ -205,8 +224,7 @@ describe("lasting changes on the keepalived pair", () => {
     await onBoth("lab-keepalived restart");
     await bothHold();
     // The flap: down (inhibit_on_failure keeps 0), then up: keepalived puts the CONFIG's weight back.
-    await onBoth(`touch ${FLAG}`);
-    await onBoth(`sleep 5; rm -f ${FLAG}`);
+    await flap();
     await bothHold();
     // Failover: A's keepalived stops (B takes over and keeps its rules), then A comes back.
     const stop = await labExec(A, "lab-keepalived stop");
@@ -232,16 +250,64 @@ describe("lasting changes on the keepalived pair", () => {
       null,
     );
     expect(removed.map((r) => r.status)).toEqual(["applied", "applied"]);
-    await onBoth("lab-keepalived restart");
-    await Promise.all(
-      [A, B].map((n) =>
-        kernelHolds(
-          n,
-          ["-a -t 203.0.113.11:9090 -r 10.10.0.11:80 -m -w 3"],
-          ["-a -t 203.0.113.11:9090 -r 10.10.0.13:80"],
+    const held = () =>
+      Promise.all(
+        [A, B].map((n) =>
+          kernelHolds(
+            n,
+            ["-a -t 203.0.113.11:9090 -r 10.10.0.11:80 -m -w 3"],
+            ["-a -t 203.0.113.11:9090 -r 10.10.0.13:80"],
+          ),
         ),
-      ),
+      );
+    await onBoth("lab-keepalived reload");
+    await held();
+    await onBoth("lab-keepalived restart");
+    await held();
+    await flap();
+    await held();
+    await labExec(A, "lab-keepalived stop");
+    await kernelHolds(B, ["-a -t 203.0.113.11:9090 -r 10.10.0.11:80 -m -w 3"]);
+    await labExec(A, "lab-keepalived start");
+    await held();
+  }, 240_000);
+
+  it("a new service is a virtual_server in keepalived's files, and deleting it lasts", async () => {
+    const NEW = { kind: "tcp", address: "203.0.113.11", port: 7070 } as const;
+    const add: LastingChange = {
+      kind: "add-service",
+      service: NEW,
+      spec: {
+        scheduler: "wrr",
+        forward: "masq",
+        persistence: null,
+        realservers: [{ address: "10.10.0.12", port: 80, weight: 4 }],
+      },
+    };
+    // An earlier run may have stopped half way.
+    await applyLasting(directors, { kind: "delete-service", service: NEW }, null).catch(
+      (e: unknown) => {
+        if (!(e instanceof ConsoleError && e.details.reason === "not-found")) throw e;
+      },
     );
+    const preview = await previewLasting(directors, add);
+    for (const p of preview) {
+      expect(p.steps).toMatch(
+        /^edit \/etc\/keepalived\/conf\.d\/\w+\.conf line \d+, check the config/,
+      );
+      expect(p.diff).toContain("+virtual_server 203.0.113.11 7070 {");
+    }
+    const line = "-a -t 203.0.113.11:7070 -r 10.10.0.12:80 -m -w 4";
+    expect((await applyLasting(directors, add, null)).map((r) => r.status)).toEqual([
+      "applied",
+      "applied",
+    ]);
+    await onBoth("lab-keepalived reload");
+    await Promise.all([A, B].map((n) => kernelHolds(n, [line])));
+    const del = await applyLasting(directors, { kind: "delete-service", service: NEW }, null);
+    expect(del.map((r) => r.status)).toEqual(["applied", "applied"]);
+    await onBoth("lab-keepalived restart");
+    await Promise.all([A, B].map((n) => kernelHolds(n, [HELD[3]!], ["-A -t 203.0.113.11:7070"])));
   }, 120_000);
 });
 
@@ -298,6 +364,48 @@ describe("failures leave the director as it was", () => {
 });
 
 describe("a rules-file director", () => {
+  it("an ordinary change previews the file's diff, saves the running rules, and a boot keeps it", async () => {
+    const { applyChange, previewChange } = await import("@/server/directors/changes");
+    const { previewRulesFiles } = await import("@/server/directors/rules-persist");
+    const w = 60 + (Date.now() % 30);
+    const change = {
+      kind: "setWeight",
+      service: { kind: "tcp", address: "203.0.113.11", port: 443 },
+      realserver: { address: "10.10.0.13", port: 443 },
+      weight: w,
+    } as const;
+    const line = `-a -t 203.0.113.11:443 -r 10.10.0.13:443 -m -w ${w}`;
+    const [preview, files] = await Promise.all([
+      previewChange("ha", change),
+      previewRulesFiles("ha", change),
+    ]);
+    expect(preview.warnings.map((x) => x.code)).toContain("rules-file-save");
+    expect(files.map((f) => f.path)).toEqual(["/etc/ipvsadm.rules", "/etc/ipvsadm.rules"]);
+    for (const f of files) expect(f.diff).toContain(`+${line}`);
+    // A hand edit of B's file after the preview: B's file is not saved (conflict), A's is.
+    await labExec(B, "echo '# edited by hand' >> /etc/ipvsadm.rules");
+    const bBefore = (await labExec(B, "cat /etc/ipvsadm.rules")).stdout;
+    const result = await applyChange({
+      clusterId: "ha",
+      change,
+      expectedVersions: preview.versions,
+      user: { name: "tester", remoteAddress: null },
+      rulesFile: "save",
+      expectedRulesFiles: Object.fromEntries(files.map((f) => [f.directorId, f.fileHash])),
+    });
+    expect(result.ok).toBe(true);
+    expect(result.rulesFiles.map((r) => [r.directorId, r.result])).toEqual([
+      [A, "saved"],
+      [B, "conflict"],
+    ]);
+    expect((await labExec(B, "cat /etc/ipvsadm.rules")).stdout).toBe(bBefore);
+    const boot = await labExec(A, "ipvsadm -C; ipvsadm -R < /etc/ipvsadm.rules; ipvsadm-save -n");
+    expect(boot.stdout).toContain(line);
+    await labExec(A, "lab-keepalived restart");
+    await kernelHolds(A, ["-A -t 203.0.113.11:9090 -s rr", line]);
+    await labExec(B, "sed -i '/# edited by hand/d' /etc/ipvsadm.rules");
+  }, 90_000);
+
   it("saves a change to /etc/ipvsadm.rules, which a simulated boot loads back", async () => {
     const d = directors[0]!;
     const w = 2 + (Date.now() % 50);

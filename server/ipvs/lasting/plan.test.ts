@@ -174,3 +174,46 @@ describe("rules file text", () => {
     expect(rulesDiffer("-A -t 203.0.113.11:443 -s wlc\n", wanted)).toBe(true);
   });
 });
+
+describe("add and delete service", () => {
+  const NEW = { kind: "tcp", address: "203.0.113.12", port: 8443 } as const;
+  it("a new service is a virtual_server block in the file where the others are", () => {
+    const r = planLasting(
+      config(),
+      {
+        kind: "add-service",
+        service: NEW,
+        spec: {
+          scheduler: "wrr",
+          forward: "masq",
+          persistence: null,
+          realservers: [{ address: "10.10.0.12", port: 443, weight: 2 }],
+        },
+      },
+      { configPath: MAIN, at },
+    );
+    if (!r.ok) throw r.error;
+    const [f] = r.plan.files;
+    expect(f?.after.startsWith(f.before)).toBe(true);
+    expect(f?.after.slice(f.before.length)).toContain("virtual_server 203.0.113.12 8443 {");
+    expect(r.plan.tx.expect).toEqual({
+      present: ["-A -t 203.0.113.12:8443 -s wrr", "-a -t 203.0.113.12:8443 -r 10.10.0.12:443"],
+      absent: [],
+    });
+  });
+
+  it("a deleted service's block goes, and the kernel must lose it and its members", () => {
+    const r = planLasting(
+      config(),
+      { kind: "delete-service", service: APP },
+      { configPath: MAIN, at },
+    );
+    if (!r.ok) throw r.error;
+    expect(r.plan.files.map((f) => f.file)).toEqual([APP_FILE]);
+    expect(r.plan.files[0]?.after).not.toContain("203.0.113.11 9090");
+    expect(r.plan.tx.expect).toEqual({
+      present: [],
+      absent: ["-A -t 203.0.113.11:9090", "-a -t 203.0.113.11:9090"],
+    });
+  });
+});

@@ -9,11 +9,14 @@
 import type { ConsoleError } from "@/server/errors";
 import {
   addRealserver,
+  addVirtualServer,
+  deleteVirtualServer,
   editService,
   removeRealserver,
   setRealserverWeight,
   type FileChange,
   type KeepalivedConfig,
+  type NewVirtualServer,
   type ServiceChanges,
 } from "@/server/ipvs/keepalived";
 import { formatEndpoint, type ServiceKey } from "@/server/ipvs/model";
@@ -36,7 +39,10 @@ export type LastingChange =
       service: ServiceKey;
       realserver: { address: string; port: number };
     }
-  | { kind: "edit-service"; service: ServiceKey; changes: ServiceChanges };
+  | { kind: "edit-service"; service: ServiceKey; changes: ServiceChanges }
+  /** A new virtual_server block, in the file where the others are. */
+  | { kind: "add-service"; service: ServiceKey; spec: Omit<NewVirtualServer, "key"> }
+  | { kind: "delete-service"; service: ServiceKey };
 
 export interface LastingPlan {
   files: FileChange[];
@@ -92,6 +98,19 @@ export function expectation(change: LastingChange, ctx: LastingContext): KernelE
       if (c.persistence) head += ` -p ${c.persistence.timeout}`;
       return { present: [head], absent: [] };
     }
+    case "add-service":
+      return {
+        present: [
+          `-A ${serviceSaveArgs(change.service)} -s ${change.spec.scheduler}`,
+          ...change.spec.realservers.map((rs) => memberPrefix(change.service, rs)),
+        ],
+        absent: [],
+      };
+    case "delete-service":
+      return {
+        present: [],
+        absent: [`-A ${serviceSaveArgs(change.service)}`, `-a ${serviceSaveArgs(change.service)}`],
+      };
   }
 }
 
@@ -105,6 +124,10 @@ function edit(config: KeepalivedConfig, change: LastingChange) {
       return removeRealserver(config, change.service, change.realserver);
     case "edit-service":
       return editService(config, change.service, change.changes);
+    case "add-service":
+      return addVirtualServer(config, { ...change.spec, key: change.service });
+    case "delete-service":
+      return deleteVirtualServer(config, change.service);
   }
 }
 

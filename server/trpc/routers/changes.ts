@@ -2,6 +2,7 @@ import "server-only";
 import { z } from "zod";
 import { changeSchema } from "@/server/ipvs/planner";
 import { applyChange, previewChange } from "@/server/directors/changes";
+import { previewRulesFiles } from "@/server/directors/rules-persist";
 import { operatorProcedure, router, viewerProcedure } from "../init";
 
 const clusterIdSchema = z.string().min(1).max(64);
@@ -25,6 +26,11 @@ export const changesRouter = router({
     .input(z.object({ clusterId: clusterIdSchema, change: changeSchema }))
     .query(({ input }) => previewChange(input.clusterId, input.change)),
 
+  /** Rules-file directors: the file's diff the change brings, and whether it differed before. */
+  rulesFiles: viewerProcedure
+    .input(z.object({ clusterId: clusterIdSchema, change: changeSchema }))
+    .query(({ input }) => previewRulesFiles(input.clusterId, input.change)),
+
   // "apply" is a reserved word of tRPC routers (the client proxy is a function): hence "commit".
   commit: operatorProcedure
     .input(
@@ -32,6 +38,10 @@ export const changesRouter = router({
         clusterId: clusterIdSchema,
         change: committableChangeSchema,
         expectedVersions: expectedVersionsSchema,
+        /** Rules-file directors: save the running rules after the change, or leave the file. */
+        rulesFile: z.enum(["save", "leave"]).default("save"),
+        /** directorId -> the rules file's sha256 as previewed (changes.rulesFiles). */
+        expectedRulesFiles: z.record(z.string().max(64), z.string().max(128)).optional(),
       }),
     )
     .mutation(({ ctx, input }) =>
@@ -40,6 +50,8 @@ export const changesRouter = router({
         change: input.change,
         expectedVersions: input.expectedVersions,
         user: ctx.actor,
+        rulesFile: input.rulesFile,
+        ...(input.expectedRulesFiles ? { expectedRulesFiles: input.expectedRulesFiles } : {}),
       }),
     ),
 });

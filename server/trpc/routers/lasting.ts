@@ -3,6 +3,7 @@ import { z } from "zod";
 import {
   applyLastingChange,
   previewLastingChange,
+  undrainChange,
   undrainLastingChange,
 } from "@/server/directors/lasting-flow";
 import type { LastingChange } from "@/server/ipvs/lasting/plan";
@@ -46,6 +47,21 @@ export const lastingChangeSchema: z.ZodType<LastingChange> = z.discriminatedUnio
       protocol: protocolSchema.optional(),
     }),
   }),
+  z.object({
+    kind: z.literal("add-service"),
+    service: serviceKeySchema,
+    spec: z.object({
+      scheduler: schedulerSchema,
+      forward: forwardSchema,
+      persistence: persistenceSchema.nullable(),
+      delayLoop: z.number().int().min(1).max(3600).optional(),
+      realservers: z
+        .array(endpointSchema.extend({ weight: weightSchema }))
+        .min(1)
+        .max(256),
+    }),
+  }),
+  z.object({ kind: z.literal("delete-service"), service: serviceKeySchema }),
 ]);
 
 /** Changes to keepalived-owned services that are written into keepalived's config. */
@@ -70,6 +86,17 @@ export const lastingRouter = router({
         user: { name: ctx.user.name, remoteAddress: ctx.remoteAddress },
       }),
     ),
+
+  /** The change an undrain previews: the weight recorded by the member's last lasting drain. */
+  undrainChange: viewerProcedure
+    .input(
+      z.object({
+        clusterId: clusterIdSchema,
+        service: serviceKeySchema,
+        realserver: endpointSchema,
+      }),
+    )
+    .query(({ input }) => undrainChange(input)),
 
   /** Writes back the weight recorded by the last lasting drain of the member. */
   undrain: operatorProcedure
