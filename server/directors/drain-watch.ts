@@ -16,9 +16,6 @@ import {
   drainProgress,
 } from "./drain-progress";
 
-/** How far back a console attempt explains a director's version (as for outside changes). */
-const EXPLAIN_WINDOW_MS = 10 * 60_000;
-
 /**
  * Records what every director's current word says: drained or draining, or, when the weights
  * are back and no console attempt made the rules so (an undrain under way or interrupted is
@@ -27,8 +24,11 @@ const EXPLAIN_WINDOW_MS = 10 * 60_000;
  */
 function recordProgress(drain: Drain, progress: DrainProgress, readings: DirectorReading[]): void {
   if (drain.state !== "draining" && drain.state !== "drained") return;
+  // Only the console's attempts since this drain started: rules restored earlier (an older
+  // drain's undrain) hash to the same version and explain nothing about this one.
+  const since = Math.max(0, Date.now() - drain.startedAt);
   const explained = readings.some(
-    (r) => r.snapshot && consoleExplains(r.directorId, r.snapshot.version, EXPLAIN_WINDOW_MS),
+    (r) => r.snapshot && consoleExplains(r.directorId, r.snapshot.version, since),
   );
   if (!progress.restored || explained) {
     observeDrainProgress(drain.id, progress.drained);
