@@ -10,7 +10,7 @@ import { closeDb } from "@/server/db";
 import { setDirectorIo } from "@/server/directors/io";
 import { FakeCluster } from "./fake-director";
 
-export function useFakeClusterDb(prefix: string): () => FakeCluster {
+export function fakeClusterWithDb(prefix: string): () => FakeCluster {
   let dir = "";
   let cluster: FakeCluster | null = null;
   let restore: () => void = () => undefined;
