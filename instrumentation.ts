@@ -9,6 +9,23 @@ export async function register(): Promise<void> {
       try {
         const config = getConfig();
         getLog().info({ event: "console.start", file: config.file }, "config loaded");
+        // Attempts the previous process left pending: marked interrupted now, before any
+        // request can record a new one; what their directors hold is read in the background.
+        const { recoverInterruptedAttempts } = await import("./server/directors/interrupted");
+        recoverInterruptedAttempts().then(
+          (entries) => {
+            if (entries.length > 0)
+              getLog().warn(
+                { event: "audit.interrupted", ids: entries.map((e) => e.id) },
+                `${entries.length} change attempt(s) were interrupted by the last stop`,
+              );
+          },
+          (e: unknown) =>
+            getLog().error(
+              { event: "audit.interrupted", err: e },
+              "marking interrupted attempts failed",
+            ),
+        );
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         getLog().fatal({ event: "config.invalid", file: e.file, issues: e.issues }, e.message);

@@ -4,7 +4,8 @@ import { Fragment, useDeferredValue, useState } from "react";
 import { errorMessage } from "@/components/errors";
 import { formatDateTime } from "@/components/format";
 import { useTimeZone } from "@/components/time-zone";
-import { useTRPC } from "@/components/trpc";
+import { useTRPC, type RouterOutputs } from "@/components/trpc";
+import { formatServiceKey } from "@/server/ipvs/model";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -18,7 +19,15 @@ import {
   TableRow,
 } from "@/components/ui/table";
 
-const RESULTS = ["ok", "failed", "refused", "conflict", "partial", "pending"] as const;
+const RESULTS = [
+  "ok",
+  "failed",
+  "refused",
+  "conflict",
+  "partial",
+  "pending",
+  "interrupted",
+] as const;
 type ResultFilter = (typeof RESULTS)[number] | "";
 
 const RESULT_VARIANT = {
@@ -28,6 +37,7 @@ const RESULT_VARIANT = {
   conflict: "warn",
   partial: "danger",
   pending: "info",
+  interrupted: "danger",
 } as const;
 
 interface DirectorResultView {
@@ -45,6 +55,65 @@ function resultsOf(details: unknown): DirectorResultView[] {
   return r.filter(
     (x): x is DirectorResultView =>
       typeof x === "object" && x !== null && "directorId" in x && "steps" in x,
+  );
+}
+
+type AuditEntryView = RouterOutputs["audit"]["list"]["entries"][number];
+
+interface HeldView {
+  directorId: string;
+  read: boolean;
+  version?: string;
+  error?: { code: string; message: string };
+}
+
+/** What an interrupted attempt's directors held at the next start (server/directors/interrupted.ts). */
+function interruptedOf(details: unknown): HeldView[] | null {
+  if (typeof details !== "object" || details === null || !("interrupted" in details)) return null;
+  const directors = (details as { interrupted: { directors?: unknown } }).interrupted.directors;
+  if (!Array.isArray(directors)) return [];
+  return directors.filter(
+    (x): x is HeldView => typeof x === "object" && x !== null && "directorId" in x && "read" in x,
+  );
+}
+
+function Interrupted({ entry }: { entry: AuditEntryView }) {
+  const held = interruptedOf(entry.details) ?? [];
+  return (
+    <div className="mb-2 rounded bg-muted px-2 py-1" data-testid="audit-interrupted">
+      <p className="font-medium text-danger">
+        Interrupted: the console stopped before this finished; whether its commands ran is not
+        known.
+      </p>
+      {held.length === 0 ? (
+        <p className="text-muted-foreground">Reading the directors…</p>
+      ) : (
+        <ul>
+          {held.map((h) => {
+            const services = entry.after?.[h.directorId]?.services ?? [];
+            return (
+              <li key={h.directorId} data-held-director={h.directorId}>
+                <b>{h.directorId}</b>{" "}
+                {h.read
+                  ? `holds now (version ${h.version ?? "?"}): ${
+                      services
+                        .map(
+                          (svc) =>
+                            `${formatServiceKey(svc.key)} → ${
+                              svc.realservers
+                                .map((rs) => `${rs.address}:${rs.port} w${rs.weight}`)
+                                .join(", ") || "no realservers"
+                            }`,
+                        )
+                        .join("; ") || "none of the services it touched"
+                    }`
+                  : `unreachable: ${h.error?.message ?? "could not be read"}`}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </div>
   );
 }
 
@@ -220,6 +289,7 @@ export function AuditView() {
                     <TableRow className="hover:bg-transparent">
                       <TableCell />
                       <TableCell colSpan={7} className="py-2">
+                        {e.result === "interrupted" && <Interrupted entry={e} />}
                         {e.error && (
                           <p className="mb-1 text-danger">
                             {e.error.code}: {e.error.message}

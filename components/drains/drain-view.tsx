@@ -26,6 +26,8 @@ import {
   TableRow,
 } from "@/components/ui/table";
 import { DrainChart } from "./drain-chart";
+import { AbandonDrainDialog } from "./abandon-dialog";
+import { DrainClosed } from "./drain-closed";
 
 const MAX_POINTS = 600;
 
@@ -64,7 +66,7 @@ export function DrainView({ drainId }: { drainId: number }) {
   const drain = useQuery(trpc.drains.get.queryOptions({ drainId }, { refetchInterval: 5_000 }));
   const [points, setPoints] = useState<DrainProgress[]>([]);
   const [lastDataAt, setLastDataAt] = useState<number | null>(null);
-  const [dialog, setDialog] = useState<"undrain" | "remove" | null>(null);
+  const [dialog, setDialog] = useState<"undrain" | "remove" | "abandon" | null>(null);
   const active = drain.data
     ? drain.data.state === "draining" || drain.data.state === "drained"
     : false;
@@ -112,6 +114,7 @@ export function DrainView({ drainId }: { drainId: number }) {
           </span>
         )}
       </div>
+      {d && <DrainClosed drain={d} />}
       {drain.error && (
         <Alert>
           <AlertTitle>Could not read the drain</AlertTitle>
@@ -169,6 +172,9 @@ export function DrainView({ drainId }: { drainId: number }) {
               <Button variant="destructive" disabled={!active} onClick={() => setDialog("remove")}>
                 Remove
               </Button>
+              <Button variant="ghost" disabled={!active} onClick={() => setDialog("abandon")}>
+                Abandon…
+              </Button>
               <Link
                 className="ml-auto self-center text-xs text-primary hover:underline"
                 href={`/realservers/${encodeURIComponent(d.realserver.address)}`}
@@ -224,6 +230,9 @@ export function DrainView({ drainId }: { drainId: number }) {
           original={d.original}
           onClose={() => setDialog(null)}
         />
+      )}
+      {d && dialog === "abandon" && (
+        <AbandonDrainDialog drainId={d.id} label={label} onClose={() => setDialog(null)} />
       )}
       {d && dialog === "remove" && (
         <RemoveDialog

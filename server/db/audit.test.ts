@@ -3,8 +3,14 @@ import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openDb, type Db } from "./index";
-import { finishAttempt, listAudit, recordAttempt, type AttemptInput } from "./audit";
+import { migrations, openDb, type Db } from "./index";
+import {
+  finishAttempt,
+  interruptPending,
+  listAudit,
+  recordAttempt,
+  type AttemptInput,
+} from "./audit";
 
 let dir: string;
 let file: string;
@@ -144,5 +150,35 @@ describe("audit log", () => {
     const last = listAudit({ limit: 2, before: second.nextCursor ?? 0 }, db);
     expect(last.entries.map((e) => e.id)).toEqual([ids[0]]);
     expect(last.nextCursor).toBeNull();
+  });
+});
+
+describe("the schema", () => {
+  it("migrates a database of schema 6 with its pending attempts and the drains that reference them", () => {
+    db.close();
+    const old = path.join(dir, "v6.sqlite");
+    const raw = new Database(old);
+    raw.pragma("foreign_keys = ON");
+    migrations.slice(0, 6).forEach((sql) => raw.exec(sql));
+    raw.pragma("user_version = 6");
+    const pending = recordAttempt(weightChange, raw);
+    raw
+      .prepare(
+        "INSERT INTO drains (cluster_id, address, port, started_at, updated_at, user, state, audit_id) VALUES ('prod', '10.10.0.11', NULL, 1, 1, 'alice', 'draining', ?)",
+      )
+      .run(pending);
+    raw.close();
+
+    db = openDb(old);
+    expect(db.pragma("user_version", { simple: true })).toBe(migrations.length);
+    expect(db.pragma("foreign_keys", { simple: true })).toBe(1);
+    expect(listAudit({}, db).entries.map((e) => [e.id, e.result])).toEqual([[pending, "pending"]]);
+    expect(interruptPending(db).map((e) => e.id)).toEqual([pending]);
+    expect(listAudit({ result: "interrupted" }, db).entries).toHaveLength(1);
+    expect(db.prepare("SELECT audit_id FROM drains").all() as Array<{ audit_id: number }>).toEqual([
+      { audit_id: pending },
+    ]);
+    db.prepare("UPDATE drains SET state = 'abandoned'").run();
+    expect(() => db.prepare("UPDATE drains SET audit_id = 999").run()).toThrow(/FOREIGN KEY/);
   });
 });

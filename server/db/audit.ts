@@ -11,8 +11,11 @@ import { getDb, type Db } from "./index";
 
 export const AUDIT_RESULTS = ["ok", "failed", "refused", "conflict", "partial"] as const;
 export type AuditResult = (typeof AUDIT_RESULTS)[number];
-/** "pending": recorded, never finished (the console stopped while applying). */
-export type AuditState = AuditResult | "pending";
+/**
+ * "pending": recorded, not finished yet. "interrupted": still pending when the console
+ * started again (it stopped while applying); details say what the directors held then.
+ */
+export type AuditState = AuditResult | "pending" | "interrupted";
 
 /** A director's rules around a change: the version hash and the services the change touches. */
 export interface DirectorRulesRecord {
@@ -123,7 +126,7 @@ export const auditFilterSchema = z.object({
   user: z.string().max(200).optional(),
   clusterId: z.string().max(200).optional(),
   directorId: z.string().max(200).optional(),
-  result: z.enum([...AUDIT_RESULTS, "pending"]).optional(),
+  result: z.enum([...AUDIT_RESULTS, "pending", "interrupted"]).optional(),
   /** Matched (case-insensitively) against the summary, the change, the commands and the error. */
   text: z.string().max(200).optional(),
   /** Id cursor: entries older than this id. */
@@ -221,4 +224,50 @@ function toEntry(row: AuditRow): AuditEntry {
     error: row.error === null ? null : (JSON.parse(row.error) as AuditError),
     details: row.details === null ? null : (JSON.parse(row.details) as unknown),
   };
+}
+
+/** What one involved director held when an interrupted attempt was found. */
+export type HeldAfterInterruption =
+  | { directorId: string; read: true; version: string }
+  | { directorId: string; read: false; unreachable: true; error: ConsoleErrorJson };
+
+export interface InterruptedDetails {
+  interrupted: { at: number; directors: HeldAfterInterruption[] };
+}
+
+/**
+ * Marks every attempt still "pending" as "interrupted" and returns them: call once at start,
+ * before any new attempt can be recorded, so only a previous process's attempts are caught.
+ */
+export function interruptPending(db: Db = getDb()): AuditEntry[] {
+  return db.transaction(() => {
+    const rows = db
+      .prepare<[], AuditRow>("SELECT * FROM audit WHERE result = 'pending' ORDER BY id")
+      .all();
+    const mark = db.prepare(
+      "UPDATE audit SET result = 'interrupted', finished_at = ?, details = ? WHERE id = ?",
+    );
+    const now = Date.now();
+    for (const row of rows) {
+      const details: InterruptedDetails = { interrupted: { at: now, directors: [] } };
+      mark.run(now, JSON.stringify(details), row.id);
+    }
+    return rows.map((row) => toEntry({ ...row, result: "interrupted" }));
+  })();
+}
+
+/** Records what each involved director holds now, read after the attempt was marked interrupted. */
+export function recordHeldAfterInterruption(
+  id: number,
+  held: { after: Record<string, DirectorRulesRecord>; directors: HeldAfterInterruption[] },
+  db: Db = getDb(),
+): void {
+  const details: InterruptedDetails = {
+    interrupted: { at: Date.now(), directors: held.directors },
+  };
+  db.prepare("UPDATE audit SET after = ?, details = ? WHERE id = ? AND result = 'interrupted'").run(
+    JSON.stringify(held.after),
+    JSON.stringify(details),
+    id,
+  );
 }

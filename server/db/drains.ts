@@ -7,8 +7,10 @@ import "server-only";
 import { formatServiceKey, type ServiceKey } from "@/server/ipvs/model";
 import { getDb, type Db } from "./index";
 import { drainUndone } from "./outside";
+import { finishAttempt, recordAttempt } from "./audit";
 
-export const DRAIN_STATES = ["draining", "drained", "undrained", "removed"] as const;
+/** "abandoned": an admin closed it without touching any director (docs/changes-and-drains.md). */
+export const DRAIN_STATES = ["draining", "drained", "undrained", "removed", "abandoned"] as const;
 export type DrainState = (typeof DRAIN_STATES)[number];
 
 export interface DrainOriginal {
@@ -33,6 +35,8 @@ export interface Drain {
   original: DrainOriginal[];
   /** Set when the weight came back outside the console (keepalived, a hand edit): when and by what. */
   undone: { at: number; by: string; directorId: string; auditId: number } | null;
+  /** Set when an admin abandoned it: when, who and why. */
+  abandoned: { at: number; by: string; reason: string; auditId: number } | null;
 }
 
 interface DrainRow {
@@ -186,5 +190,57 @@ function toDrain(row: DrainRow, db: Db): Drain {
       weight: w.weight,
     })),
     undone: row.state === "undrained" ? drainUndone(row.id, db) : null,
+    abandoned: row.state === "abandoned" ? drainAbandoned(row.id, db) : null,
   };
+}
+
+/** When, by whom and why a drain was abandoned, from its "drain.abandon" audit entry. */
+function drainAbandoned(drainId: number, db: Db): Drain["abandoned"] {
+  const row = db
+    .prepare<[number], { id: number; started_at: number; user: string; reason: string | null }>(
+      `SELECT id, started_at, user, json_extract(change, '$.reason') AS reason FROM audit
+        WHERE action = 'drain.abandon' AND result = 'ok' AND json_extract(change, '$.drainId') = ?
+        ORDER BY id DESC LIMIT 1`,
+    )
+    .get(drainId);
+  return row
+    ? { at: row.started_at, by: row.user, reason: row.reason ?? "", auditId: row.id }
+    : null;
+}
+
+/**
+ * Closes an active drain whose weight came back outside the console: a "drain.undone" audit
+ * entry (when, by what, on which directors) and state "undrained". Returns the entry's id.
+ */
+export function closeDrainAsUndone(
+  input: {
+    drain: Pick<Drain, "id" | "clusterId">;
+    by: string;
+    directors: string[];
+    summary: string;
+    change: Record<string, unknown>;
+    startedAt?: number;
+  },
+  db: Db = getDb(),
+): number {
+  const auditId = recordAttempt(
+    {
+      user: input.by,
+      action: "drain.undone",
+      clusterId: input.drain.clusterId,
+      directors: input.directors,
+      summary: input.summary,
+      change: {
+        drainId: input.drain.id,
+        by: input.by,
+        directorId: input.directors[0],
+        ...input.change,
+      },
+      ...(input.startedAt === undefined ? {} : { startedAt: input.startedAt }),
+    },
+    db,
+  );
+  finishAttempt(auditId, { result: "ok" }, db);
+  setDrainState(input.drain.id, "undrained", { auditId }, db);
+  return auditId;
 }

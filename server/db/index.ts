@@ -98,6 +98,49 @@ export const migrations: string[] = [
      PRIMARY KEY (director_id, service, realserver, resolution, at)
    ) WITHOUT ROWID;
    CREATE INDEX history_age ON history (resolution, at);`,
+  // 7: audit rows a crash left pending become "interrupted" at the next start; a drain can be
+  // abandoned. SQLite cannot change a CHECK: both tables are rebuilt (migrate() runs this with
+  // foreign keys off, as SQLite's own procedure for a table rebuild asks).
+  `CREATE TABLE audit_new (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     started_at INTEGER NOT NULL,
+     finished_at INTEGER,
+     user TEXT NOT NULL,
+     remote_address TEXT,
+     action TEXT NOT NULL,
+     cluster_id TEXT,
+     directors TEXT NOT NULL DEFAULT '[]',
+     summary TEXT NOT NULL,
+     change TEXT NOT NULL,
+     argv TEXT NOT NULL DEFAULT '{}',
+     before TEXT NOT NULL DEFAULT '{}',
+     after TEXT,
+     result TEXT NOT NULL DEFAULT 'pending'
+       CHECK (result IN ('pending', 'ok', 'failed', 'refused', 'conflict', 'partial', 'interrupted')),
+     error TEXT,
+     details TEXT
+   );
+   INSERT INTO audit_new SELECT * FROM audit;
+   DROP TABLE audit;
+   ALTER TABLE audit_new RENAME TO audit;
+   CREATE INDEX audit_cluster ON audit (cluster_id, id);
+   CREATE INDEX audit_user ON audit (user, id);
+   CREATE TABLE drains_new (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     cluster_id TEXT NOT NULL,
+     address TEXT NOT NULL,
+     port INTEGER,
+     started_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     user TEXT NOT NULL,
+     state TEXT NOT NULL
+       CHECK (state IN ('draining', 'drained', 'undrained', 'removed', 'abandoned')),
+     audit_id INTEGER REFERENCES audit (id)
+   );
+   INSERT INTO drains_new SELECT * FROM drains;
+   DROP TABLE drains;
+   ALTER TABLE drains_new RENAME TO drains;
+   CREATE INDEX drains_cluster ON drains (cluster_id, state);`,
 ];
 
 /** Opens (creating if needed) a database file and brings its schema up to date. */
@@ -114,12 +157,24 @@ export function openDb(file: string): Db {
 
 function migrate(db: Db): void {
   const current = db.pragma("user_version", { simple: true }) as number;
-  migrations.slice(current).forEach((sql, i) => {
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${current + i + 1}`);
-    })();
-  });
+  if (current >= migrations.length) return;
+  // A rebuilt table (drop, rename) must not cascade or trip the references to it; the
+  // references are checked once every migration has run. (Outside a transaction: SQLite
+  // ignores this pragma inside one.)
+  db.pragma("foreign_keys = OFF");
+  try {
+    migrations.slice(current).forEach((sql, i) => {
+      db.transaction(() => {
+        db.exec(sql);
+        db.pragma(`user_version = ${current + i + 1}`);
+      })();
+    });
+    const broken = db.pragma("foreign_key_check") as unknown[];
+    if (broken.length > 0)
+      throw new Error(`the migrated database has ${broken.length} broken references`);
+  } finally {
+    db.pragma("foreign_keys = ON");
+  }
 }
 
 const globalForDb = globalThis as unknown as { lvsConsoleDb?: Db };

@@ -75,6 +75,11 @@ export interface ApplyOptions {
    * Runs after the audit row is written and before the first command (inside the cluster
    * lock). Throwing aborts the operation, recorded as refused (a REFUSED error) or failed.
    */
+  /**
+   * Every director already holds what the operation asks for: finish it as "ok" with nothing
+   * run (an undrain whose weights are already back) instead of refusing "would-change-nothing".
+   */
+  nothingToDoIsDone?: boolean;
   beforeApply?: (context: {
     auditId: number;
     planned: ReadonlyArray<{ directorId: string; snapshot: DirectorSnapshot }>;
@@ -142,6 +147,20 @@ export async function applyOperation(
     );
 
     const refusal = blockingRefusal(planned);
+    if (options.nothingToDoIsDone && planned.every((p) => p.tolerated && p.steps.length === 0)) {
+      const held = before(keysByDirector, sysctlNames);
+      const auditId = recordAttempt({ ...attempt, argv, before: held });
+      const results = planned.map((p) => ({
+        directorId: p.director.id,
+        ok: true,
+        steps: [],
+        error: null,
+        verified: true,
+        version: p.snapshot.version,
+      }));
+      finishAttempt(auditId, { result: "ok", after: held, details: results });
+      return { auditId, ok: true, result: "ok" as const, error: null, results };
+    }
     if (refusal) {
       const auditId = recordAttempt({
         ...attempt,

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { closeDb } from "@/server/db";
 import { getAuditEntry, listAudit } from "@/server/db/audit";
 import { isConsoleError, type ConsoleError } from "@/server/errors";
-import type { Change } from "@/server/ipvs/planner";
+import { changeSchema, type Change } from "@/server/ipvs/planner";
 import { applyChange, previewChange } from "./changes";
 import { setDirectorIo } from "./io";
 import { FakeCluster } from "@/test/support/fake-director";
@@ -221,14 +221,14 @@ describe("applyChange", () => {
   it("refuses what the planner refuses, runs nothing, and audits the refusal", async () => {
     const change: Change = {
       kind: "removeRealserver",
-      service: web,
-      realserver: { address: "10.10.0.99", port: 80 },
+      service: { ...web, port: 81 },
+      realserver: { address: "10.10.0.11", port: 80 },
     };
     const e = await rejection(
       applyChange({ clusterId: "prod", change, expectedVersions: cluster.versions(), user: alice }),
     );
     expect(e.code).toBe("REFUSED");
-    expect(e.details.reason).toBe("no-such-realserver");
+    expect(e.details.reason).toBe("no-such-service");
     expect(cluster.director("lvs1").commands).toEqual([]);
     expect(getAuditEntry(Number(e.details.auditId))?.result).toBe("refused");
   });
@@ -272,5 +272,75 @@ describe("applyChange", () => {
     // No interleaving: lvs1 ran exactly one command.
     expect(cluster.director("lvs1").commands).toHaveLength(1);
     expect(listAudit({ user: "bob" }).entries[0]?.result).toBe("conflict");
+  });
+});
+
+const rs4 = { address: "10.10.0.14", port: 80, forward: "masq", weight: 2 } as const;
+// Parsed as the router parses it (thresholds and tunnel default), so the read-back matches.
+const addRs4: Change = changeSchema.parse({ kind: "addRealserver", service: web, realserver: rs4 });
+const removeRs4: Change = {
+  kind: "removeRealserver",
+  service: web,
+  realserver: { address: rs4.address, port: rs4.port },
+};
+
+describe("finishing a PARTIAL change by retrying it", () => {
+  async function commit(change: Change) {
+    return applyChange({
+      clusterId: "prod",
+      change,
+      expectedVersions: cluster.versions(),
+      user: alice,
+    });
+  }
+
+  it.each([
+    ["an added realserver", addRs4, "-a", "is already a realserver"],
+    ["a removed realserver", removeRs4, "-d", "is not a realserver"],
+  ])(
+    "%s: the director that already holds it has nothing to do, the other catches up",
+    async (_name, change, flag, already) => {
+      if (change.kind === "removeRealserver") expect((await commit(addRs4)).ok).toBe(true);
+      cluster.director("lvs2").failWith = (argv) =>
+        argv.includes(flag)
+          ? { stdout: "", stderr: "Memory allocation problem\n", exitCode: 255 }
+          : null;
+      expect((await commit(change)).result).toBe("partial");
+
+      cluster.director("lvs2").failWith = undefined;
+      const preview = await previewChange("prod", change);
+      expect(preview.perDirector[0]).toMatchObject({
+        ok: false,
+        reason: "would-change-nothing",
+        message: expect.stringMatching(
+          new RegExp(`^already as asked: 10.10.0.14:80 ${already}`),
+        ) as unknown,
+      });
+      expect(preview.perDirector[1]).toMatchObject({ ok: true });
+      const before = cluster.director("lvs1").commands.length;
+      const retry = await commit(change);
+      expect(retry).toMatchObject({ ok: true, result: "ok" });
+      expect(cluster.director("lvs1").commands).toHaveLength(before);
+      expect(cluster.versions().lvs1).toBe(cluster.versions().lvs2);
+    },
+  );
+
+  it("still refuses a member that is there with other settings, and a change with nothing to do anywhere", async () => {
+    const other = cluster.director("lvs1").services[0];
+    other?.realservers.push({
+      ...structuredClone(other.realservers[1]!),
+      address: rs4.address,
+      weight: 5,
+    });
+    const e = await rejection(commit(addRs4));
+    expect(e).toMatchObject({
+      code: "REFUSED",
+      details: { reason: "already-a-member", directorId: "lvs1" },
+    });
+    const nowhere = await rejection(
+      commit({ ...removeRs4, realserver: { address: "10.10.0.99", port: 80 } }),
+    );
+    expect(nowhere).toMatchObject({ code: "REFUSED", details: { reason: "would-change-nothing" } });
+    expect(cluster.director("lvs2").commands).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  * cluster, counted from one reading per director. Pure.
  */
 import "server-only";
-import type { ServiceKey } from "@/server/ipvs/model";
+import { sameServiceKey, type ServiceKey } from "@/server/ipvs/model";
 import type { DrainSelector } from "@/server/ipvs/planner";
 import type { DirectorReachability, DirectorSnapshot } from "@/server/live/types";
 import type { Drain } from "@/server/db/drains";
@@ -39,6 +39,11 @@ export interface DrainProgress {
   waitingFor: string[];
   /** No connections left, on the word of every director as it is now. */
   drained: boolean;
+  /**
+   * Every member this drain set to 0 that still exists serves again (weight above 0), on the
+   * word of every director as it is now: someone gave the weights back without the console.
+   */
+  restored: boolean;
 }
 
 /** What one director of the drain's cluster says: its newest snapshot and how current it is. */
@@ -100,5 +105,21 @@ export function drainProgress(drain: Drain, readings: readonly DirectorReading[]
       totals.inactive === 0 &&
       totals.persistent === 0 &&
       waitingFor.length === 0,
+    restored: waitingFor.length === 0 && weightsRestored(drain, perDirector),
   };
+}
+
+function weightsRestored(
+  drain: Drain,
+  perDirector: ReadonlyArray<Pick<DrainProgress["perDirector"][number], "directorId" | "services">>,
+): boolean {
+  // Members that had weight 0 before the drain were not drained by it: they say nothing.
+  const weights = drain.original.flatMap((o) => {
+    if (o.weight === 0) return [];
+    const member = perDirector
+      .find((d) => d.directorId === o.directorId)
+      ?.services.find((s) => s.port === o.port && sameServiceKey(s.service, o.service));
+    return member ? [member.weight] : [];
+  });
+  return weights.length > 0 && weights.every((w) => w > 0);
 }

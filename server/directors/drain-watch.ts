@@ -3,9 +3,12 @@
  */
 import "server-only";
 import { ConsoleError } from "@/server/errors";
-import { getDrain, observeDrainProgress } from "@/server/db/drains";
+import { closeDrainAsUndone, getDrain, observeDrainProgress, type Drain } from "@/server/db/drains";
+import { consoleExplains } from "@/server/db/outside";
+import { OUTSIDE_CONSOLE } from "@/server/live/outside-changes";
 import { directorIo } from "./io";
 import { LatestValues } from "@/server/live/stream";
+import { formatServiceKey } from "@/server/ipvs/model";
 import {
   type DirectorReading,
   type DrainProgress,
@@ -13,7 +16,39 @@ import {
   drainProgress,
 } from "./drain-progress";
 
-/** Reads every director of the drain's cluster once and records drained/draining. */
+/**
+ * Records what every director's current word says: drained or draining, or, when the weights
+ * are back and no console attempt made the rules so (an undrain under way or interrupted is
+ * the console's own), closes the drain as restored outside the console. That catches a hand
+ * restore the pollers never saw change (the console was down, nobody watched).
+ */
+function recordProgress(drain: Drain, progress: DrainProgress, readings: DirectorReading[]): void {
+  if (drain.state !== "draining" && drain.state !== "drained") return;
+  // Only the console's attempts since this drain started: rules restored earlier (an older
+  // drain's undrain) hash to the same version and explain nothing about this one.
+  const since = Math.max(0, Date.now() - drain.startedAt);
+  const explained = readings.some(
+    (r) => r.snapshot && consoleExplains(r.directorId, r.snapshot.version, since),
+  );
+  if (!progress.restored || explained) {
+    observeDrainProgress(drain.id, progress.drained);
+    return;
+  }
+  const back = progress.perDirector.flatMap((d) =>
+    d.services
+      .filter((s) => s.weight > 0)
+      .map((s) => `${d.directorId} ${formatServiceKey(s.service)} weight ${s.weight}`),
+  );
+  closeDrainAsUndone({
+    drain,
+    by: OUTSIDE_CONSOLE,
+    directors: progress.perDirector.map((d) => d.directorId),
+    summary: `drain ${drain.id} restored outside the console: ${back.join("; ")}`.slice(0, 1000),
+    change: { restored: progress.perDirector },
+  });
+}
+
+/** Reads every director of the drain's cluster once and records drained/draining/restored. */
 export async function readDrainProgress(drainId: number): Promise<DrainProgress> {
   const drain = getDrain(drainId);
   if (!drain) throw new ConsoleError("NOT_FOUND", `there is no drain ${drainId}`, { drainId });
@@ -22,19 +57,17 @@ export async function readDrainProgress(drainId: number): Promise<DrainProgress>
   const reads = await Promise.allSettled(cluster.directors.map((d) => io.readSnapshot(d)));
   const failed = reads.find((r) => r.status === "rejected");
   if (reads.every((r) => r.status === "rejected") && failed) throw failed.reason;
-  const progress = drainProgress(
-    drain,
-    reads.map((r, i) =>
-      r.status === "fulfilled"
-        ? currentReading({ snapshot: r.value })
-        : {
-            directorId: cluster.directors[i]?.id ?? "?",
-            snapshot: null,
-            reachability: "unreachable",
-          },
-    ),
+  const readings = reads.map((r, i): DirectorReading =>
+    r.status === "fulfilled"
+      ? currentReading({ snapshot: r.value })
+      : {
+          directorId: cluster.directors[i]?.id ?? "?",
+          snapshot: null,
+          reachability: "unreachable",
+        },
   );
-  if (!failed) observeDrainProgress(drain.id, progress.drained);
+  const progress = drainProgress(drain, readings);
+  if (!failed) recordProgress(drain, progress, readings);
   return progress;
 }
 
@@ -78,8 +111,9 @@ export async function* watchDrainProgress(
   }, signal ?? new AbortController().signal);
   for await (const _changed of changes) {
     const drain = getDrain(drainId) ?? first;
-    const progress = drainProgress(drain, [...latest.values()]);
-    if (progress.waitingFor.length === 0) observeDrainProgress(drain.id, progress.drained);
+    const readings = [...latest.values()];
+    const progress = drainProgress(drain, readings);
+    if (progress.waitingFor.length === 0) recordProgress(drain, progress, readings);
     yield progress;
   }
 }

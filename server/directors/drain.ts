@@ -23,6 +23,7 @@ import {
 import { applyOperation } from "./apply";
 import {
   describeRealserver,
+  type DirectorResult,
   type ApplyResult,
   type ChangePreview,
   type ClusterOperation,
@@ -140,14 +141,27 @@ export async function startDrain(input: {
   });
   const recorded = drain as Drain | null;
   if (!recorded) throw new ConsoleError("INTERNAL", "the drain ran without being recorded");
-  // Nothing took effect anywhere: the drain never started.
-  if (
-    result.result === "failed" &&
-    result.results.every((r) => r.steps.every((s) => s.exitCode !== 0))
-  ) {
+  if (result.result === "failed" && neverTookEffect(result.results, input.expectedVersions)) {
     setDrainState(recorded.id, "undrained", { auditId: result.auditId });
   }
   return { ...result, drainId: recorded.id };
+}
+
+/**
+ * Whether a failed drain certainly changed nothing, so it can be closed as never started: on
+ * every director the kernel refused (a non-zero exit, nothing exited 0), or the rules read
+ * back are still the ones planned against. A timeout or a dropped connection without a good
+ * read-back may have set the weight: that drain stays open, to be undrained or abandoned.
+ */
+export function neverTookEffect(
+  results: readonly DirectorResult[],
+  plannedVersions: Record<string, string>,
+): boolean {
+  return results.every(
+    (r) =>
+      r.steps.every((s) => s.exitCode !== null && s.exitCode !== 0) ||
+      (r.version !== null && r.version === plannedVersions[r.directorId]),
+  );
 }
 
 function activeDrain(drainId: number): Drain {
@@ -198,10 +212,38 @@ export async function undrain(input: {
         return weights.length ? [{ kind: "undrain", realserver, weights }] : [];
       },
     },
-    { expectedVersions: input.expectedVersions, user: input.user },
+    // Weights already back everywhere (by hand, or a retry after a partial undrain): done.
+    { expectedVersions: input.expectedVersions, user: input.user, nothingToDoIsDone: true },
   );
   if (result.ok) setDrainState(drain.id, "undrained", { auditId: result.auditId });
   return result;
+}
+
+/**
+ * Closes a drain without touching any director (an admin's way out of a drain that cannot be
+ * finished: its cluster or director is gone for good, its weights are managed elsewhere now).
+ * The reason is kept in the audit log.
+ */
+export function abandonDrain(input: { drainId: number; reason: string; user: Actor }): Drain {
+  const drain = activeDrain(input.drainId);
+  const auditId = recordAttempt({
+    user: input.user.name,
+    remoteAddress: input.user.remoteAddress ?? null,
+    action: "drain.abandon",
+    clusterId: drain.clusterId,
+    directors: [...new Set(drain.original.map((o) => o.directorId))],
+    summary:
+      `abandon drain ${drain.id} of ${describeRealserver(drain.realserver)}: ${input.reason}`.slice(
+        0,
+        1000,
+      ),
+    change: { kind: "abandonDrain", drainId: drain.id, reason: input.reason, state: drain.state },
+  });
+  finishAttempt(auditId, { result: "ok" });
+  setDrainState(drain.id, "abandoned", { auditId });
+  const closed = getDrain(drain.id);
+  if (!closed) throw new ConsoleError("INTERNAL", `drain ${drain.id} vanished`);
+  return closed;
 }
 
 /**

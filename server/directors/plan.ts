@@ -10,7 +10,7 @@ import { plan, type PlanStep } from "@/server/ipvs/planner";
 import type { DirectorSnapshot } from "@/server/live/types";
 import { commandLine } from "@/server/ssh/quote";
 import { rulesOf } from "@/server/ipvs/rules";
-import { intendedRules } from "@/server/ipvs/intent";
+import { alreadyAsIntended, intendedRules } from "@/server/ipvs/intent";
 import { directorIo } from "./io";
 import { rememberSnapshot } from "@/server/live/versions";
 import type {
@@ -56,6 +56,14 @@ function planDirector(
       };
       if (tolerated.has(p.reason)) {
         firstTolerated ??= refusal;
+        continue;
+      }
+      // Already as asked (a retry after PARTIAL, or its inverse): nothing to do, not a refusal.
+      if (alreadyAsIntended(services, change)) {
+        firstTolerated ??= {
+          reason: "would-change-nothing",
+          message: `already as asked: ${p.message}`,
+        };
         continue;
       }
       return {

@@ -5,9 +5,65 @@
  * method) shows up as a difference.
  */
 import type { Change } from "@/server/ipvs/planner";
-import { drainTargets } from "@/server/ipvs/planner";
-import { sameEndpoint, sameServiceKey, type RealserverRule } from "@/server/ipvs/model";
+import { changeSchema, drainTargets, type ChangeInput } from "@/server/ipvs/planner";
+import {
+  sameEndpoint,
+  sameServiceKey,
+  type RealserverRule,
+  type ServiceKey,
+} from "@/server/ipvs/model";
 import { rulesOf, type ServiceWithRealservers } from "./rules";
+import { diffRules } from "./rule-diff";
+
+/**
+ * Whether a director already holds what a membership or service change asks for, so the
+ * planner's refusal of it (already a member, no such member, ...) means "nothing to do here":
+ * the retry of a change that landed on some directors of a cluster, or its inverse. Only an
+ * exact match counts: a member with another weight is not "already added". Pure.
+ */
+export function alreadyAsIntended(
+  services: readonly ServiceWithRealservers[],
+  input: ChangeInput,
+): boolean {
+  // Parsed as the planner parses it: defaults (thresholds, tunnel) filled in before comparing.
+  const parsed = changeSchema.safeParse(input);
+  if (!parsed.success) return false;
+  const change = parsed.data;
+  const rules = rulesOf(services);
+  const find = (key: ServiceKey) => rules.find((s) => sameServiceKey(s.key, key));
+  switch (change.kind) {
+    case "addRealserver": {
+      const svc = find(change.service);
+      const current = svc?.realservers.find((rs) => sameEndpoint(rs, change.realserver));
+      return (
+        svc !== undefined &&
+        current !== undefined &&
+        diffRules(
+          [{ ...svc, realservers: [current] }],
+          rulesOf([{ ...svc, realservers: [change.realserver] }]),
+        ).length === 0
+      );
+    }
+    case "removeRealserver": {
+      const svc = find(change.service);
+      return (
+        svc !== undefined && !svc.realservers.some((rs) => sameEndpoint(rs, change.realserver))
+      );
+    }
+    case "addService": {
+      const svc = find(change.service.key);
+      return (
+        svc !== undefined &&
+        diffRules([svc], rulesOf([{ ...change.service, realservers: change.realservers }]))
+          .length === 0
+      );
+    }
+    case "deleteService":
+      return find(change.service) === undefined;
+    default:
+      return false;
+  }
+}
 
 export function intendedRules(
   services: readonly ServiceWithRealservers[],

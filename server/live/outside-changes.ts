@@ -8,7 +8,7 @@
  */
 import "server-only";
 import { finishAttempt, recordAttempt } from "@/server/db/audit";
-import { listDrains, setDrainState } from "@/server/db/drains";
+import { closeDrainAsUndone, listDrains } from "@/server/db/drains";
 import { consoleExplains } from "@/server/db/outside";
 import { formatEndpoint, formatServiceKey, sameServiceKey } from "@/server/ipvs/model";
 import type { DirectorOwner } from "@/server/live/owner-view";
@@ -123,23 +123,13 @@ function markUndoneDrains(
     if (!back) continue;
     const weight = back.kind === "realserverEdited" ? back.to : "its weight";
     const what = `${formatEndpoint(back.realserver)} in ${formatServiceKey(back.service)}`;
-    const auditId = recordAttempt({
-      user: by,
-      action: "drain.undone",
-      clusterId: snapshot.clusterId,
+    closeDrainAsUndone({
+      drain,
+      by,
       directors: [snapshot.directorId],
       summary: `drain ${drain.id} undone on ${snapshot.directorId} by ${by}: ${what} back at weight ${weight}`,
-      change: {
-        drainId: drain.id,
-        by,
-        directorId: snapshot.directorId,
-        service: back.service,
-        realserver: back.realserver,
-        weight,
-      },
+      change: { service: back.service, realserver: back.realserver, weight },
       startedAt: snapshot.takenAt,
     });
-    finishAttempt(auditId, { result: "ok" });
-    setDrainState(drain.id, "undrained", { auditId });
   }
 }

@@ -1,8 +1,8 @@
 /**
  * One change on a cluster of two real directors (labs "h5a" and "h5b" on 127.0.0.1:2240
  * and :2241, started here unless already running): applied and verified on both, refused on
- * both when one of them moved on, reported as PARTIAL when one kernel refuses it, and a
- * drain plus its explicit removal across the pair.
+ * both when one of them moved on, reported as PARTIAL when one kernel refuses it, finished
+ * by retrying it (and its inverse likewise), and a drain plus its explicit removal across the pair.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DirectorConfig } from "@/server/config";
@@ -166,6 +166,69 @@ describe("a two-director cluster", () => {
         "mount -t hostfs -o \"$(sed -n 's/.*lab\\.modules=\\([^ ]*\\).*/\\1/p' /proc/cmdline)\" none /lib/modules && modprobe ip_vs_lblcr",
       );
       await onLab(A.name, "ipvsadm -D -t 203.0.113.60:80");
+    }
+  });
+
+  it("finishes a PARTIAL add by retrying it once the refusing director is fixed, and its inverse too", async () => {
+    const rs4 = { address: "10.10.0.14", port: 80 };
+    const add: ChangeInput = {
+      kind: "addRealserver",
+      service: alt,
+      realserver: { ...rs4, forward: "masq", weight: 4 },
+    };
+    const remove: ChangeInput = { kind: "removeRealserver", service: alt, realserver: rs4 };
+    const member = "-a -t 203.0.113.10:8080 -r 10.10.0.14:80 -m -w 4\n";
+    const commit = async (change: ChangeInput) =>
+      caller.changes.commit({
+        clusterId: "pair",
+        change,
+        expectedVersions: (await preview(change)).versions,
+      });
+    // lvs-2's ipvsadm refuses one kind of command (-a or -d) the way the kernel refuses, exit 255.
+    const breakIpvsadm = (flag: string) =>
+      onLab(
+        B.name,
+        `cp /usr/sbin/ipvsadm /run/ipvsadm.real && printf '%s\\n' '#!/bin/sh' 'case " $* " in *" ${flag} "*) echo "Memory allocation problem" >&2; exit 255;; esac' 'exec /run/ipvsadm.real "$@"' >/run/ipvsadm.refusing && chmod +x /run/ipvsadm.refusing && mount --bind /run/ipvsadm.refusing /usr/sbin/ipvsadm`,
+      );
+    const fixIpvsadm = () => onLab(B.name, "umount /usr/sbin/ipvsadm");
+
+    for (const [change, flag] of [
+      [add, "-a"],
+      [remove, "-d"],
+    ] as const) {
+      await breakIpvsadm(flag);
+      try {
+        const partial = await commit(change);
+        expect(partial).toMatchObject({ result: "partial", error: { code: "PARTIAL" } });
+        expect(partial.results[1]?.error).toMatchObject({
+          code: "COMMAND_FAILED",
+          details: { exitCode: 255 },
+        });
+      } finally {
+        await fixIpvsadm();
+      }
+      const again = await preview(change);
+      expect(again.perDirector[0]).toMatchObject({
+        ok: false,
+        reason: "would-change-nothing",
+        message: expect.stringMatching(/^already as asked: 10\.10\.0\.14:80 is/) as unknown,
+      });
+      expect(again.perDirector[1]).toMatchObject({ ok: true });
+      const retried = await caller.changes.commit({
+        clusterId: "pair",
+        change,
+        expectedVersions: again.versions,
+      });
+      expect(retried).toMatchObject({ ok: true, result: "ok" });
+      expect(retried.results.map((r) => [r.directorId, r.steps.length, r.verified])).toEqual([
+        ["lvs-1", 0, true],
+        ["lvs-2", 1, true],
+      ]);
+      for (const lab of [A, B]) {
+        const saved = await savedOn(lab.name);
+        if (change === add) expect(saved).toContain(member);
+        else expect(saved).not.toContain("10.10.0.14:80");
+      }
     }
   });
 

@@ -1,7 +1,8 @@
 /**
  * A drain on a real director with persistent clients, end to end: preflight warning and its
  * sysctl fix, weight 0 everywhere the realserver serves (forwarding and thresholds kept),
- * new clients elsewhere, the live progress reaching 0, and the undrain.
+ * new clients elsewhere, the live progress reaching 0, and the undrain; and a drain whose
+ * weights someone put back by hand, finished by an undrain or read as restored.
  *
  * Runs on a lab of its own (default "h5d" on 127.0.0.1:2242, started and stopped here):
  * the drain takes minutes (persistence templates and TIME_WAIT entries must expire) and
@@ -13,6 +14,7 @@ import type { DirectorConfig } from "@/server/config";
 import type { ChangeInput } from "@/server/ipvs/planner";
 import type { DrainProgress } from "@/server/directors/drain-progress";
 import { getDrain } from "@/server/db/drains";
+import { readDrainProgress } from "@/server/directors/drain-watch";
 import { ensureLab, stopLab } from "../../lab/harness";
 import { directorConfigOf } from "./lab-director";
 import {
@@ -244,4 +246,55 @@ describe("drain of 10.10.0.11:80 with persistent clients", () => {
       ]);
     },
   );
+});
+
+describe("a drain whose weights came back by hand", () => {
+  it("is finished by an undrain with nothing to run, and a hand restore is read as such", async () => {
+    const restoreByHand = () =>
+      onLab(
+        LAB,
+        "ipvsadm -e -t 203.0.113.10:80 -r 10.10.0.11:80 -m -w 1 && ipvsadm -e -t 203.0.113.10:8080 -r 10.10.0.11:80 -m -w 3 && ipvsadm -e -f 1 -r 10.10.0.11:80 -m -w 1",
+      );
+    const start = async () => {
+      const p = await caller.drains.preview({ clusterId: "drain", realserver: rs1 });
+      const d = await caller.drains.start({
+        clusterId: "drain",
+        realserver: rs1,
+        expectedVersions: p.versions,
+      });
+      expect(d).toMatchObject({ ok: true, result: "ok" });
+      return d.drainId;
+    };
+    const versions = async () =>
+      (
+        await caller.changes.preview({
+          clusterId: "drain",
+          change: { kind: "setWeight", service: web, realserver: rs1, weight: 7 },
+        })
+      ).versions;
+
+    // Restored by hand, then undrained: nothing runs, the drain is closed.
+    const first = await start();
+    await restoreByHand();
+    const undrained = await caller.drains.undrain({
+      drainId: first,
+      expectedVersions: await versions(),
+    });
+    expect(undrained).toMatchObject({ ok: true, result: "ok" });
+    expect(undrained.results[0]?.steps).toEqual([]);
+    expect((await caller.drains.get({ drainId: first })).state).toBe("undrained");
+
+    // Restored by hand and only read: closed as restored outside the console.
+    const second = await start();
+    await restoreByHand();
+    const read = await readDrainProgress(second);
+    expect(read.restored).toBe(true);
+    expect(await caller.drains.get({ drainId: second })).toMatchObject({
+      state: "undrained",
+      undone: { by: "outside the console", directorId: "drain-lab" },
+    });
+    expect(await onLab(LAB, "ipvsadm -Sn")).toContain(
+      "-a -t 203.0.113.10:80 -r 10.10.0.11:80 -m -w 1\n",
+    );
+  });
 });

@@ -4,9 +4,15 @@ import { z } from "zod";
 import { drainSelectorSchema } from "@/server/ipvs/planner";
 import { getDrain, listDrains } from "@/server/db/drains";
 import { ConsoleError } from "@/server/errors";
-import { previewDrain, removeDrained, startDrain, undrain } from "@/server/directors/drain";
+import {
+  abandonDrain,
+  previewDrain,
+  removeDrained,
+  startDrain,
+  undrain,
+} from "@/server/directors/drain";
 import { watchDrainProgress } from "@/server/directors/drain-watch";
-import { operatorProcedure, router, viewerProcedure } from "../init";
+import { adminProcedure, operatorProcedure, router, viewerProcedure } from "../init";
 import { expectedVersionsSchema } from "./changes";
 
 const clusterIdSchema = z.string().min(1).max(64);
@@ -41,6 +47,11 @@ export const drainsRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => removeDrained({ ...input, user: ctx.actor })),
+
+  /** Closes an active drain without touching any director; the reason goes to the audit log. */
+  abandon: adminProcedure
+    .input(z.object({ drainId: drainIdSchema, reason: z.string().trim().min(3).max(500) }))
+    .mutation(({ ctx, input }) => abandonDrain({ ...input, user: ctx.actor })),
 
   list: viewerProcedure
     .input(
