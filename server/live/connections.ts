@@ -9,7 +9,7 @@ import type { DirectorConfig } from "@/server/config";
 import { getDirector } from "@/server/config/directors";
 import { parseConnTableAsync, type ConnTable } from "@/server/ipvs/parse/conn-table";
 import { getSshPool } from "@/server/db/ssh-pool";
-import type { SshPool } from "@/server/ssh/pool";
+import { CONN_TABLE_MAX_OUTPUT_BYTES, type SshPool } from "@/server/ssh/pool";
 import {
   ConnTables,
   DEFAULT_CONN_TABLE_OPTIONS,
@@ -38,7 +38,8 @@ export type ConnectionsResult = ConnectionsPage & { read: TableReadStatus };
 /**
  * One read of /proc/net/ip_vs_conn: `cat`, not ipvsadm -Lnc, which reads the same file and
  * formats it (4.7x slower at 100k entries in the lab). The timeout is long because the
- * read is quadratic in the table size; nobody waits on it but the first viewer.
+ * read is quadratic in the table size; nobody waits on it but the first viewer. The only
+ * command allowed the large output cap; a read, so it never holds the channel changes need.
  */
 export async function readConnTable(
   pool: SshPool,
@@ -48,6 +49,8 @@ export async function readConnTable(
   const result = await pool.execChecked(director, ["cat", "/proc/net/ip_vs_conn"], {
     timeoutMs: 300_000,
     signal,
+    maxOutputBytes: CONN_TABLE_MAX_OUTPUT_BYTES,
+    lane: "read",
   });
   return parseConnTableAsync(result.stdout);
 }
