@@ -77,11 +77,12 @@ export function getConnTables(): ConnTables {
 /** `query` is validated already (connectionsQuerySchema: the router's input). */
 export async function listConnections(
   query: ConnectionsQuery,
-  options: { tables?: ConnTables; pool?: SshPool } = {},
+  options: { tables?: ConnTables; pool?: SshPool; user?: string } = {},
 ): Promise<ConnectionsResult> {
   const director = getDirector(query.directorId);
   const table = (options.tables ?? getConnTables()).table(director);
-  const read = await table.get(query.readId);
+  // A readId pins that read for this user (capped per user and per director).
+  const read = await table.get(query.readId, options.user);
   let context: ServiceContext | null = null;
   if (query.filter.service?.kind === "fwm") {
     // Only a firewall-mark filter needs the rules; the poller usually has them already.
