@@ -26,7 +26,7 @@ export type ConsoleErrorCode =
   | "VERIFY_FAILED" // applied, but the read-back differs; details.director, details.command
   | "UNAUTHORIZED"
   | "FORBIDDEN"
-  | "RATE_LIMITED" // too many sign-in attempts; details.reason, details.retryAfterSeconds
+  | "RATE_LIMITED" // too many sign-in attempts or paused connection-table reads; details.reason, details.retryAfterSeconds
   | "INTERNAL";
 
 export type ErrorDetails = Record<string, unknown>;

@@ -7,6 +7,7 @@ import "server-only";
 import { z } from "zod";
 import type { ServiceWithRealservers } from "@/server/ipvs/rules";
 import type { ConsoleErrorJson } from "@/server/errors";
+import { capOutput } from "./audit-output";
 import { getDb, type Db } from "./index";
 
 export const AUDIT_RESULTS = ["ok", "failed", "refused", "conflict", "partial"] as const;
@@ -101,6 +102,7 @@ export interface FinishInput {
   before?: Record<string, DirectorRulesRecord>;
 }
 
+/** Completes an attempt; what commands printed is stored cut (audit-output.ts). */
 export function finishAttempt(id: number, input: FinishInput, db: Db = getDb()): void {
   db.prepare(
     `UPDATE audit SET finished_at = ?, result = ?, after = ?, error = ?, details = ?,
@@ -110,8 +112,10 @@ export function finishAttempt(id: number, input: FinishInput, db: Db = getDb()):
     Date.now(),
     input.result,
     input.after ? JSON.stringify(input.after) : null,
-    input.error ? JSON.stringify(input.error) : null,
-    input.details === undefined ? null : JSON.stringify(input.details, bigintToString),
+    input.error ? JSON.stringify(capOutput(input.error)) : null,
+    input.details === undefined
+      ? null
+      : JSON.stringify(capOutput(JSON.parse(JSON.stringify(input.details, bigintToString)))),
     input.argv ? JSON.stringify(input.argv) : null,
     input.before ? JSON.stringify(input.before) : null,
     id,
@@ -158,6 +162,8 @@ interface AuditRow {
 export function listAudit(
   filter: AuditFilter = {},
   db: Db = getDb(),
+  /** false (viewers): `text` does not look into what commands printed, only the error's message. */
+  searchOutput = true,
 ): { entries: AuditEntry[]; nextCursor: number | null } {
   const where: string[] = [];
   const params: Array<string | number> = [];
@@ -179,8 +185,9 @@ export function listAudit(
   }
   if (filter.text !== undefined && filter.text !== "") {
     const like = `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const errorText = searchOutput ? "error" : "json_extract(error, '$.message')";
     where.push(
-      `(summary LIKE ? ESCAPE '\\' OR change LIKE ? ESCAPE '\\' OR argv LIKE ? ESCAPE '\\' OR COALESCE(error, '') LIKE ? ESCAPE '\\' OR user LIKE ? ESCAPE '\\')`,
+      `(summary LIKE ? ESCAPE '\\' OR change LIKE ? ESCAPE '\\' OR argv LIKE ? ESCAPE '\\' OR COALESCE(${errorText}, '') LIKE ? ESCAPE '\\' OR user LIKE ? ESCAPE '\\')`,
     );
     params.push(like, like, like, like, like);
   }

@@ -31,7 +31,7 @@ import { rulesOf } from "@/server/ipvs/rules";
 import { directorIo } from "./io";
 import { rulesAtVersion } from "@/server/live/versions";
 import type { ApplyResult, ClusterOperation, PlannedDirector } from "./operation";
-import { blockingRefusal, planCluster, readCluster } from "./plan";
+import { blockingRefusal, planCluster, readCluster, whileChanging } from "./plan";
 import { withClusterLock } from "./cluster-lock";
 import { type DirectorOutcome, runDirector } from "./run-director";
 
@@ -103,106 +103,110 @@ export async function applyOperation(
     change: op.change,
   };
 
-  return withClusterLock(cluster.id, async () => {
-    let snapshots: DirectorSnapshot[];
-    try {
-      snapshots = await readCluster(cluster);
-    } catch (e) {
-      const auditId = recordAttempt(attempt);
-      finishAttempt(auditId, { result: "failed", error: toErrorJson(e) });
-      throw withAuditId(e, auditId);
-    }
-    const before = (keysByDirector: Map<string, ServiceKey[]>, names: readonly string[]) =>
-      affectedRecords(snapshots, keysByDirector, names);
+  return withClusterLock(cluster.id, () =>
+    whileChanging(cluster.id, async () => {
+      let snapshots: DirectorSnapshot[];
+      try {
+        snapshots = await readCluster(cluster, "change");
+      } catch (e) {
+        const auditId = recordAttempt(attempt);
+        finishAttempt(auditId, { result: "failed", error: toErrorJson(e) });
+        throw withAuditId(e, auditId);
+      }
+      const before = (keysByDirector: Map<string, ServiceKey[]>, names: readonly string[]) =>
+        affectedRecords(snapshots, keysByDirector, names);
 
-    const conflicts = findConflicts(snapshots, options.expectedVersions);
-    if (conflicts.length > 0) {
-      const keys = new Map(conflicts.map((c) => [c.directorId, c.changes.map((ch) => ch.service)]));
-      const auditId = recordAttempt({ ...attempt, before: before(keys, []) });
-      const error = new ConsoleError(
-        "CONFLICT",
-        `the rules changed since you looked: ${conflicts
-          .map(
-            (c) =>
-              `${c.directorId}${c.changes.length ? ` (${c.changes.map((ch) => ch.text).join("; ")})` : ""}`,
-          )
-          .join(", ")}`,
-        {
-          auditId,
-          directors: conflicts,
-          changes: conflicts.flatMap((c) =>
-            c.changes.map((ch) => ({ ...ch, directorId: c.directorId })),
-          ),
-        },
+      const conflicts = findConflicts(snapshots, options.expectedVersions);
+      if (conflicts.length > 0) {
+        const keys = new Map(
+          conflicts.map((c) => [c.directorId, c.changes.map((ch) => ch.service)]),
+        );
+        const auditId = recordAttempt({ ...attempt, before: before(keys, []) });
+        const error = new ConsoleError(
+          "CONFLICT",
+          `the rules changed since you looked: ${conflicts
+            .map(
+              (c) =>
+                `${c.directorId}${c.changes.length ? ` (${c.changes.map((ch) => ch.text).join("; ")})` : ""}`,
+            )
+            .join(", ")}`,
+          {
+            auditId,
+            directors: conflicts,
+            changes: conflicts.flatMap((c) =>
+              c.changes.map((ch) => ({ ...ch, directorId: c.directorId })),
+            ),
+          },
+        );
+        finishAttempt(auditId, { result: "conflict", error: toErrorJson(error) });
+        throw error;
+      }
+
+      const planned = planCluster(op, cluster, snapshots);
+      const keysByDirector = new Map(planned.map((p) => [p.director.id, affectedKeys(p)]));
+      const sysctlNames = [...new Set(planned.flatMap((p) => Object.keys(p.intendedSysctls)))];
+      const argv = Object.fromEntries(
+        planned.map((p) => [p.director.id, p.steps.map((s) => s.argv)]),
       );
-      finishAttempt(auditId, { result: "conflict", error: toErrorJson(error) });
-      throw error;
-    }
 
-    const planned = planCluster(op, cluster, snapshots);
-    const keysByDirector = new Map(planned.map((p) => [p.director.id, affectedKeys(p)]));
-    const sysctlNames = [...new Set(planned.flatMap((p) => Object.keys(p.intendedSysctls)))];
-    const argv = Object.fromEntries(
-      planned.map((p) => [p.director.id, p.steps.map((s) => s.argv)]),
-    );
+      const refusal = blockingRefusal(planned);
+      if (options.nothingToDoIsDone && planned.every((p) => p.tolerated && p.steps.length === 0)) {
+        const held = before(keysByDirector, sysctlNames);
+        const auditId = recordAttempt({ ...attempt, argv, before: held });
+        const results = planned.map((p) => ({
+          directorId: p.director.id,
+          ok: true,
+          steps: [],
+          error: null,
+          verified: true,
+          version: p.snapshot.version,
+        }));
+        finishAttempt(auditId, { result: "ok", after: held, details: results });
+        return { auditId, ok: true, result: "ok" as const, error: null, results };
+      }
+      if (refusal) {
+        const auditId = recordAttempt({
+          ...attempt,
+          argv,
+          before: before(keysByDirector, sysctlNames),
+        });
+        const error = withAuditId(refusal, auditId);
+        finishAttempt(auditId, { result: "refused", error: toErrorJson(error) });
+        throw error;
+      }
 
-    const refusal = blockingRefusal(planned);
-    if (options.nothingToDoIsDone && planned.every((p) => p.tolerated && p.steps.length === 0)) {
-      const held = before(keysByDirector, sysctlNames);
-      const auditId = recordAttempt({ ...attempt, argv, before: held });
-      const results = planned.map((p) => ({
-        directorId: p.director.id,
-        ok: true,
-        steps: [],
-        error: null,
-        verified: true,
-        version: p.snapshot.version,
-      }));
-      finishAttempt(auditId, { result: "ok", after: held, details: results });
-      return { auditId, ok: true, result: "ok" as const, error: null, results };
-    }
-    if (refusal) {
+      // Written before anything runs: a crash from here on leaves a "pending" attempt.
       const auditId = recordAttempt({
         ...attempt,
         argv,
         before: before(keysByDirector, sysctlNames),
       });
-      const error = withAuditId(refusal, auditId);
-      finishAttempt(auditId, { result: "refused", error: toErrorJson(error) });
-      throw error;
-    }
+      try {
+        options.beforeApply?.({
+          auditId,
+          planned: planned.map((p) => ({ directorId: p.director.id, snapshot: p.snapshot })),
+        });
+      } catch (e) {
+        finishAttempt(auditId, {
+          result: isConsoleError(e, "REFUSED") ? "refused" : "failed",
+          error: toErrorJson(e),
+        });
+        throw withAuditId(e, auditId);
+      }
 
-    // Written before anything runs: a crash from here on leaves a "pending" attempt.
-    const auditId = recordAttempt({
-      ...attempt,
-      argv,
-      before: before(keysByDirector, sysctlNames),
-    });
-    try {
-      options.beforeApply?.({
-        auditId,
-        planned: planned.map((p) => ({ directorId: p.director.id, snapshot: p.snapshot })),
-      });
-    } catch (e) {
-      finishAttempt(auditId, {
-        result: isConsoleError(e, "REFUSED") ? "refused" : "failed",
-        error: toErrorJson(e),
-      });
-      throw withAuditId(e, auditId);
-    }
+      const outcomes = await Promise.all(planned.map((p) => runDirector(p)));
+      const results = outcomes.map((o) => o.result);
+      const after = affectedRecords(
+        outcomes.flatMap((o) => (o.snapshot ? [o.snapshot] : [])),
+        keysByDirector,
+        sysctlNames,
+      );
 
-    const outcomes = await Promise.all(planned.map((p) => runDirector(p)));
-    const results = outcomes.map((o) => o.result);
-    const after = affectedRecords(
-      outcomes.flatMap((o) => (o.snapshot ? [o.snapshot] : [])),
-      keysByDirector,
-      sysctlNames,
-    );
-
-    const { result, error } = overall(outcomes);
-    finishAttempt(auditId, { result, after, error, details: results });
-    return { auditId, ok: result === "ok", result, error, results };
-  });
+      const { result, error } = overall(outcomes);
+      finishAttempt(auditId, { result, after, error, details: results });
+      return { auditId, ok: result === "ok", result, error, results };
+    }),
+  );
 }
 
 function withAuditId(e: unknown, auditId: number): ConsoleError {

@@ -17,6 +17,7 @@ import { runDoctor } from "@/server/live/doctor";
 import { commandLine } from "@/server/ssh/quote";
 import { getDirector } from "@/server/config/directors";
 import { directorIo } from "./io";
+import { whileChanging } from "./plan";
 
 const STEP_TIMEOUT_MS = 20_000;
 
@@ -135,7 +136,7 @@ export async function applyDoctorFix(input: {
     );
   running.add(director.id);
   try {
-    return await apply(director, input);
+    return await whileChanging(director.clusterId, () => apply(director, input));
   } finally {
     running.delete(director.id);
   }

@@ -10,6 +10,7 @@ import { followDirector } from "@/server/live/registry";
 import { readSnapshot } from "@/server/live/snapshot";
 import type { DirectorStatus, DirectorSnapshot } from "@/server/live/types";
 import { getSshPool } from "@/server/db/ssh-pool";
+import { getConfig } from "@/server/config";
 import { getCluster } from "@/server/config/directors";
 
 export interface ExecOutcome {
@@ -24,8 +25,10 @@ export interface DirectorIo {
   /**
    * A fresh FULL read (thresholds and tunnel types included), never the poller's cached or
    * light one: changes decide on it, and its version is the one conflicts are checked against.
+   * `lane` "change" (an apply's reads, before and after) may use the channel reads leave
+   * free, so an apply never waits behind viewers' reads; previews read in lane "read".
    */
-  readSnapshot(director: DirectorConfig): Promise<DirectorSnapshot>;
+  readSnapshot(director: DirectorConfig, lane?: "read" | "change"): Promise<DirectorSnapshot>;
   /** Transport problems throw (typed ConsoleErrors); a non-zero exit is a normal outcome. */
   exec(
     director: DirectorConfig,
@@ -37,13 +40,21 @@ export interface DirectorIo {
    * with the current one when there is one; returns the unsubscribe function.
    */
   watch(director: DirectorConfig, listener: (status: DirectorStatus) => void): () => void;
+  /**
+   * How old a read previews may reuse (shared-reads.ts): the poll interval. Absent (fakes):
+   * 0, previews share only a read that is running.
+   */
+  readonly previewMaxAgeMs?: number;
 }
 
 const realIo: DirectorIo = {
   getCluster: (clusterId) => getCluster(clusterId),
-  readSnapshot: (director) => readSnapshot(director, { mode: "exact" }),
+  readSnapshot: (director, lane = "read") => readSnapshot(director, { mode: "exact", lane }),
   exec: (director, argv, options) => getSshPool().exec(director, argv, options),
   watch: (director, listener) => followDirector(director.id, listener),
+  get previewMaxAgeMs() {
+    return getConfig().pollIntervalMs;
+  },
 };
 
 let current: DirectorIo = realIo;

@@ -10,6 +10,7 @@ import type { LastingChange } from "@/server/ipvs/lasting/plan";
 import { formatEndpoint, formatServiceKey } from "@/server/ipvs/model";
 import { directorIo } from "./io";
 import { applyLasting, previewLasting, type LastingDirectorResult } from "./lasting";
+import { whileChanging } from "./plan";
 
 export function lastingSummary(change: LastingChange): string {
   const svc = formatServiceKey(change.service);
@@ -46,12 +47,19 @@ export async function previewLastingChange(clusterId: string, change: LastingCha
   }));
 }
 
-export async function applyLastingChange(input: {
+type LastingInput = {
   clusterId: string;
   change: LastingChange;
   expectedFilesVersions: Record<string, string> | null;
   user: { name: string; remoteAddress: string | null };
-}): Promise<LastingDirectorResult[]> {
+};
+
+export function applyLastingChange(input: LastingInput): Promise<LastingDirectorResult[]> {
+  // keepalived may rewrite the rules at once: previews must not reuse a read from before.
+  return whileChanging(input.clusterId, () => applyLastingNow(input));
+}
+
+async function applyLastingNow(input: LastingInput): Promise<LastingDirectorResult[]> {
   const cluster = directorIo().getCluster(input.clusterId);
   const previews = await previewLasting(cluster.directors, input.change);
   const id = recordAttempt({

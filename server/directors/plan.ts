@@ -11,7 +11,8 @@ import type { DirectorSnapshot } from "@/server/live/types";
 import { commandLine } from "@/server/ssh/quote";
 import { rulesOf } from "@/server/ipvs/rules";
 import { alreadyAsIntended, intendedRules } from "@/server/ipvs/intent";
-import { directorIo } from "./io";
+import { directorIo, type DirectorIo } from "./io";
+import { SharedReads } from "./shared-reads";
 import { rememberSnapshot } from "@/server/live/versions";
 import type {
   ChangePreview,
@@ -20,12 +21,57 @@ import type {
   PlannedDirector,
 } from "./operation";
 
-export async function readCluster(cluster: ClusterConfig): Promise<DirectorSnapshot[]> {
+// Per io: a test's fake director gets reads of its own.
+const previewReadsByIo = new WeakMap<DirectorIo, SharedReads<DirectorSnapshot>>();
+
+function previewReads(io: DirectorIo): SharedReads<DirectorSnapshot> {
+  let reads = previewReadsByIo.get(io);
+  if (!reads) {
+    reads = new SharedReads<DirectorSnapshot>({
+      read: (director) => io.readSnapshot(director as DirectorConfig, "read"),
+      maxAgeMs: () => io.previewMaxAgeMs ?? 0,
+    });
+    previewReadsByIo.set(io, reads);
+  }
+  return reads;
+}
+
+/** Reads started for previews (tests, the bench): concurrent previews share them. */
+export function previewReadsStarted(): number {
+  return previewReads(directorIo()).started;
+}
+
+/**
+ * Runs a change to the cluster's rules: previews do not reuse a read from before it, nor
+ * one taken while it ran.
+ */
+export async function whileChanging<T>(clusterId: string, fn: () => Promise<T>): Promise<T> {
+  const reads = previewReads(directorIo());
+  reads.forget(clusterId);
+  try {
+    return await fn();
+  } finally {
+    reads.forget(clusterId);
+  }
+}
+
+/**
+ * Fresh snapshots of every director of the cluster. "change" (an apply): each its own read,
+ * in the lane reads leave free. "read" (a preview): shared with concurrent and recent
+ * previews (shared-reads.ts).
+ */
+export async function readCluster(
+  cluster: ClusterConfig,
+  lane: "read" | "change",
+): Promise<DirectorSnapshot[]> {
   const io = directorIo();
+  const shared = previewReads(io);
   const snapshots = await Promise.all(
     cluster.directors.map(async (director) => {
       try {
-        return await io.readSnapshot(director);
+        return await (lane === "change"
+          ? io.readSnapshot(director, "change")
+          : shared.get(director));
       } catch (e) {
         throw withDetails(e, { directorId: director.id }, `${director.id}: `);
       }
@@ -152,7 +198,7 @@ export function planCluster(
 
 export async function previewOperation(op: ClusterOperation): Promise<ChangePreview> {
   const cluster = directorIo().getCluster(op.clusterId);
-  const snapshots = await readCluster(cluster);
+  const snapshots = await readCluster(cluster, "read");
   const planned = planCluster(op, cluster, snapshots);
   return {
     versions: Object.fromEntries(snapshots.map((s) => [s.directorId, s.version])),

@@ -66,7 +66,7 @@ export async function runDirector(p: PlannedDirector): Promise<DirectorOutcome> 
   let verified = false;
   if (p.steps.length > 0) {
     try {
-      snapshot = await io.readSnapshot(p.director);
+      snapshot = await io.readSnapshot(p.director, "change");
       rememberSnapshot(snapshot);
     } catch (e) {
       const err = toErrorJson(e);

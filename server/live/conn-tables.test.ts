@@ -44,6 +44,8 @@ function options(read: ConnTablesOptions["read"]): ConnTablesOptions {
     maxIntervalMs: 120_000,
     leaseMs: 20_000,
     pinMs: 600_000,
+    maxPinnedReads: 4,
+    maxPinsPerUser: 2,
   };
 }
 
@@ -183,7 +185,7 @@ describe("DirectorTable", () => {
     t.close();
   });
 
-  it("Read now joins a running read and will not read again within the interval", async () => {
+  it("Read now joins a running read and keeps the pacing by cost", async () => {
     const fake = fakeReader();
     fake.state.readMs = 1000; // the next scheduled read is 4 s after each read
     const t = new DirectorTable(director, options(fake.read));
@@ -192,12 +194,63 @@ describe("DirectorTable", () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(await joined).toBe(await first);
     expect((await t.refresh()).id).toBe(1);
+    // Older than the poll interval but within the paced gap: a viewer pressing "Read now"
+    // again and again cannot make an expensive table be read back to back.
+    await vi.advanceTimersByTimeAsync(2500);
+    for (let i = 0; i < 10; i++) expect((await t.refresh()).id).toBe(1);
     expect(fake.state.reads).toBe(1);
-    await vi.advanceTimersByTimeAsync(2500); // older than the interval, before the schedule
-    const fresh = t.refresh();
+    await vi.advanceTimersByTimeAsync(1500); // the paced read starts, and Read now joins it
     expect(fake.state.reads).toBe(2);
+    const joinedAgain = t.refresh();
     await vi.advanceTimersByTimeAsync(1000);
-    expect((await fresh).id).toBe(2);
+    expect((await joinedAgain).id).toBe(2);
+    expect(fake.state.reads).toBe(2);
+    t.close();
+  });
+
+  it("caps pinned reads per user and per director, with when to retry", async () => {
+    const fake = fakeReader();
+    const t = new DirectorTable(director, options(fake.read));
+    const keepWatching = setInterval(() => void t.get(), 1000);
+    const reads: number[] = [];
+    const first = t.get();
+    await vi.advanceTimersByTimeAsync(100);
+    await first;
+    for (let i = 0; i < 6; i++) {
+      reads.push((await t.get()).id);
+      // Pin each new read while it is the current one (a viewer pausing on it).
+      if (i === 0) await t.get(reads[0], "ann");
+      if (i === 1) await t.get(reads[1], "ann");
+      if (i === 2) {
+        const e = await t.get(reads[2], "ann").catch((x: unknown) => x);
+        expect(isConsoleError(e, "RATE_LIMITED")).toBe(true);
+        expect((e as ConsoleError).details).toMatchObject({
+          reason: "pins-per-user",
+          directorId: director.id,
+        });
+        // Ann's first pin lapses 10 minutes after its last use.
+        expect((e as ConsoleError).details.retryAfterSeconds).toBeGreaterThan(590);
+        // Someone else may pin it; Ann may keep using her pins and share another's.
+        await t.get(reads[2], "bob");
+        await t.get(reads[0], "ann");
+        await t.get(reads[2], "cid");
+      }
+      if (i === 3) await t.get(reads[3], "bob");
+      if (i === 4) {
+        // Four reads are pinned: a fifth is refused for everyone.
+        const e = await t.get(reads[4], "dan").catch((x: unknown) => x);
+        expect((e as ConsoleError).details).toMatchObject({ reason: "pins-per-director" });
+        // An already pinned read can still be joined.
+        expect((await t.get(reads[1], "dan")).id).toBe(reads[1]);
+      }
+      await vi.advanceTimersByTimeAsync(2100); // the next read (2 s later, 100 ms long) lands
+    }
+    expect(new Set(reads).size).toBe(6);
+    // The pins lapse after 10 minutes unused: then there is room again.
+    await vi.advanceTimersByTimeAsync(600_001);
+    const latest = await t.get();
+    expect((await t.get(latest.id, "ann")).id).toBe(latest.id);
+    clearInterval(keepWatching);
     t.close();
   });
   it("after close, a read still running neither keeps its table nor schedules another", async () => {

@@ -11,8 +11,12 @@
  * So reads are paced by their own cost: the next read starts at least `costFactor` times
  * the last read's duration later (never sooner than the poll interval), which keeps the
  * director's CPU spent on reading the table at or below 1 / costFactor. Reads stop when
- * nobody asked for `leaseMs`. A paused viewer pins the read it shows, so its pages keep
- * coming from that read while newer ones arrive for everybody else.
+ * nobody asked for `leaseMs`. "Read now" keeps that pacing: it joins the running read, or
+ * answers with the last one until the paced gap since it has passed. A paused viewer pins
+ * the read it shows, so its pages keep coming from that read while newer ones arrive for
+ * everybody else; each pinned read is a whole table kept in memory, so a director keeps at
+ * most `maxPinnedReads` of them and one user at most `maxPinsPerUser` (RATE_LIMITED past
+ * either, saying when a pin lapses).
  *
  * The scheduling is pure (the reader is injected), so it is unit-tested with fake timers.
  */
@@ -34,6 +38,10 @@ export interface ConnTablesOptions {
   leaseMs: number;
   /** A pinned read is kept this long after its last use. */
   pinMs: number;
+  /** Reads of one director pinned at once, by everyone. */
+  maxPinnedReads: number;
+  /** Reads of one director one user may pin at once. */
+  maxPinsPerUser: number;
 }
 
 export const DEFAULT_CONN_TABLE_OPTIONS: Omit<ConnTablesOptions, "read" | "minIntervalMs"> = {
@@ -41,6 +49,8 @@ export const DEFAULT_CONN_TABLE_OPTIONS: Omit<ConnTablesOptions, "read" | "minIn
   maxIntervalMs: 120_000,
   leaseMs: 20_000,
   pinMs: 10 * 60_000,
+  maxPinnedReads: 8,
+  maxPinsPerUser: 3,
 };
 
 /** One read of the table, with the filter results computed on it (few, kept by recency). */
@@ -93,7 +103,8 @@ export class DirectorTable {
   private current: TableRead | null = null;
   /** The read before `current`: a viewer who paused just as a new read landed still finds it. */
   private previous: TableRead | null = null;
-  private pinned = new Map<number, { read: TableRead; until: number }>();
+  /** Pinned reads by id, with who holds each and until when (user name -> epoch ms). */
+  private pinned = new Map<number, { read: TableRead; holders: Map<string, number> }>();
   private inFlight: Promise<TableRead> | null = null;
   private abort: AbortController | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -116,10 +127,10 @@ export class DirectorTable {
   }
 
   /**
-   * The read to answer from: `readId`'s when given (pinning it), else the latest. Waits for
-   * a read only when there is none yet (the first view, or after nobody watched).
+   * The read to answer from: `readId`'s when given (pinning it for `user`), else the latest.
+   * Waits for a read only when there is none yet (the first view, or after nobody watched).
    */
-  async get(readId?: number): Promise<TableRead> {
+  async get(readId?: number, user = ""): Promise<TableRead> {
     const now = Date.now();
     this.lastAsked = now;
     this.expirePins(now);
@@ -134,7 +145,7 @@ export class DirectorTable {
           { directorId: this.director.id, readId },
         );
       }
-      this.pinned.set(found.id, { read: found, until: now + this.options.pinMs });
+      this.pin(found, user, now);
       return found;
     }
     if (this.current) return this.current;
@@ -153,10 +164,54 @@ export class DirectorTable {
   refresh(): Promise<TableRead> {
     this.lastAsked = Date.now();
     if (this.inFlight) return this.inFlight;
-    if (this.current && Date.now() - this.current.takenAt < this.options.minIntervalMs) {
-      return Promise.resolve(this.current);
+    const current = this.current;
+    if (current && Date.now() - current.takenAt < this.delayAfter(current.readMs)) {
+      return Promise.resolve(current);
     }
     return this.startRead();
+  }
+
+  /** Pins `read` for `user` (again: its time starts over), within the caps. */
+  private pin(read: TableRead, user: string, now: number): void {
+    const until = now + this.options.pinMs;
+    const pin = this.pinned.get(read.id);
+    if (pin?.holders.has(user)) {
+      pin.holders.set(user, until);
+      return;
+    }
+    const mine = [...this.pinned.values()].filter((p) => p.holders.has(user));
+    if (mine.length >= this.options.maxPinsPerUser) {
+      const lapses = Math.min(...mine.map((p) => p.holders.get(user) ?? now));
+      throw this.tooManyPins(
+        `you already hold ${mine.length} paused reads of ${this.director.id}'s connection table: resume one of them`,
+        "pins-per-user",
+        lapses - now,
+      );
+    }
+    if (!pin && this.pinned.size >= this.options.maxPinnedReads) {
+      const lapses = Math.min(
+        ...[...this.pinned.values()].map((p) => Math.max(...p.holders.values())),
+      );
+      throw this.tooManyPins(
+        `${this.pinned.size} paused reads of ${this.director.id}'s connection table are held already: resume to see the current one`,
+        "pins-per-director",
+        lapses - now,
+      );
+    }
+    if (pin) pin.holders.set(user, until);
+    else this.pinned.set(read.id, { read, holders: new Map([[user, until]]) });
+  }
+
+  private tooManyPins(
+    message: string,
+    reason: "pins-per-user" | "pins-per-director",
+    waitMs: number,
+  ): ConsoleError {
+    return new ConsoleError("RATE_LIMITED", message, {
+      directorId: this.director.id,
+      reason,
+      retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+    });
   }
 
   /**
@@ -260,7 +315,10 @@ export class DirectorTable {
   }
 
   private expirePins(now: number): void {
-    for (const [id, pin] of this.pinned) if (pin.until < now) this.pinned.delete(id);
+    for (const [id, pin] of this.pinned) {
+      for (const [user, until] of pin.holders) if (until < now) pin.holders.delete(user);
+      if (pin.holders.size === 0) this.pinned.delete(id);
+    }
   }
 }
 

@@ -9,7 +9,7 @@ import type { DirectorConfig } from "@/server/config";
 import { getDirector } from "@/server/config/directors";
 import { parseConnTableAsync, type ConnTable } from "@/server/ipvs/parse/conn-table";
 import { getSshPool } from "@/server/db/ssh-pool";
-import type { SshPool } from "@/server/ssh/pool";
+import { CONN_TABLE_MAX_OUTPUT_BYTES, type SshPool } from "@/server/ssh/pool";
 import {
   ConnTables,
   DEFAULT_CONN_TABLE_OPTIONS,
@@ -35,7 +35,8 @@ export type ConnectionsResult = ConnectionsPage & { read: TableReadStatus };
 /**
  * One read of /proc/net/ip_vs_conn: `cat`, not ipvsadm -Lnc, which reads the same file and
  * formats it (4.7x slower at 100k entries in the lab). The timeout is long because the
- * read is quadratic in the table size; nobody waits on it but the first viewer.
+ * read is quadratic in the table size; nobody waits on it but the first viewer. The only
+ * command allowed the large output cap; a read, so it never holds the channel changes need.
  */
 export async function readConnTable(
   pool: SshPool,
@@ -45,6 +46,8 @@ export async function readConnTable(
   const result = await pool.execChecked(director, ["cat", "/proc/net/ip_vs_conn"], {
     timeoutMs: 300_000,
     signal,
+    maxOutputBytes: CONN_TABLE_MAX_OUTPUT_BYTES,
+    lane: "read",
   });
   return parseConnTableAsync(result.stdout);
 }
@@ -71,11 +74,12 @@ export function getConnTables(): ConnTables {
 /** `query` is validated already (connectionsQuerySchema: the router's input). */
 export async function listConnections(
   query: ConnectionsQuery,
-  options: { tables?: ConnTables; pool?: SshPool } = {},
+  options: { tables?: ConnTables; pool?: SshPool; user?: string } = {},
 ): Promise<ConnectionsResult> {
   const director = getDirector(query.directorId);
   const table = (options.tables ?? getConnTables()).table(director);
-  const read = await table.get(query.readId);
+  // A readId pins that read for this user (capped per user and per director).
+  const read = await table.get(query.readId, options.user);
   let context: ServiceContext | null = null;
   if (query.filter.service?.kind === "fwm") {
     // Only a firewall-mark filter needs the rules; the poller usually has them already.

@@ -27,6 +27,8 @@ export interface ReadSnapshotOptions {
   mode?: "exact" | "poll";
   /** For "poll": at most this many polls from one full read to the next (1 = always full). */
   fullReadEvery?: number;
+  /** "change" for the reads a change decides on and verifies with (pool.ts: lanes); default "read". */
+  lane?: "read" | "change";
 }
 
 /** What the reads of one director over one pool remember. */
@@ -123,6 +125,7 @@ async function readOnce(
   const result = await pool.execScript(director, SNAPSHOT_SCRIPT, {
     args: snapshotArgs(request),
     timeoutMs: options.timeoutMs ?? 15_000,
+    lane: options.lane ?? "read",
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const takenAt = Date.now();

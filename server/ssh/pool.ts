@@ -11,6 +11,11 @@
  * - commands (exec, execChecked: changes, the connection table) run in exec channels, one
  *   SSH session each: at most 4 at a time per connection, the rest wait in FIFO order, so a
  *   change never waits behind the shell (the shell's session is not one of the 4);
+ * - reads (lane "read": scripts by default, the connection table) hold at most 3 of the 4,
+ *   so however many viewers read, a change (lane "change": commands by default, and the
+ *   fresh reads an apply decides on) always finds a channel free or is next in line;
+ * - output is capped per command: 8 MiB by default, more only where a command asks
+ *   (the connection table, CONN_TABLE_MAX_OUTPUT_BYTES);
  * - every command has a timeout and an AbortSignal: either fails it with TIMEOUT and frees
  *   its channel (an exec channel is closed; the shell is closed, its process group killed,
  *   and the next script opens a new one);
@@ -79,9 +84,16 @@ export const DEFAULT_POOL_OPTIONS: Omit<PoolOptions, "trust"> = {
   defaultTimeoutMs: 30_000,
   backoff: { baseMs: 1000, maxMs: 30_000 },
   reconnectIfUsedWithinMs: 60_000,
-  maxOutputBytes: 64 * 1024 * 1024,
+  maxOutputBytes: 8 * 1024 * 1024,
   shell: true,
 };
+
+/**
+ * The cap for the one read that is large by nature: /proc/net/ip_vs_conn, about 130 bytes
+ * an entry, so some 500k connections. ipvsadm and the console's scripts print far less:
+ * the pool's 8 MiB default is theirs.
+ */
+export const CONN_TABLE_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Kills an abandoned shell's process group ($1): TERM first, which sudo passes on to a
@@ -97,6 +109,8 @@ function poolKey(d: SshTarget): string {
 class DirectorEntry {
   readonly connection: SshConnection;
   readonly slots: Semaphore;
+  /** Held by reads as well as a slot: one slot is always left for changes. */
+  readonly readSlots: Semaphore;
   readonly shell: RemoteShell;
   /** A script holds the shell (set before the connection is awaited, so two never race). */
   shellInUse = false;
@@ -110,9 +124,10 @@ class DirectorEntry {
   ) {
     this.connection = new SshConnection(director, options);
     this.slots = new Semaphore(options.maxChannels);
+    // A single channel cannot be split: then reads and changes share it in FIFO order.
+    this.readSlots = new Semaphore(Math.max(1, options.maxChannels - 1));
     this.shell = new RemoteShell({
       director,
-      maxOutputBytes: options.maxOutputBytes,
       evict: (client) => this.connection.evict(client),
       kill: (client, pgid) => this.kill(client, pgid),
       opened: () => void this.shellsOpened++,
@@ -129,15 +144,22 @@ class DirectorEntry {
 
   async runExec(command: string, argv: readonly string[], opts: ExecOptions): Promise<ExecResult> {
     const deadline = deadlineFor(this.director, argv, opts, this.options.defaultTimeoutMs);
-    let release: (() => void) | null = null;
+    const releases: Array<() => void> = [];
+    const acquire = (slots: Semaphore) =>
+      slots.acquire(deadline.signal).then(
+        (release) => void releases.push(release),
+        (e: unknown) => {
+          throw e instanceof ConsoleError ? e : abortError(deadline.signal);
+        },
+      );
     try {
-      release = await this.slots.acquire(deadline.signal).catch((e: unknown) => {
-        throw e instanceof ConsoleError ? e : abortError(deadline.signal);
-      });
+      // The read slot first: a read waiting for one holds no channel a change could use.
+      if ((opts.lane ?? "change") === "read") await acquire(this.readSlots);
+      await acquire(this.slots);
       const client = await this.connection.connected(deadline.signal, deadline.at);
       return await execChannel(client, command, argv, opts.stdin, deadline.signal, {
         director: this.director,
-        maxOutputBytes: this.options.maxOutputBytes,
+        maxOutputBytes: opts.maxOutputBytes ?? this.options.maxOutputBytes,
         evict: (c) => this.connection.evict(c),
         opened: () => {
           this.commands++;
@@ -146,7 +168,7 @@ class DirectorEntry {
       });
     } finally {
       deadline.dispose();
-      release?.();
+      for (const release of releases.reverse()) release();
     }
   }
 
@@ -155,7 +177,9 @@ class DirectorEntry {
     const deadline = deadlineFor(this.director, argv, opts, this.options.defaultTimeoutMs);
     try {
       const client = await this.connection.connected(deadline.signal, deadline.at);
-      return await this.shell.run(client, command, argv, deadline.signal);
+      return await this.shell.run(client, command, argv, deadline.signal, {
+        maxOutputBytes: opts.maxOutputBytes ?? this.options.maxOutputBytes,
+      });
     } finally {
       deadline.dispose();
       this.shellInUse = false;
@@ -166,7 +190,10 @@ class DirectorEntry {
     // Only over the connection the shell ran on: a new one means sshd has ended that session.
     if (this.connection.current !== client) return;
     const command = scriptCommandLine(KILL_SCRIPT, [String(pgid)]);
-    this.runExec(command, ["kill", `-${pgid}`], { timeoutMs: 10_000 }).catch(() => undefined);
+    // Lane "change": cleaning up must not queue behind the reads of a busy director.
+    this.runExec(command, ["kill", `-${pgid}`], { timeoutMs: 10_000, lane: "change" }).catch(
+      () => undefined,
+    );
   }
 
   close(): void {
@@ -225,7 +252,8 @@ export function createSshPool(
       return result;
     },
     execScript(director, script, opts = {}) {
-      const { args = [], ...rest } = opts;
+      const { args = [], lane = "read", ...other } = opts;
+      const rest = { ...other, lane };
       const command = scriptCommandLine(script, args, { sudo: director.sudo });
       const argv = ["sh", "-c", script, "sh", ...args];
       const e = entry(director);

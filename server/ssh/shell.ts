@@ -32,7 +32,6 @@ import type { ExecResult, SshTarget } from "./types";
 
 export interface ShellContext {
   director: SshTarget;
-  maxOutputBytes: number;
   /** The connection is unusable: evict it so the next command opens a fresh one. */
   evict(client: Client): void;
   /** Kills what is left of an abandoned shell: its process group, over an exec channel. */
@@ -72,12 +71,13 @@ export class RemoteShell {
     command: string,
     argv: readonly string[],
     signal: AbortSignal,
+    limits: { maxOutputBytes: number },
   ): Promise<ExecResult> {
     if (this.busy) throw new ConsoleError("INTERNAL", "the remote shell is busy");
     this.busy = true;
     try {
       if (!this.channel || this.client !== client) await this.open(client, signal);
-      return await this.send(command, argv, signal);
+      return await this.send(command, argv, signal, limits.maxOutputBytes);
     } finally {
       this.busy = false;
     }
@@ -199,14 +199,19 @@ export class RemoteShell {
     });
   }
 
-  private send(command: string, argv: readonly string[], signal: AbortSignal): Promise<ExecResult> {
+  private send(
+    command: string,
+    argv: readonly string[],
+    signal: AbortSignal,
+    maxOutputBytes: number,
+  ): Promise<ExecResult> {
     const d = this.ctx.director;
     const ch = this.channel;
     const client = this.client;
     if (!ch || !client) return Promise.reject(new ConsoleError("INTERNAL", "no remote shell"));
     const token = newToken();
     const request = frameRequest(token, command);
-    const reader = new FrameReader(token, this.ctx.maxOutputBytes);
+    const reader = new FrameReader(token, maxOutputBytes);
     return new Promise<ExecResult>((resolve, reject) => {
       let settled = false;
       const settle = (error: ConsoleError | null, result?: ExecResult) => {
@@ -225,7 +230,7 @@ export class RemoteShell {
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
       const check = () => {
-        if (reader.overflow) return abandon(outputTooLarge(d, argv, this.ctx.maxOutputBytes));
+        if (reader.overflow) return abandon(outputTooLarge(d, argv, maxOutputBytes));
         const result = reader.result();
         if (!result) return;
         settle(null, {

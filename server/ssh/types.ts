@@ -8,6 +8,16 @@ export interface ExecOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   stdin?: string | Buffer;
+  /**
+   * This command's output cap (stdout and stderr together), when it must differ from the
+   * pool's: only a read known to be large (the connection table) asks for more.
+   */
+  maxOutputBytes?: number;
+  /**
+   * "read" (default for scripts) or "change" (default for commands): reads may hold at most
+   * maxChannels - 1 exec channels of a connection, so a change never queues behind them.
+   */
+  lane?: "read" | "change";
 }
 
 export interface ScriptOptions extends ExecOptions {
@@ -66,7 +76,10 @@ export interface PoolOptions {
   backoff: BackoffPolicy;
   /** A connection that drops is re-opened at once if it carried a command this recently. */
   reconnectIfUsedWithinMs: number;
-  /** Larger outputs fail the command instead of eating the console's memory. */
+  /**
+   * Larger outputs fail the command instead of eating the console's memory: the cap of
+   * every command that does not set its own (ExecOptions.maxOutputBytes).
+   */
   maxOutputBytes: number;
   /**
    * Scripts (execScript) run in one long-lived remote shell per director instead of an exec

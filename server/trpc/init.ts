@@ -9,8 +9,9 @@ import { ZodError } from "zod";
 import { sessionEndsAtFor } from "@/server/auth/service";
 import { SessionStream, type SessionStreamDeps } from "@/server/auth/session-streams";
 import type { Actor } from "@/server/db/audit";
-import { type ConsoleError, isConsoleError, type ConsoleErrorCode } from "@/server/errors";
+import { isConsoleError } from "@/server/errors";
 import { getLog } from "@/server/log";
+import { TRPC_CODE_OF, toTRPCError } from "./error-codes";
 import { inputFields, MUTATION_EVENTS, outcomeOf } from "./event-log";
 
 export type Role = "viewer" | "operator" | "admin";
@@ -43,25 +44,7 @@ export function createContext(init: Partial<Context> = {}): Context {
   };
 }
 
-const TRPC_CODE: Partial<Record<ConsoleErrorCode, TRPCError["code"]>> = {
-  VALIDATION: "BAD_REQUEST",
-  REFUSED: "UNPROCESSABLE_CONTENT",
-  NOT_FOUND: "NOT_FOUND",
-  CONFLICT: "CONFLICT",
-  UNAUTHORIZED: "UNAUTHORIZED",
-  FORBIDDEN: "FORBIDDEN",
-  RATE_LIMITED: "TOO_MANY_REQUESTS",
-  TIMEOUT: "TIMEOUT",
-};
-
-/** Wraps a ConsoleError so the formatter can hand its code and details to the browser. */
-export function toTRPCError(e: ConsoleError): TRPCError {
-  return new TRPCError({
-    code: TRPC_CODE[e.code] ?? "INTERNAL_SERVER_ERROR",
-    message: e.message,
-    cause: e,
-  });
-}
+export { toTRPCError } from "./error-codes";
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
@@ -95,10 +78,7 @@ const consoleErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok && isConsoleError(result.error.cause)) {
     const e = result.error.cause;
-    const mapped = TRPC_CODE[e.code];
-    if (mapped && mapped !== result.error.code) {
-      return { ...result, error: toTRPCError(e) };
-    }
+    if (TRPC_CODE_OF[e.code] !== result.error.code) return { ...result, error: toTRPCError(e) };
   }
   return result;
 });
