@@ -51,7 +51,7 @@ export interface LastingDirectorResult {
   message: string;
 }
 
-function unifiedDiff(files: readonly FileChange[]): string {
+export function unifiedDiff(files: readonly FileChange[]): string {
   const out: string[] = [];
   for (const f of files) {
     out.push(`--- ${f.file}`, `+++ ${f.file}`);

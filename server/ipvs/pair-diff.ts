@@ -59,9 +59,7 @@ function symmetric(c: RuleChange, a: PairSide, b: PairSide): PairRuleItem {
   const member = "realserver" in c ? c.realserver : null;
   const realserver = member === null ? null : formatEndpoint(member);
   const down =
-    member === null
-      ? []
-      : [a, b].filter((side) => side.checkerDown?.(c.service, member) ?? false);
+    member === null ? [] : [a, b].filter((side) => side.checkerDown?.(c.service, member) ?? false);
   const explained =
     down.length === 0
       ? null

@@ -11,7 +11,14 @@
  * files stays byte for byte. Pure: both configs come parsed from the caller.
  */
 import { formatServiceKey, sameServiceKey, type ServiceKey } from "@/server/ipvs/model";
-import { guard, refuse, runEdit, wholeLines, withBlankBefore, type EditResult } from "./edit-support";
+import {
+  guard,
+  refuse,
+  runEdit,
+  wholeLines,
+  withBlankBefore,
+  type EditResult,
+} from "./edit-support";
 import { programmedServices, type ProgrammedService } from "./program";
 import type { TextEdit } from "./text";
 import type { ConfigNode } from "./tree";
