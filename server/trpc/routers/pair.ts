@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import { getCluster } from "@/server/config/directors";
 import { applyPairSync, previewPairSync, readPairDiff } from "@/server/directors/pair";
 import {
   applyRulesFileAction,
@@ -19,15 +20,16 @@ const rulesActionSchema = z.enum(["save", "restore"]);
  * previewed versions.
  */
 export const pairRouter = router({
-  /** What differs between the cluster's two directors (or the two named). */
+  /** What differs between the cluster's two directors (or the two named); null: no pair. */
   diff: viewerProcedure
     .input(z.object({ clusterId: idSchema, a: idSchema.optional(), b: idSchema.optional() }))
-    .query(({ input }) =>
-      readPairDiff(
+    .query(({ input }) => {
+      if (getCluster(input.clusterId).directors.length < 2) return null;
+      return readPairDiff(
         input.clusterId,
         input.a !== undefined && input.b !== undefined ? { a: input.a, b: input.b } : undefined,
-      ),
-    ),
+      );
+    }),
 
   syncPreview: viewerProcedure
     .input(pairSchema)
