@@ -12,8 +12,8 @@ import { ConsoleError, type RefusalReason } from "@/server/errors";
 import { diffBlocks, copyBlocks, type BlockDiff } from "./keepalived/pair-blocks";
 import { programmedServices } from "./keepalived/program";
 import type { FileChange, KeepalivedConfig } from "./keepalived";
-import { serviceSaveArgs, stepsText, type LastingPlan } from "./lasting/plan";
-import { sha256, txStamp, type KernelExpectation } from "./lasting/tx-script";
+import { keepalivedPlan, serviceSaveArgs, type LastingPlan } from "./lasting/plan";
+import { sha256, type KernelExpectation } from "./lasting/tx-script";
 import { formatEndpoint, formatServiceKey, sameServiceKey, type ServiceKey } from "./model";
 import type { RuleChange } from "./rule-diff";
 import { rulesVersion, type ServiceWithRealservers } from "./rules";
@@ -218,25 +218,7 @@ export function planPairSync(
     files = copy.files;
     notes.push(...copy.notes);
   }
-  if (files.length > 0) {
-    keepalived = {
-      files,
-      notes: [],
-      steps: stepsText(files),
-      tx: {
-        mode: "keepalived",
-        configPath: ctx.configPath,
-        stamp: txStamp(ctx.at),
-        verifyTries: ctx.verifyTries ?? 200,
-        expect: expectationOf(source, blocks),
-        files: files.map((f) => ({
-          path: f.file,
-          expectedHash: sha256(f.before),
-          content: f.after,
-        })),
-      },
-    };
-  }
+  if (files.length > 0) keepalived = keepalivedPlan(files, expectationOf(source, blocks), ctx);
   const changes = [
     ...blocks
       .filter((b) => b.status !== "same")
