@@ -64,7 +64,7 @@ test("the pair's diff per rule and block, then make B like A with the file diff"
     { timeout: 60_000 },
   );
   await kernelHas(B, line(2));
-  await dialog.getByRole("button", { name: "Close" }).click();
+  await dialog.getByRole("button", { name: "Close", exact: true }).click();
   await expect(panel.getByTestId("pair-state")).toHaveText(`${A} and ${B} hold the same rules`, {
     timeout: 60_000,
   });
