@@ -67,7 +67,10 @@ export type RefusalReason =
   | "invalid-value"
   // changes that last (server/directors/lasting*.ts)
   | "no-recorded-weight"
-  | "keepalived-not-running";
+  | "keepalived-not-running"
+  // the pair kept identical, rules files saved and restored (server/directors/pair*.ts)
+  | "owners-differ"
+  | "no-rules-file";
 
 /**
  * What a failed ipvsadm (or sysctl) run means (server/ipvs/errors.ts classifies it from the

@@ -12,6 +12,7 @@ import { DoctorPanel } from "./doctor-panel";
 import { UndoneDrainsAlert } from "@/components/live/outside-changes-alert";
 import { OutsideChanges } from "./outside-changes";
 import { OwnerPanel } from "./owner-panel";
+import { PairPanel } from "./pair-panel";
 
 export function DirectorView({ directorId }: { directorId: string }) {
   const trpc = useTRPC();
@@ -60,6 +61,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
 
       {clusterId && <UndoneDrainsAlert clusterId={clusterId} />}
       {status && <OwnerPanel status={status} />}
+      {status?.snapshot && <PairPanel status={status} />}
       <OutsideChanges directorId={directorId} />
       {snapshot && <DoctorPanel directorId={directorId} />}
       {snapshot && clusterId && (

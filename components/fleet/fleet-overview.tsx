@@ -80,8 +80,13 @@ export function FleetOverview() {
               </span>
               <div className="ml-auto flex flex-wrap gap-1">
                 <ActiveDirectorBadge directors={cluster.directors} />
-                {cluster.rulesDiffer && (
-                  <Badge variant="warn">directors hold different rules</Badge>
+                {cluster.rulesDiffer && cluster.directors[0] && (
+                  <Link
+                    href={`/directors/${encodeURIComponent(cluster.directors[0].directorId)}#pair`}
+                    title="What differs, and make one like the other"
+                  >
+                    <Badge variant="warn">directors hold different rules: see the diff</Badge>
+                  </Link>
                 )}
                 {unreachable.length > 0 && (
                   <Badge variant="danger">{unreachable.length} unreachable</Badge>

@@ -26,6 +26,8 @@ export interface RulesSavePreview {
   warning: string | null;
   /** File and kernel already differed before this change: the operator chooses. */
   differedBefore: boolean;
+  /** The kernel's rules and the file as read: an apply must find the same (else CONFLICT). */
+  version: string;
   file: FileChange | null;
   plan: LastingPlan | null;
 }
@@ -44,7 +46,10 @@ export async function previewRulesSave(
     throw new ConsoleError("UNREACHABLE", `${director.id}: could not read who owns the rules`);
   }
   const rf = inputs.rulesFile;
-  const empty = { directorId: director.id, differedBefore: false, file: null, plan: null };
+  const version = sha256(
+    `${save.stdout}\0${rf === null ? "" : (inputs.raw.rulesFiles[rf.path] ?? "")}`,
+  );
+  const empty = { directorId: director.id, differedBefore: false, version, file: null, plan: null };
   if (rf === null || !rf.bootLoads) {
     return { ...empty, path: null, warning: "runtime only: lost at reboot" };
   }
@@ -69,6 +74,7 @@ export async function previewRulesSave(
     path: rf.path,
     warning: null,
     differedBefore,
+    version,
     file,
     plan: {
       files: [file],

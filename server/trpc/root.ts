@@ -11,6 +11,7 @@ import { hostKeysRouter } from "./routers/hostKeys";
 import { inventoryRouter } from "./routers/inventory";
 import { lastingRouter } from "./routers/lasting";
 import { liveRouter } from "./routers/live";
+import { pairRouter } from "./routers/pair";
 
 /**
  * The root router. Each domain has its own router file under ./routers; add one line here
@@ -29,6 +30,7 @@ export const appRouter = router({
   history: historyRouter,
   doctor: doctorRouter,
   lasting: lastingRouter,
+  pair: pairRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -159,24 +159,34 @@ export function planLasting(
     );
   }
   const files = result.files.filter((f) => f.before !== f.after);
+  const plan = keepalivedPlan(files, expectation(change, ctx), ctx);
   return {
     ok: true,
     plan: {
-      files,
+      ...plan,
       notes,
-      steps: files.length === 0 ? "nothing to do: the config already says so" : stepsText(files),
-      tx: {
-        mode: "keepalived",
-        configPath: ctx.configPath,
-        stamp: txStamp(ctx.at),
-        verifyTries: ctx.verifyTries ?? 200,
-        expect: expectation(change, ctx),
-        files: files.map((f) => ({
-          path: f.file,
-          expectedHash: sha256(f.before),
-          content: f.after,
-        })),
-      },
+      steps: files.length === 0 ? "nothing to do: the config already says so" : plan.steps,
+    },
+  };
+}
+
+/** The transaction that writes `files` (hashed as read), checks, reloads and waits for `expect`. */
+export function keepalivedPlan(
+  files: FileChange[],
+  expect: KernelExpectation,
+  ctx: Pick<LastingContext, "configPath" | "at" | "verifyTries">,
+): LastingPlan {
+  return {
+    files,
+    notes: [],
+    steps: stepsText(files),
+    tx: {
+      mode: "keepalived",
+      configPath: ctx.configPath,
+      stamp: txStamp(ctx.at),
+      verifyTries: ctx.verifyTries ?? 200,
+      expect,
+      files: files.map((f) => ({ path: f.file, expectedHash: sha256(f.before), content: f.after })),
     },
   };
 }
