@@ -15,7 +15,8 @@ import { markPushes } from "./bench-fleet/tab";
 import { BIG_FIRST_PORT, BIG_SERVICES, BIG_VIP } from "./big-director";
 
 const MARK = "lvs-bench-director-push";
-const LAST_SERVICE = `${BIG_VIP}:${BIG_FIRST_PORT + BIG_SERVICES - 1}`;
+// As the page names services (formatServiceKey); the last and the other ones used are TCP.
+const LAST_SERVICE = `TCP ${BIG_VIP}:${BIG_FIRST_PORT + BIG_SERVICES - 1}`;
 
 export interface BigDirectorResult {
   bigDirectorInteractiveMs: number | null;
@@ -80,7 +81,7 @@ export async function bigDirectorBench(
   await interactive(page, url);
 
   // Collapse and expand one service; filter by a service's port.
-  const first = `${BIG_VIP}:${BIG_FIRST_PORT}`;
+  const first = `TCP ${BIG_VIP}:${BIG_FIRST_PORT}`;
   let t = performance.now();
   await page.getByRole("button", { name: `Collapse ${first}` }).click();
   await page.getByRole("button", { name: `Expand ${first}` }).waitFor();
@@ -93,7 +94,7 @@ export async function bigDirectorBench(
     await filter.fill(`:${BIG_FIRST_PORT + 123}`);
     await page
       .locator("tr[data-service]")
-      .filter({ hasNot: page.locator(`[data-service="${BIG_VIP}:${BIG_FIRST_PORT + 123}"]`) })
+      .filter({ hasNot: page.locator(`[data-service="TCP ${BIG_VIP}:${BIG_FIRST_PORT + 123}"]`) })
       .first()
       .waitFor({ state: "detached" })
       .catch(() => undefined);
@@ -102,7 +103,7 @@ export async function bigDirectorBench(
         [...document.querySelectorAll("tr[data-service]")].every(
           (r) => r.getAttribute("data-service") === only,
         ),
-      `${BIG_VIP}:${BIG_FIRST_PORT + 123}`,
+      `TCP ${BIG_VIP}:${BIG_FIRST_PORT + 123}`,
     );
     filterMs = performance.now() - t;
     await filter.fill("");
@@ -129,7 +130,7 @@ export async function bigDirectorBench(
   t = performance.now();
   await page.goto(`${base}/realservers/10.10.0.11`, { waitUntil: "commit" });
   await page
-    .getByText(LAST_SERVICE.replace(/\d+$/, String(BIG_FIRST_PORT + 190)))
+    .getByText(`${BIG_VIP}:${BIG_FIRST_PORT + 190}`)
     .first()
     .waitFor({ timeout: 60_000 });
   const realserverMs = performance.now() - t;
