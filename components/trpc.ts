@@ -14,6 +14,7 @@ export type ApplyDirectorResult = RouterOutputs["changes"]["commit"]["results"][
 // Subscription payloads: the server's own types, imported type-only.
 export type { DrainProgress } from "@/server/directors/drain-progress";
 export type { DirectorStatus, FleetStatus } from "@/server/live/types";
+export type { FleetDirector, FleetSummary } from "@/server/live/fleet-summary";
 export type { PreflightWarning } from "@/server/ipvs/preflight";
 
 /** A ConsoleError as the tRPC error formatter sends it (adminDetail to admins only). */

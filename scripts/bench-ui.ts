@@ -17,6 +17,12 @@
  *      90,000 -> that row rendered.
  *    And the ratio: browser filter response / a fresh ssh grep.
  *
+ * 3. With --big-director [--minutes M] [--json]: instead of 1 and 2, the lab is loaded with
+ *    200 services and 1,000 realservers (scripts/big-director.ts, put back at the end) and
+ *    bench-ui-big.ts measures its director page: time to interactive, main-thread time per
+ *    live update, the tab's heap over M minutes (default 10). --json prints one JSON line
+ *    with bigDirectorInteractiveMs, bigDirectorUpdateP99Ms, bigDirectorHeapGrowthMb.
+ *
  * LVS_LAB_NAME / LVS_LAB_PORT pick the lab (default `benchui` on 2262, its own so the big
  * table never reaches the tests' lab; a lab started here is stopped at the end).
  * BENCH_PORT: the console's port (default 3102).
@@ -28,6 +34,8 @@ import { promisify } from "node:util";
 import { chromium, type Browser, type BrowserContext } from "@playwright/test";
 import { addressToHex } from "../server/ipvs/connections-filter";
 import { ensureLab, labExec, repoRoot, stopLab } from "../lab/harness";
+import { bigDirectorBench } from "./bench-ui-big";
+import { bigDirectorDown, bigDirectorUp } from "./big-director";
 
 const execFileP = promisify(execFile);
 const LAB_NAME = process.env.LVS_LAB_NAME ?? "benchui";
@@ -262,6 +270,32 @@ async function connectionTable(signedIn: BrowserContext, directorId: string): Pr
   );
 }
 
+const BIG = process.argv.includes("--big-director");
+const minutesAt = process.argv.indexOf("--minutes");
+const MINUTES = minutesAt >= 0 ? Number(process.argv[minutesAt + 1]) : 10;
+
+async function bigDirector(login: string): Promise<void> {
+  await bigDirectorUp(true);
+  const server = await startServer();
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  });
+  try {
+    const signedIn = await signIn(browser, login);
+    const r = await bigDirectorBench(browser, signedIn, BASE, LAB_NAME, MINUTES);
+    const met = (x: number | null, t: number) => (x === null ? "n/a" : x < t ? "met" : "NOT met");
+    console.log(
+      `\n   interactive ${r.bigDirectorInteractiveMs?.toFixed(0)} ms (target < 1000: ${met(r.bigDirectorInteractiveMs, 1000)}); update p99 ${r.bigDirectorUpdateP99Ms?.toFixed(1)} ms (target < 16: ${met(r.bigDirectorUpdateP99Ms, 16)}); heap growth ${r.bigDirectorHeapGrowthMb?.toFixed(1)} MB over ${MINUTES} min (target: none)`,
+    );
+    if (process.argv.includes("--json")) console.log(JSON.stringify({ minutes: MINUTES, ...r }));
+  } finally {
+    await browser.close();
+    if (server.pid !== undefined) process.kill(-server.pid, "SIGTERM");
+    await bigDirectorDown().catch(() => undefined);
+  }
+}
+
 async function main(): Promise<void> {
   console.log(
     `load average at the start: ${(await import("node:os"))
@@ -277,6 +311,14 @@ async function main(): Promise<void> {
     { cwd: repoRoot },
   );
   const directorId = LAB_NAME;
+  if (BIG) {
+    try {
+      await bigDirector(login);
+    } finally {
+      if (startedByUs) await stopLab(LAB_NAME);
+    }
+    return;
+  }
   // Keep the fill's entries for the whole run, then put the lab back as it was.
   const [tcp = "900", tcpfin = "120", udp = "300"] = (
     /(\d+) (\d+) (\d+)/.exec(await lab("ipvsadm -L --timeout")) ?? []

@@ -57,7 +57,7 @@ export function OwnerPanel({ status }: { status: DirectorStatus }) {
     >
       <div className="flex flex-wrap items-center gap-2">
         <h2 className="font-semibold">Owner</h2>
-        <DirectorOwnerBadges status={status} />
+        <DirectorOwnerBadges owner={status.snapshot?.owner} />
         <span className="text-xs text-muted-foreground" data-testid="owner-summary">
           {owner.summary.label}
           {k && !k.running && k.installed ? " · keepalived installed, not running" : ""} · read{" "}

@@ -1,10 +1,11 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import type { DirectorStatus } from "@/components/trpc";
+import { memo, useCallback, useMemo } from "react";
+import type { FleetDirector } from "@/components/trpc";
 import { formatByteRate, formatClock, formatCount, formatRate } from "@/components/format";
-import { useRateHistory, totalsOf, type Series } from "@/components/live/history";
-import { useFleetLive } from "@/components/live/use-fleet";
+import { useRateHistory, type Series } from "@/components/live/history";
+import { useFleetSummary } from "@/components/live/use-fleet-summary";
 import { LiveErrorAlert } from "@/components/live/live-error-alert";
 import { useTRPC } from "@/components/trpc";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
@@ -28,17 +29,38 @@ import { ActiveDirectorBadge, DirectorOwnerBadges } from "./owner-badges";
 export function FleetOverview() {
   const zone = useTimeZone();
   const trpc = useTRPC();
-  const [series, addSnapshot] = useRateHistory();
-  const live = useFleetLive(addSnapshot);
+  const [series, addPoints] = useRateHistory();
+  const onPush = useCallback(
+    (rows: FleetDirector[]) =>
+      addPoints(
+        rows.flatMap((d) =>
+          d.summary
+            ? [
+                {
+                  directorId: d.directorId,
+                  takenAt: d.summary.takenAt,
+                  cps: d.summary.totals.cps,
+                  bps: d.summary.totals.bps,
+                },
+              ]
+            : [],
+        ),
+      ),
+    [addPoints],
+  );
+  const live = useFleetSummary(onPush);
   const inventory = useQuery(trpc.inventory.list.queryOptions());
   const drains = useQuery(
     trpc.drains.list.queryOptions({ active: true }, { refetchInterval: 5_000 }),
   );
   const data = live.fleet;
 
-  const hosts = new Map<string, string>();
-  for (const c of inventory.data ?? [])
-    for (const d of c.directors) hosts.set(d.id, `${d.user}@${d.host}:${d.port}`);
+  const hosts = useMemo(() => {
+    const m = new Map<string, string>();
+    for (const c of inventory.data ?? [])
+      for (const d of c.directors) m.set(d.id, `${d.user}@${d.host}:${d.port}`);
+    return m;
+  }, [inventory.data]);
 
   return (
     <section className="flex flex-col gap-3" aria-labelledby="fleet-title">
@@ -79,7 +101,12 @@ export function FleetOverview() {
                 · {cluster.directors.length} director{cluster.directors.length === 1 ? "" : "s"}
               </span>
               <div className="ml-auto flex flex-wrap gap-1">
-                <ActiveDirectorBadge directors={cluster.directors} />
+                <ActiveDirectorBadge
+                  directors={cluster.directors.map((d) => ({
+                    directorId: d.directorId,
+                    owner: d.summary?.owner,
+                  }))}
+                />
                 {cluster.rulesDiffer && cluster.directors[0] && (
                   <Link
                     href={`/directors/${encodeURIComponent(cluster.directors[0].directorId)}#pair`}
@@ -140,17 +167,21 @@ export function FleetOverview() {
   );
 }
 
-function DirectorRow({
+/**
+ * One director's row. Memoised: a push replaces only the changed directors' objects (and
+ * their series), so with hundreds of rows a push renders a few of them, not all.
+ */
+const DirectorRow = memo(function DirectorRow({
   d,
   host,
   series,
 }: {
-  d: DirectorStatus;
+  d: FleetDirector;
   host: string | undefined;
   series: Series | undefined;
 }) {
-  const s = d.snapshot;
-  const t = s ? totalsOf(s) : null;
+  const s = d.summary;
+  const t = s?.totals ?? null;
   return (
     <TableRow data-director={d.directorId} data-reachability={d.reachability}>
       <TableCell className="font-medium">
@@ -166,9 +197,9 @@ function DirectorRow({
       <TableCell>
         <ReachabilityBadge status={d} />
       </TableCell>
-      <TableCell className="font-mono">{s?.ipvsadm ? `v${s.ipvsadm.ipvsadm}` : "—"}</TableCell>
+      <TableCell className="font-mono">{s?.ipvsadm ? `v${s.ipvsadm}` : "—"}</TableCell>
       <TableCell>
-        <DirectorOwnerBadges status={d} />
+        <DirectorOwnerBadges owner={s?.owner} />
       </TableCell>
       <TableCell className="num">{t ? t.services : "—"}</TableCell>
       <TableCell className="num">{t ? t.realservers : "—"}</TableCell>
@@ -195,4 +226,4 @@ function DirectorRow({
       </TableCell>
     </TableRow>
   );
-}
+});

@@ -1,15 +1,21 @@
 "use client";
-import type { DirectorStatus } from "@/components/trpc";
+import type { DirectorOwner } from "@/server/live/owner-view";
 import { Badge } from "@/components/ui/badge";
 
+/** A director and the owner of its rules (from a snapshot or a fleet summary row). */
+export interface OwnedDirector {
+  directorId: string;
+  owner: DirectorOwner | null | undefined;
+}
+
 /** The director of a cluster keepalived made MASTER (it holds the VIPs: it carries the traffic). */
-export function activeDirectors(directors: readonly DirectorStatus[]): string[] {
-  return directors.filter((d) => d.snapshot?.owner?.role === "MASTER").map((d) => d.directorId);
+export function activeDirectors(directors: readonly OwnedDirector[]): string[] {
+  return directors.filter((d) => d.owner?.role === "MASTER").map((d) => d.directorId);
 }
 
 /** Cluster header badge: which director carries the traffic, or why none or two do. */
-export function ActiveDirectorBadge({ directors }: { directors: readonly DirectorStatus[] }) {
-  const withVrrp = directors.filter((d) => (d.snapshot?.owner?.vrrp.length ?? 0) > 0);
+export function ActiveDirectorBadge({ directors }: { directors: readonly OwnedDirector[] }) {
+  const withVrrp = directors.filter((d) => (d.owner?.vrrp.length ?? 0) > 0);
   if (withVrrp.length === 0) return null;
   const active = activeDirectors(directors);
   if (active.length === 1)
@@ -35,8 +41,7 @@ export function ActiveDirectorBadge({ directors }: { directors: readonly Directo
 const ROLE_VARIANT = { MASTER: "ok", BACKUP: "outline", FAULT: "danger", MIXED: "warn" } as const;
 
 /** Per director: its VRRP role, the owner of its rules and a drift badge. */
-export function DirectorOwnerBadges({ status }: { status: DirectorStatus }) {
-  const owner = status.snapshot?.owner;
+export function DirectorOwnerBadges({ owner }: { owner: DirectorOwner | null | undefined }) {
   if (!owner) return <span className="text-muted-foreground">—</span>;
   const errors = owner.findings.filter((f) => f.severity === "error");
   return (

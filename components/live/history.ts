@@ -1,72 +1,48 @@
 "use client";
 import { useCallback, useRef, useState } from "react";
-import type { DirectorSnapshot } from "@/server/live/types";
 
 export const HISTORY_POINTS = 60;
 
-export interface DirectorTotals {
-  cps: number;
-  bps: number;
-  activeConns: number;
-  inactiveConns: number;
-  services: number;
-  realservers: number;
-}
+import { totalsOf } from "@/server/ipvs/totals";
 
-export function totalsOf(snapshot: DirectorSnapshot): DirectorTotals {
-  let cps = 0;
-  let bps = 0;
-  let activeConns = 0;
-  let inactiveConns = 0;
-  const realservers = new Set<string>();
-  for (const s of snapshot.services) {
-    cps += s.rates?.cps ?? 0;
-    bps += (s.rates?.inBps ?? 0) + (s.rates?.outBps ?? 0);
-    for (const r of s.realservers) {
-      activeConns += r.activeConns;
-      inactiveConns += r.inactiveConns;
-      realservers.add(`${r.address}|${r.port}`);
-    }
-  }
-  return {
-    cps,
-    bps,
-    activeConns,
-    inactiveConns,
-    services: snapshot.services.length,
-    realservers: realservers.size,
-  };
-}
+export { totalsOf };
+export type { DirectorTotals } from "@/server/ipvs/totals";
 
 export interface Series {
   cps: number[];
   bps: number[];
 }
 
+/** One point of a director's rate history: the poll it came from and its rates. */
+export interface RatePoint {
+  directorId: string;
+  takenAt: number;
+  cps: number;
+  bps: number;
+}
+
 /**
  * Rate history per director, kept in the browser from the pushes (the server keeps none).
- * One point per new snapshot: a repeated push of the same poll adds nothing.
+ * One point per new poll: a repeated push of the same poll adds nothing. A push's points
+ * are added in one state update, and an unchanged director keeps its series object.
  */
-export function useRateHistory(): [
-  Record<string, Series>,
-  (snapshot: DirectorSnapshot | null) => void,
-] {
+export function useRateHistory(): [Record<string, Series>, (points: RatePoint[]) => void] {
   const lastTaken = useRef(new Map<string, number>());
   const [series, setSeries] = useState<Record<string, Series>>({});
-  const add = useCallback((snapshot: DirectorSnapshot | null) => {
-    if (!snapshot) return;
-    if (lastTaken.current.get(snapshot.directorId) === snapshot.takenAt) return;
-    lastTaken.current.set(snapshot.directorId, snapshot.takenAt);
-    const t = totalsOf(snapshot);
+  const add = useCallback((points: RatePoint[]) => {
+    const fresh = points.filter((p) => lastTaken.current.get(p.directorId) !== p.takenAt);
+    if (fresh.length === 0) return;
+    for (const p of fresh) lastTaken.current.set(p.directorId, p.takenAt);
     setSeries((prev) => {
-      const old = prev[snapshot.directorId] ?? { cps: [], bps: [] };
-      return {
-        ...prev,
-        [snapshot.directorId]: {
-          cps: [...old.cps, t.cps].slice(-HISTORY_POINTS),
-          bps: [...old.bps, t.bps].slice(-HISTORY_POINTS),
-        },
-      };
+      const next = { ...prev };
+      for (const p of fresh) {
+        const old = next[p.directorId] ?? { cps: [], bps: [] };
+        next[p.directorId] = {
+          cps: [...old.cps, p.cps].slice(-HISTORY_POINTS),
+          bps: [...old.bps, p.bps].slice(-HISTORY_POINTS),
+        };
+      }
+      return next;
     });
   }, []);
   return [series, add];

@@ -3,7 +3,7 @@ import { Badge } from "@/components/ui/badge";
 import { formatClock } from "@/components/format";
 import { useTimeZone } from "@/components/time-zone";
 
-export function ReachabilityBadge({ status }: { status: DirectorStatus }) {
+export function ReachabilityBadge({ status }: { status: Omit<DirectorStatus, "snapshot"> }) {
   const zone = useTimeZone();
   if (status.reachability === "live") return <Badge variant="ok">reachable</Badge>;
   if (status.reachability === "connecting") return <Badge variant="warn">connecting</Badge>;

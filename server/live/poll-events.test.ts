@@ -51,6 +51,7 @@ describe("DirectorPoller onPoll (the metrics hook)", () => {
         durationMs: 250,
         error: null,
         version: "v1",
+        lateMs: null,
       },
       {
         directorId: "lab1",
@@ -59,6 +60,7 @@ describe("DirectorPoller onPoll (the metrics hook)", () => {
         durationMs: 250,
         error: "UNREACHABLE",
         version: null,
+        lateMs: 0,
       },
     ]);
   });

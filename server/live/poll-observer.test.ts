@@ -29,6 +29,7 @@ const poll = (at: number, fields: Partial<PollObservation>): PollObservation => 
   durationMs: 200,
   error: null,
   version: "v1",
+  lateMs: null,
   ...fields,
 });
 

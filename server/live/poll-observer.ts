@@ -18,6 +18,8 @@ export interface PollRecord {
   at: number;
   durationMs: number;
   error: ConsoleErrorCode | null;
+  /** How late the poll started against the interval (PollEvent.lateMs). */
+  lateMs: number | null;
 }
 
 /** Where poll metrics go: set by the metrics layer at start (instrumentation.ts), so this

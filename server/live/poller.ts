@@ -39,6 +39,11 @@ export interface PollEvent {
   error: ConsoleErrorCode | null;
   /** The rules version a good poll read, null for a failed one. */
   version: string | null;
+  /**
+   * How late the poll started against the interval (start to start) after a good poll,
+   * in ms; null for a first poll, a retry or a one-off poll.
+   */
+  lateMs: number | null;
 }
 
 export const DEFAULT_RETRY: BackoffPolicy = { baseMs: 2000, maxMs: 30_000 };
@@ -143,7 +148,8 @@ export class DirectorPoller {
     this.inFlight = null;
   }
 
-  private schedule(delayMs: number): void {
+  /** `dueAt`: when the interval wanted this poll to start (null: no cadence to keep). */
+  private schedule(delayMs: number, dueAt: number | null = null): void {
     const generation = this.generation;
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -151,12 +157,16 @@ export class DirectorPoller {
       const controller = new AbortController();
       this.inFlight = controller;
       const startedAt = Date.now();
-      void this.poll(controller, generation).then((status) => {
+      const lateMs = dueAt === null ? null : Math.max(0, startedAt - dueAt);
+      void this.poll(controller, generation, lateMs).then((status) => {
         if (generation !== this.generation) return;
         this.inFlight = null;
         if (status.reachability === "live") {
           // Intervals run start to start; a poll slower than the interval is followed at once.
-          this.schedule(Math.max(0, this.options.intervalMs - (Date.now() - startedAt)));
+          this.schedule(
+            Math.max(0, this.options.intervalMs - (Date.now() - startedAt)),
+            startedAt + this.options.intervalMs,
+          );
         } else {
           this.schedule(Math.max(0, (status.nextRetryAt ?? Date.now()) - Date.now()));
         }
@@ -167,7 +177,11 @@ export class DirectorPoller {
   }
 
   /** One poll; updates the status and tells the subscribers, unless a stop came first. */
-  private async poll(controller: AbortController, generation: number): Promise<DirectorStatus> {
+  private async poll(
+    controller: AbortController,
+    generation: number,
+    lateMs: number | null = null,
+  ): Promise<DirectorStatus> {
     const startedAt = Date.now();
     let next: DirectorStatus;
     try {
@@ -205,6 +219,7 @@ export class DirectorPoller {
       durationMs: at - startedAt,
       error: next.error?.code ?? null,
       version: next.error ? null : (next.snapshot?.version ?? null),
+      lateMs,
     });
     this.polls++;
     this.pollsSinceStart++;

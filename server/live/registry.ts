@@ -11,6 +11,7 @@ import { observeRules } from "./outside-changes";
 import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
 import { doctorAfterRead } from "./doctor";
 import { lastRead, readSnapshot } from "./snapshot";
+import { fleetDirector, type FleetSummary } from "./fleet-summary";
 import type { DirectorStatus, FleetStatus } from "./types";
 
 const globalForPollers = globalThis as typeof globalThis & { __lvsConsolePollers?: PollerRegistry };
@@ -71,20 +72,49 @@ export function fleetStatus(): FleetStatus {
 }
 
 /**
- * Watches every director; calls `listener` with the fleet after any director's status
- * changes (statuses arriving within 50 ms of each other are sent as one update).
+ * Watches every director; calls `listener` with the ids of the directors whose status
+ * changed (statuses arriving within 50 ms of each other are sent as one update).
  */
-export function watchFleet(listener: (fleet: FleetStatus) => void): () => void {
+export function watchFleetChanges(listener: (directorIds: Set<string>) => void): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
-  const changed = () => {
+  let changed = new Set<string>();
+  const onStatus = (status: DirectorStatus) => {
+    changed.add(status.directorId);
     timer ??= setTimeout(() => {
       timer = null;
-      listener(fleetStatus());
+      const ids = changed;
+      changed = new Set();
+      listener(ids);
     }, 50);
   };
-  const offs = allDirectors().map((d) => getPollers().watch(d, changed));
+  const offs = allDirectors().map((d) => getPollers().watch(d, onStatus));
   return () => {
     if (timer) clearTimeout(timer);
     offs.forEach((off) => off());
   };
+}
+
+/** Watches every director; calls `listener` with the whole fleet after any change. */
+export function watchFleet(listener: (fleet: FleetStatus) => void): () => void {
+  return watchFleetChanges(() => listener(fleetStatus()));
+}
+
+/**
+ * The fleet page's view (fleet-summary.ts): every director without `changed`, otherwise
+ * only those directors, in their clusters (whose rulesDiffer is computed from all of them).
+ */
+export function fleetSummary(changed?: ReadonlySet<string>): FleetSummary {
+  const pollers = getPollers();
+  const clusters: FleetSummary["clusters"] = [];
+  for (const cluster of getConfig().clusters) {
+    if (changed && !cluster.directors.some((d) => changed.has(d.id))) continue;
+    const statuses = cluster.directors.map((d) => pollers.poller(d).current());
+    clusters.push({
+      id: cluster.id,
+      name: cluster.name,
+      rulesDiffer: rulesDiffer(statuses),
+      directors: statuses.filter((s) => !changed || changed.has(s.directorId)).map(fleetDirector),
+    });
+  }
+  return { at: Date.now(), full: !changed, clusters };
 }

@@ -11,12 +11,18 @@ export class LatestValues<T> implements AsyncIterable<T> {
   private readonly unsubscribe: () => void;
   private done = false;
 
+  /**
+   * `merge`: how a value joins one still unread (default: replaces it), for values that
+   * are changes, not states (the fleet summary's changed director ids).
+   */
   constructor(
     subscribe: (push: (value: T) => void) => () => void,
     private readonly signal: AbortSignal,
+    merge?: (unread: T, next: T) => T,
   ) {
     this.unsubscribe = subscribe((value) => {
-      this.pending = { value };
+      this.pending =
+        this.pending && merge ? { value: merge(this.pending.value, value) } : { value };
       this.wake?.();
     });
     const stop = () => {

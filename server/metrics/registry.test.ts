@@ -152,9 +152,21 @@ describe("the /metrics registry", () => {
   it("records poll durations and errors by code", async () => {
     const metrics = createConsoleMetrics(sources([unreachable]));
     const base = { directorId: "lvs2", clusterId: "web" };
-    metrics.recordPoll({ ...base, at: 2_000_000, durationMs: 300, error: null });
-    metrics.recordPoll({ ...base, at: 2_001_000, durationMs: 10_500, error: "UNREACHABLE" });
-    metrics.recordPoll({ ...base, at: 2_002_000, durationMs: 10_400, error: "UNREACHABLE" });
+    metrics.recordPoll({ ...base, at: 2_000_000, durationMs: 300, error: null, lateMs: 40 });
+    metrics.recordPoll({
+      ...base,
+      at: 2_001_000,
+      durationMs: 10_500,
+      error: "UNREACHABLE",
+      lateMs: 1500,
+    });
+    metrics.recordPoll({
+      ...base,
+      at: 2_002_000,
+      durationMs: 10_400,
+      error: "UNREACHABLE",
+      lateMs: null,
+    });
     const list = await scrape(metrics);
     const labels = { cluster: "web", director: "lvs2" };
     expect(valueOf(list, "lvs_director_poll_duration_seconds_count", labels)).toBe("3");
@@ -168,6 +180,10 @@ describe("the /metrics registry", () => {
       valueOf(list, "lvs_director_poll_errors_total", { ...labels, code: "UNREACHABLE" }),
     ).toBe("2");
     expect(valueOf(list, "lvs_director_last_poll_timestamp_seconds", labels)).toBe("2002");
+    // Lateness: one fleet-wide series, a poll without a cadence (null) not counted.
+    expect(valueOf(list, "lvs_poll_lateness_seconds_count", {})).toBe("2");
+    expect(valueOf(list, "lvs_poll_lateness_seconds_bucket", { le: "0.05" })).toBe("1");
+    expect(valueOf(list, "lvs_poll_lateness_seconds_bucket", { le: "1" })).toBe("1");
   });
 
   it("counts SSH reconnects monotonically, across a pool entry that starts again", async () => {

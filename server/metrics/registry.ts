@@ -136,6 +136,14 @@ export function createConsoleMetrics(
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
+  // One series for the whole console: with hundreds of directors the interval is kept or
+  // not by the one process, and per-director buckets would multiply the scrape.
+  const pollLateness = new Histogram({
+    name: "lvs_poll_lateness_seconds",
+    help: "how late each poll started against the poll interval (start to start), all directors",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers,
+  });
   const pollErrors = new Counter({
     name: "lvs_director_poll_errors_total",
     help: "failed polls of the director, by error code",
@@ -356,6 +364,7 @@ export function createConsoleMetrics(
       const labels = { cluster: record.clusterId, director: record.directorId };
       lastPoll.set(labels, record.at / 1000);
       pollDuration.observe(labels, record.durationMs / 1000);
+      if (record.lateMs !== null) pollLateness.observe(record.lateMs / 1000);
       if (record.error) pollErrors.inc({ ...labels, code: record.error });
     },
     recordSignIn(result) {

@@ -4,9 +4,11 @@ import { z } from "zod";
 import {
   directorStatus,
   fleetStatus,
+  fleetSummary,
   getPollers,
   watchDirector,
   watchFleet,
+  watchFleetChanges,
 } from "@/server/live/registry";
 import { getDirector } from "@/server/config/directors";
 import { LatestValues } from "@/server/live/stream";
@@ -25,13 +27,31 @@ function eventId(status: DirectorStatus): string {
 }
 
 export const liveRouter = router({
-  /** Every cluster's directors; a new value whenever any director's status changes. */
+  /**
+   * Every cluster's directors with their whole snapshots (the realserver page); a new
+   * value whenever any director's status changes.
+   */
   fleet: viewerProcedure.subscription(async function* ({ ctx }) {
     const updates = new LatestValues<FleetStatus>((push) => watchFleet(push), ctx.streamSignal);
     // The current view is assembled after subscribing: an update in between is already in it.
     updates.discardPending();
     yield fleetStatus();
     for await (const fleet of updates) yield fleet;
+  }),
+
+  /**
+   * The fleet page's rows (fleet-summary.ts): all of them first, then only the directors
+   * that changed since the last push; ids a slow browser has not read yet are merged.
+   */
+  fleetSummary: viewerProcedure.subscription(async function* ({ ctx }) {
+    const updates = new LatestValues<Set<string>>(
+      (push) => watchFleetChanges(push),
+      ctx.streamSignal,
+      (unread, next) => new Set([...unread, ...next]),
+    );
+    updates.discardPending();
+    yield fleetSummary();
+    for await (const changed of updates) yield fleetSummary(changed);
   }),
 
   /** One director's status after every poll. */

@@ -1,0 +1,360 @@
+/**
+ * npm run bench:fleet -- --directors N [--seconds S] [--interval MS] [--json]
+ *
+ * One console against N simulated directors (scripts/bench-fleet/sim.ts: real OpenSSH
+ * sshd on loopback, the console's real scripts answered with output captured from the lab,
+ * counters moving), the fleet page open in Chromium. Once every director is live, it
+ * measures for S seconds (default 60): the console's CPU (cores) and RSS (its process
+ * group), poll lateness against the interval (p50/p99, /metrics), the SSE push latency to
+ * the tab (tab receipt - the push's `at`), the main thread's work per push (a Chromium
+ * trace), and the SSH connections held. Needs a production build (`npx next build`).
+ *
+ * Never crashes: a failed step is reported and the JSON line still printed (with `error`).
+ * Env: BENCH_PORT (console, default 3103), BENCH_FLEET_SSH_PORT (first sshd port, default
+ * 40000; one sshd per 100 directors), CHROMIUM_PATH.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
+import { mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "@playwright/test";
+import { stringify } from "yaml";
+import { ensureDemoAdmin } from "@/server/auth/users";
+import { repoRoot } from "../lab/harness";
+import { DIRECTORS_PER_SSHD, startSimFleet, type SimFleet } from "./bench-fleet/sim";
+import {
+  groupUsage,
+  histogram,
+  percentile,
+  quantileBetween,
+  sshConnections,
+  workPerPush,
+} from "./bench-fleet/measure";
+import { markPushes } from "./bench-fleet/tab";
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} wants a positive number`);
+  return v;
+}
+const DIRECTORS = arg("directors", 100);
+const SECONDS = arg("seconds", 60);
+const INTERVAL_MS = arg("interval", 2000);
+const JSON_OUT = process.argv.includes("--json");
+const PORT = Number(process.env.BENCH_PORT ?? 3103);
+const SSH_PORT = Number(process.env.BENCH_FLEET_SSH_PORT ?? 40000);
+const BASE = `http://127.0.0.1:${PORT}`;
+// Per size: runs of different sizes (other ports) do not share a directory.
+const dataDir = join(repoRoot, ".data", `bench-fleet-${DIRECTORS}`);
+const PUSH_MARK = "lvs-bench-push";
+
+const log = (line: string) => console.log(line);
+
+/** A step that may hang (a tab or a browser that stopped answering) fails after `ms`. */
+function within<T>(ms: number, what: string, step: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    step,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+const r0 = (x: number | null) => (x === null ? "n/a" : x.toFixed(0));
+const r2 = (x: number | null) => (x === null ? "n/a" : x.toFixed(2));
+
+interface Result {
+  directors: number;
+  intervalMs: number;
+  seconds: number;
+  cpuCores: number | null;
+  rssMb: number | null;
+  pollLatenessP50Ms: number | null;
+  pollLatenessP99Ms: number | null;
+  pushLatencyP50Ms: number | null;
+  pushLatencyP99Ms: number | null;
+  pushMainThreadP50Ms: number | null;
+  pushMainThreadP99Ms: number | null;
+  mainThreadBusyShare: number | null;
+  pushes: number;
+  sshConnections: number | null;
+  liveDirectors: number | null;
+  secondsToAllLive: number | null;
+  loadAverage: number[];
+  error?: string;
+}
+
+async function writeConfig(sim: SimFleet): Promise<{ login: string; token: string }> {
+  mkdirSync(dataDir, { recursive: true });
+  const configPath = join(dataDir, "lvs-console.yaml");
+  // Pairs, as an operator has them: cluster k holds directors 2k and 2k+1.
+  const clusters = [];
+  for (let i = 0; i < DIRECTORS; i += 2) {
+    const directors = [];
+    for (let j = i; j < Math.min(i + 2, DIRECTORS); j++) {
+      const endpoint = sim.endpoints[Math.floor(j / DIRECTORS_PER_SSHD)];
+      if (!endpoint) throw new Error(`no endpoint for director ${j}`);
+      directors.push({
+        id: `sim${String(j).padStart(4, "0")}`,
+        host: endpoint.host,
+        port: endpoint.port,
+        user: sim.user,
+        privateKeyPath: sim.privateKeyPath,
+        knownHostsPath: sim.knownHostsPath,
+      });
+    }
+    const n = String(i / 2).padStart(3, "0");
+    clusters.push({ id: `pair-${n}`, name: `Pair ${n}`, directors });
+  }
+  const token = randomBytes(32).toString("hex");
+  rmSync(join(dataDir, "db"), { recursive: true, force: true });
+  writeFileSync(
+    configPath,
+    stringify({
+      pollIntervalMs: INTERVAL_MS,
+      dataDir: join(dataDir, "db"),
+      clusters,
+      users: [],
+      metrics: { token },
+    }),
+    { mode: 0o600 },
+  );
+  const admin = await ensureDemoAdmin(configPath);
+  if (!admin) throw new Error("could not create the bench's admin");
+  return { login: `${admin.name}\n${admin.password}`, token };
+}
+
+async function startConsole(): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(repoRoot, "node_modules/next/dist/bin/next"),
+      "start",
+      "-H",
+      "127.0.0.1",
+      "-p",
+      String(PORT),
+    ],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        LVS_CONSOLE_CONFIG: join(dataDir, "lvs-console.yaml"),
+        NEXT_TELEMETRY_DISABLED: "1",
+        LOG_LEVEL: "warn",
+      },
+      stdio: [
+        "ignore",
+        openSync(join(dataDir, "console.log"), "w"),
+        openSync(join(dataDir, "console.log"), "a"),
+      ],
+      detached: true,
+    },
+  );
+  for (let i = 0; i < 240; i++) {
+    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${BASE}/login`)).ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error("next start did not come up (did you run `npx next build`?)");
+}
+
+async function openFleet(browser: Browser, login: string): Promise<Page> {
+  const [user = "", password = ""] = login.split("\n");
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  await context.addInitScript(markPushes, PUSH_MARK);
+  const page = await context.newPage();
+  await page.goto(`${BASE}/login`);
+  await page.getByLabel("User name").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: /sign in/i }).click();
+  await page.waitForURL((u) => u.pathname === "/");
+  return page;
+}
+
+async function scrapeLateness(token: string): Promise<Map<number, number>> {
+  const res = await fetch(`${BASE}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  return histogram(await res.text(), "lvs_poll_lateness_seconds");
+}
+
+async function run(result: Result, cleanup: Array<() => Promise<void> | void>): Promise<void> {
+  log(`bench:fleet: ${DIRECTORS} simulated directors, ${INTERVAL_MS} ms interval, ${SECONDS} s`);
+  const sim = await startSimFleet({
+    repoRoot,
+    dir: join(dataDir, "sim"),
+    directors: DIRECTORS,
+    basePort: SSH_PORT,
+  });
+  cleanup.push(() => sim.stop());
+  log(
+    `  ${sim.endpoints.length} sshd on 127.0.0.1:${SSH_PORT}-${SSH_PORT + sim.endpoints.length - 1}`,
+  );
+  const { login, token } = await writeConfig(sim);
+  const server = await startConsole();
+  cleanup.push(() => {
+    if (server.pid !== undefined) process.kill(-server.pid, "SIGTERM");
+  });
+  const pgid = server.pid ?? 0;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  });
+  cleanup.push(() => browser.close());
+  const page = await openFleet(browser, login);
+  const t0 = performance.now();
+  const live = () => page.locator('tr[data-reachability="live"]').count();
+  // Every row live, or the deadline: on a loaded machine some first handshakes time out and
+  // back off; the measurement then runs with what is live, and says how many were.
+  const allLive = await page
+    .waitForFunction(
+      (n) => document.querySelectorAll('tr[data-reachability="live"]').length >= n,
+      DIRECTORS,
+      { timeout: 60_000 + DIRECTORS * 200, polling: 1000 },
+    )
+    .then(() => true)
+    .catch(() => false);
+  if (!allLive) {
+    // Say why: how many rows are in which state, and the first problem shown.
+    const seen = await page.evaluate(() => {
+      const rows = [...document.querySelectorAll("tr[data-reachability]")];
+      const counts: Record<string, number> = {};
+      for (const r of rows) {
+        const k = r.getAttribute("data-reachability") ?? "?";
+        counts[k] = (counts[k] ?? 0) + 1;
+      }
+      const problem = rows.map((r) => r.lastElementChild?.textContent ?? "").find((t) => t);
+      return `${JSON.stringify(counts)}${problem ? `; first problem: ${problem}` : ""}`;
+    });
+    log(`  not every director went live in time: ${seen}; measuring anyway`);
+  }
+  if (allLive) {
+    result.secondsToAllLive = (performance.now() - t0) / 1000;
+    log(`  all ${DIRECTORS} rows live after ${result.secondsToAllLive.toFixed(1)} s; measuring`);
+  }
+
+  // A few intervals to settle (the first full reads, the doctor's first runs), then measure.
+  await page.waitForTimeout(3 * INTERVAL_MS);
+  await browser.startTracing(page, { categories: ["toplevel", "blink.user_timing"] });
+  await page.evaluate(() => {
+    (window as unknown as { __pushes: number[] }).__pushes = [];
+  });
+  const lateBefore = await scrapeLateness(token);
+  const u0 = groupUsage(pgid);
+  const w0 = performance.now();
+  const rss: number[] = [];
+  const conns: number[] = [];
+  const portsTo = SSH_PORT + sim.endpoints.length - 1;
+  while (performance.now() - w0 < SECONDS * 1000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    rss.push(groupUsage(pgid).rssMb);
+    conns.push(sshConnections(SSH_PORT, portsTo));
+  }
+  const u1 = groupUsage(pgid);
+  const elapsed = (performance.now() - w0) / 1000;
+  const lateAfter = await scrapeLateness(token);
+  result.cpuCores = (u1.cpuSeconds - u0.cpuSeconds) / elapsed;
+  result.rssMb = Math.max(...rss);
+  result.pollLatenessP50Ms = quantileBetween(lateBefore, lateAfter, 0.5);
+  result.pollLatenessP99Ms = quantileBetween(lateBefore, lateAfter, 0.99);
+  result.sshConnections = percentile(conns, 50);
+  const trace = await within(60_000, "stopping the trace", browser.stopTracing());
+  const latencies = await within(
+    30_000,
+    "reading the tab's push times",
+    page.evaluate(() => (window as unknown as { __pushes: number[] }).__pushes),
+  );
+  result.pushLatencyP50Ms = percentile(latencies, 50);
+  result.pushLatencyP99Ms = percentile(latencies, 99);
+  const work = workPerPush(trace.toString("utf8"), PUSH_MARK);
+  result.pushes = work.perPush.length;
+  result.pushMainThreadP50Ms = percentile(work.perPush, 50);
+  result.pushMainThreadP99Ms = percentile(work.perPush, 99);
+  result.mainThreadBusyShare = work.busyShare;
+  result.liveDirectors = await within(30_000, "counting live rows", live());
+}
+
+function report(r: Result): void {
+  const row = (what: string, value: string, target: string, met: boolean | null) =>
+    log(
+      `  ${what.padEnd(34)} ${value.padStart(10)}   target ${target.padEnd(12)} ${met === null ? "" : met ? "met" : "NOT met"}`,
+    );
+  log(
+    `\nresults (${r.directors} directors, ${r.intervalMs} ms, ${r.seconds} s; load average at start ${r.loadAverage.map((x) => x.toFixed(1)).join(" ")})`,
+  );
+  const lt = (x: number | null, t: number) => (x === null ? null : x < t);
+  row("console CPU (cores)", r2(r.cpuCores), "< 1", lt(r.cpuCores, 1));
+  row("console RSS (MB, max)", r0(r.rssMb), "< 1024", lt(r.rssMb, 1024));
+  row("poll lateness p50 (ms)", r0(r.pollLatenessP50Ms), "", null);
+  row("poll lateness p99 (ms)", r0(r.pollLatenessP99Ms), "< 1000", lt(r.pollLatenessP99Ms, 1000));
+  row("SSE push latency p50 (ms)", r0(r.pushLatencyP50Ms), "", null);
+  row("SSE push latency p99 (ms)", r0(r.pushLatencyP99Ms), "", null);
+  row("main thread per push p50 (ms)", r2(r.pushMainThreadP50Ms), "", null);
+  row(
+    "main thread per push p99 (ms)",
+    r2(r.pushMainThreadP99Ms),
+    "< 16",
+    lt(r.pushMainThreadP99Ms, 16),
+  );
+  row("main thread busy share", r2(r.mainThreadBusyShare), "", null);
+  row("pushes measured", String(r.pushes), "", null);
+  row(
+    "SSH connections held (median)",
+    r0(r.sshConnections),
+    `= ${r.directors}`,
+    r.sshConnections === null ? null : r.sshConnections <= r.directors,
+  );
+  row(
+    "directors live at the end",
+    r0(r.liveDirectors),
+    `= ${r.directors}`,
+    r.liveDirectors === null ? null : r.liveDirectors === r.directors,
+  );
+  if (r.error) log(`  FAILED: ${r.error}`);
+}
+
+async function main(): Promise<void> {
+  const result: Result = {
+    directors: DIRECTORS,
+    intervalMs: INTERVAL_MS,
+    seconds: SECONDS,
+    cpuCores: null,
+    rssMb: null,
+    pollLatenessP50Ms: null,
+    pollLatenessP99Ms: null,
+    pushLatencyP50Ms: null,
+    pushLatencyP99Ms: null,
+    pushMainThreadP50Ms: null,
+    pushMainThreadP99Ms: null,
+    mainThreadBusyShare: null,
+    pushes: 0,
+    sshConnections: null,
+    liveDirectors: null,
+    secondsToAllLive: null,
+    loadAverage: loadavg(),
+  };
+  const cleanup: Array<() => Promise<void> | void> = [];
+  try {
+    // The whole run has a deadline too: whatever hangs, the figures so far are reported.
+    await within((300 + DIRECTORS * 0.5 + SECONDS) * 1000, "the run", run(result, cleanup));
+  } catch (e) {
+    result.error = e instanceof Error ? e.message : String(e);
+  }
+  for (const step of cleanup.reverse()) {
+    try {
+      await within(20_000, "cleanup", Promise.resolve(step()));
+    } catch {
+      // best effort: the rest still runs
+    }
+  }
+  report(result);
+  if (JSON_OUT) console.log(JSON.stringify(result));
+  process.exit(result.error ? 1 : 0);
+}
+
+void main();
