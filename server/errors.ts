@@ -67,7 +67,11 @@ export type RefusalReason =
   | "invalid-value"
   // changes that last (server/directors/lasting*.ts)
   | "no-recorded-weight"
-  | "keepalived-not-running";
+  | "keepalived-not-running"
+  // applying (server/directors/run-director.ts): another change holds the director's lock;
+  // another director of the cluster could not go ahead, so this one did nothing either
+  | "director-locked"
+  | "held-back";
 
 /**
  * What a failed ipvsadm (or sysctl) run means (server/ipvs/errors.ts classifies it from the

@@ -127,7 +127,12 @@ class DirectorEntry {
     );
   }
 
-  async runExec(command: string, argv: readonly string[], opts: ExecOptions): Promise<ExecResult> {
+  async runExec(
+    command: string,
+    argv: readonly string[],
+    opts: ExecOptions,
+    reply?: ScriptOptions["reply"],
+  ): Promise<ExecResult> {
     const deadline = deadlineFor(this.director, argv, opts, this.options.defaultTimeoutMs);
     let release: (() => void) | null = null;
     try {
@@ -143,6 +148,7 @@ class DirectorEntry {
           this.commands++;
           this.execChannels++;
         },
+        ...(reply ? { reply } : {}),
       });
     } finally {
       deadline.dispose();
@@ -225,10 +231,11 @@ export function createSshPool(
       return result;
     },
     execScript(director, script, opts = {}) {
-      const { args = [], ...rest } = opts;
-      const command = scriptCommandLine(script, args, { sudo: director.sudo });
+      const { args = [], rootShell = false, reply, ...rest } = opts;
+      const command = scriptCommandLine(script, args, { sudo: director.sudo, rootShell });
       const argv = ["sh", "-c", script, "sh", ...args];
       const e = entry(director);
+      if (reply) return e.runExec(command, argv, rest, reply);
       return e.shellFree(rest) ? e.runShell(command, argv, rest) : e.runExec(command, argv, rest);
     },
     stats(directorId) {
