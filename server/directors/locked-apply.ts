@@ -76,6 +76,9 @@ export async function applyLocked(
     }),
     timeoutMs: options.timeoutMs + (options.lockWaitSeconds ?? LOCK_WAIT_SECONDS) * 1000,
     reply: (stdout) => {
+      // The script ended without asking (a lock it could not take): sshd keeps the session
+      // open until stdin ends, so end it.
+      if (parseApplyOutput(stdout).result !== "incomplete") return Promise.resolve(ABORT);
       const text = readyRead(stdout);
       if (text === null) return null;
       try {
