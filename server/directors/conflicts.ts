@@ -83,7 +83,9 @@ export function conflictError(conflicts: readonly Conflict[], auditId: number): 
     {
       auditId,
       directors: [...conflicts],
-      changes: conflicts.flatMap((c) => c.changes.map((ch) => ({ ...ch, directorId: c.directorId }))),
+      changes: conflicts.flatMap((c) =>
+        c.changes.map((ch) => ({ ...ch, directorId: c.directorId })),
+      ),
     },
   );
 }

@@ -41,7 +41,10 @@ export interface DirectorOutcome {
 /** Says, once the director's rules were read under its lock, whether the commands may run. */
 export type DirectorGate = (locked: DirectorSnapshot | null) => Promise<boolean>;
 
-export async function runDirector(p: PlannedDirector, gate: DirectorGate): Promise<DirectorOutcome> {
+export async function runDirector(
+  p: PlannedDirector,
+  gate: DirectorGate,
+): Promise<DirectorOutcome> {
   if (p.steps.length === 0) {
     return {
       result: {

@@ -99,7 +99,10 @@ const SUDO = ["sudo", "-n", "--"];
  * One command line of a script's command list (apply-script.ts): the login shell's
  * environment already has LC_ALL=C, so no env(1), and `sudo -n --` as commandLine puts it.
  */
-export function scriptLine(argv: readonly string[], options: Pick<CommandLineOptions, "sudo">): string {
+export function scriptLine(
+  argv: readonly string[],
+  options: Pick<CommandLineOptions, "sudo">,
+): string {
   const program = argv[0];
   if (program === undefined) {
     throw new ConsoleError("INTERNAL", "cannot build a command line from an empty argv");
