@@ -559,6 +559,19 @@ wait_guest() {
 	T_READY=$((SECONDS - T0))
 }
 
+# The least-privilege login "lvsconsole" with the sudoers lines of docs/sudo.md
+# (lab/least-privilege/), made in the running guest: the shared rootfs stays as it is.
+add_least_privilege_user() {
+	ssh_opts
+	{
+		printf 'set -- "$(cat <<'"'"'LVS_SUDOERS'"'"'\n'
+		cat "$LAB_DIR/least-privilege/sudoers"
+		printf 'LVS_SUDOERS\n)"\n'
+		cat "$LAB_DIR/least-privilege/add-user.sh"
+	} | ssh "${SSH_OPTS[@]}" "root@$SSH_HOST" sh -s > "$RUN_DIR/least-privilege.log" 2>&1 \
+		|| boot_fail "adding the least-privilege user failed: $(tail -3 "$RUN_DIR/least-privilege.log")"
+}
+
 # director.json and director.yaml of the guest GUEST on PORT
 write_director_files() {
 	local g=$1 gport=$2 fp key_abs=$KEY_DIR/id_ed25519 kh_abs=$RUN_ROOT/$1/known_hosts
@@ -642,6 +655,7 @@ cmd_up() {
 	log "waiting up to ${TIMEOUT}s for the lab to be ready"
 	deadline=$((SECONDS + TIMEOUT))
 	wait_guest "$NAME" "$deadline"
+	add_least_privilege_user
 	write_director_files "$NAME" "$PORT"
 	echo "$T_READY" > "$RUN_DIR/ready_seconds"
 	rm -f "$RUN_ROOT/$NAME.failed-boot.log"
@@ -650,7 +664,7 @@ cmd_up() {
 	fp=$(fingerprint)
 	cat <<MSG
 lab '$NAME' is ready
-  ssh:          127.0.0.1:$PORT (user root; also 'lvs' with passwordless sudo)
+  ssh:          127.0.0.1:$PORT (user root; also 'lvs' with passwordless sudo, 'lvsconsole' with docs/sudo.md's)
   key:          $KEY_DIR/id_ed25519
   fingerprint:  $fp
   known_hosts:  $RUN_DIR/known_hosts

@@ -70,7 +70,11 @@ export type RefusalReason =
   | "keepalived-not-running"
   // the pair kept identical, rules files saved and restored (server/directors/pair*.ts)
   | "owners-differ"
-  | "no-rules-file";
+  | "no-rules-file"
+  // applying (server/directors/run-director.ts): another change holds the director's lock;
+  // another director of the cluster could not go ahead, so this one did nothing either
+  | "director-locked"
+  | "held-back";
 
 /**
  * What a failed ipvsadm (or sysctl) run means (server/ipvs/errors.ts classifies it from the

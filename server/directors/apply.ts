@@ -5,8 +5,13 @@
  *     operator saw refuses the WHOLE change with CONFLICT and a diff of what changed;
  *  3. plan per director (plan.ts); a refusal anywhere refuses the whole change (REFUSED);
  *  4. the audit row is written before the first command, so a crash leaves the attempt;
- *  5. steps run in order per director (directors in parallel, run-director.ts); a change that
- *     landed on some directors and not others is reported as PARTIAL, never silently.
+ *  5. each director runs its steps as one step under its own lock (run-director.ts), in
+ *     parallel: the rules are read again under the lock, and only when EVERY director's
+ *     read still has the planned version do the commands run anywhere (clusterGate). An
+ *     edit between this read and the lock is the same CONFLICT, and nothing runs; another
+ *     holder of a lock is REFUSED (director-locked), and nothing runs;
+ *  6. a change that landed on some directors and not others is reported as PARTIAL, never
+ *     silently.
  */
 import "server-only";
 import {
@@ -26,14 +31,14 @@ import {
   type AuditResult,
   type DirectorRulesRecord,
 } from "@/server/db/audit";
-import { diffRules, type RuleChange } from "@/server/ipvs/rule-diff";
+import { diffRules } from "@/server/ipvs/rule-diff";
 import { rulesOf } from "@/server/ipvs/rules";
 import { directorIo } from "./io";
-import { rulesAtVersion } from "@/server/live/versions";
+import { conflictError, findConflicts, lockedConflicts } from "./conflicts";
 import type { ApplyResult, ClusterOperation, PlannedDirector } from "./operation";
 import { blockingRefusal, planCluster, readCluster, whileChanging } from "./plan";
 import { withClusterLock } from "./cluster-lock";
-import { type DirectorOutcome, runDirector } from "./run-director";
+import { type DirectorGate, type DirectorOutcome, runDirector } from "./run-director";
 
 /**
  * The services each director's change touches, before or after: what the audit keeps,
@@ -122,22 +127,7 @@ export async function applyOperation(
           conflicts.map((c) => [c.directorId, c.changes.map((ch) => ch.service)]),
         );
         const auditId = recordAttempt({ ...attempt, before: before(keys, []) });
-        const error = new ConsoleError(
-          "CONFLICT",
-          `the rules changed since you looked: ${conflicts
-            .map(
-              (c) =>
-                `${c.directorId}${c.changes.length ? ` (${c.changes.map((ch) => ch.text).join("; ")})` : ""}`,
-            )
-            .join(", ")}`,
-          {
-            auditId,
-            directors: conflicts,
-            changes: conflicts.flatMap((c) =>
-              c.changes.map((ch) => ({ ...ch, directorId: c.directorId })),
-            ),
-          },
-        );
+        const error = conflictError(conflicts, auditId);
         finishAttempt(auditId, { result: "conflict", error: toErrorJson(error) });
         throw error;
       }
@@ -194,7 +184,17 @@ export async function applyOperation(
         throw withAuditId(e, auditId);
       }
 
-      const outcomes = await Promise.all(planned.map((p) => runDirector(p)));
+      const gate = clusterGate(planned.filter((p) => p.steps.length > 0).map((p) => p.director.id));
+      const outcomes = await Promise.all(planned.map((p) => runDirector(p, gate(p.director.id))));
+      const stopped = heldBack(planned, outcomes, auditId);
+      if (stopped) {
+        finishAttempt(auditId, {
+          result: isConsoleError(stopped, "CONFLICT") ? "conflict" : "refused",
+          error: toErrorJson(stopped),
+          details: outcomes.map((o) => o.result),
+        });
+        throw stopped;
+      }
       const results = outcomes.map((o) => o.result);
       const after = affectedRecords(
         outcomes.flatMap((o) => (o.snapshot ? [o.snapshot] : [])),
@@ -209,38 +209,41 @@ export async function applyOperation(
   );
 }
 
+/**
+ * One decision for the whole cluster: the commands run on a director only once every
+ * director with steps holds its lock and read the planned version. The first "no" (a
+ * conflict, a lock held elsewhere, a director that failed before its read) decides at
+ * once, so the others let go of their locks without waiting for the rest.
+ */
+function clusterGate(directorIds: readonly string[]): (directorId: string) => DirectorGate {
+  const waiting = new Set(directorIds);
+  let decide: (go: boolean) => void = () => undefined;
+  const decision = new Promise<boolean>((resolve) => {
+    decide = resolve;
+  });
+  return (directorId) => (locked) => {
+    if (!waiting.delete(directorId)) return decision;
+    if (locked === null) decide(false);
+    else if (waiting.size === 0) decide(true);
+    return decision;
+  };
+}
+
+/** Nothing ran anywhere because a director said no: the CONFLICT or REFUSED to report. */
+function heldBack(
+  planned: readonly PlannedDirector[],
+  outcomes: readonly DirectorOutcome[],
+  auditId: number,
+): ConsoleError | null {
+  if (outcomes.some((o) => o.changedSomething)) return null;
+  const conflicts = lockedConflicts(planned, outcomes);
+  if (conflicts.length > 0) return conflictError(conflicts, auditId);
+  const stop = outcomes.find((o) => o.stopped?.why === "locked")?.stopped;
+  return stop?.why === "locked" ? withAuditId(stop.error, auditId) : null;
+}
+
 function withAuditId(e: unknown, auditId: number): ConsoleError {
   return withDetails(e, { auditId });
-}
-
-interface Conflict {
-  directorId: string;
-  expected: string | null;
-  actual: string;
-  /** What changed, when the rules behind the expected version are still known. */
-  changes: Array<RuleChange>;
-  /** false: the rules the operator saw are no longer known, so only "it changed" can be said. */
-  known: boolean;
-}
-
-function findConflicts(
-  snapshots: DirectorSnapshot[],
-  expected: Record<string, string>,
-): Conflict[] {
-  const conflicts: Conflict[] = [];
-  for (const s of snapshots) {
-    const version = expected[s.directorId];
-    if (version === s.version) continue;
-    const seen = version === undefined ? null : rulesAtVersion(s.directorId, version);
-    conflicts.push({
-      directorId: s.directorId,
-      expected: version ?? null,
-      actual: s.version,
-      changes: seen ? diffRules(seen, rulesOf(s.services)) : [],
-      known: seen !== null,
-    });
-  }
-  return conflicts;
 }
 
 function overall(outcomes: DirectorOutcome[]): {
@@ -270,7 +273,8 @@ function overall(outcomes: DirectorOutcome[]): {
       },
     };
   }
-  const first = failed[0]?.result.error;
+  // The director that said no, rather than the ones it held back.
+  const first = (failed.find((o) => o.stopped?.why !== "held-back") ?? failed[0])?.result.error;
   return {
     result: "failed",
     error: first

@@ -116,6 +116,47 @@ describe("applyChange", () => {
     expect(entry?.after?.lvs1?.services[0]?.realservers[0]?.weight).toBe(0);
   });
 
+  it("is a CONFLICT with nothing run anywhere when an edit lands between the read and the lock", async () => {
+    const seen = await previewChange("prod", drainOne);
+    // The edit lands after the console's fresh read, before lvs2's commands: under its lock.
+    cluster.director("lvs2").whileLocked = (d) => {
+      const rs3 = d.services[1]?.realservers[2];
+      if (rs3) rs3.weight = 5;
+    };
+    const e = await rejection(
+      applyChange({
+        clusterId: "prod",
+        change: drainOne,
+        expectedVersions: seen.versions,
+        user: alice,
+      }),
+    );
+    expect(e.code).toBe("CONFLICT");
+    expect(e.message).toContain("lvs2 (TCP 203.0.113.10:8080: 10.10.0.13:80 weight 0 -> 5)");
+    expect(e.details.changes).toEqual([expect.objectContaining({ directorId: "lvs2" })]);
+    // lvs1 held its lock and read the planned version, but waited for lvs2: nothing ran.
+    expect(cluster.director("lvs1").commands).toEqual([]);
+    expect(cluster.director("lvs2").commands).toEqual([]);
+    expect(getAuditEntry(Number(e.details.auditId))?.result).toBe("conflict");
+  });
+
+  it("is REFUSED (director-locked) with nothing run anywhere when another change holds a lock", async () => {
+    cluster.director("lvs1").lockHeld = true;
+    const e = await rejection(
+      applyChange({
+        clusterId: "prod",
+        change: drainOne,
+        expectedVersions: cluster.versions(),
+        user: alice,
+      }),
+    );
+    expect(e.code).toBe("REFUSED");
+    expect(e.details.reason).toBe("director-locked");
+    expect(e.message).toContain("lvs1: another change holds the director's lock");
+    expect(cluster.director("lvs2").commands).toEqual([]);
+    expect(getAuditEntry(Number(e.details.auditId))?.result).toBe("refused");
+  });
+
   it("refuses the whole change with CONFLICT and what changed when a director moved on", async () => {
     const seen = await previewChange("prod", drainOne);
     // Someone edits lvs2 behind the console's back.

@@ -338,6 +338,7 @@ function sharedPollers(): { reads: Map<string, number>; registry: PollerRegistry
     getCluster: (id) => cluster.getCluster(id),
     readSnapshot: (director) => cluster.readSnapshot(director),
     exec: (director, argv) => cluster.exec(director, argv),
+    applyLocked: (director, steps, gate) => cluster.applyLocked(director, steps, gate),
     watch: (director, listener) => registry.follow(director, listener),
   });
   return { reads, registry };

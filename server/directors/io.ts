@@ -12,6 +12,9 @@ import type { DirectorStatus, DirectorSnapshot } from "@/server/live/types";
 import { getSshPool } from "@/server/db/ssh-pool";
 import { getConfig } from "@/server/config";
 import { getCluster } from "@/server/config/directors";
+import { applyLocked, type LockedApplyOptions, type LockedRun } from "./locked-apply";
+
+export type { LockedRun } from "./locked-apply";
 
 export interface ExecOutcome {
   stdout: string;
@@ -36,6 +39,17 @@ export interface DirectorIo {
     options: { timeoutMs: number },
   ): Promise<ExecOutcome>;
   /**
+   * A change's steps as one step on the director (locked-apply.ts): under its lock, the
+   * rules are read and handed to `gate`; the commands run only if it resolves true, then
+   * the rules are read again. A refused lock is a result, transport problems throw.
+   */
+  applyLocked(
+    director: DirectorConfig,
+    steps: readonly string[][],
+    gate: (locked: DirectorSnapshot) => Promise<boolean>,
+    options: Pick<LockedApplyOptions, "timeoutMs" | "planned">,
+  ): Promise<LockedRun>;
+  /**
    * The shared live poller's statuses for one director (no SSH work of its own), starting
    * with the current one when there is one; returns the unsubscribe function.
    */
@@ -51,6 +65,7 @@ const realIo: DirectorIo = {
   getCluster: (clusterId) => getCluster(clusterId),
   readSnapshot: (director, lane = "read") => readSnapshot(director, { mode: "exact", lane }),
   exec: (director, argv, options) => getSshPool().exec(director, argv, options),
+  applyLocked: (director, steps, gate, options) => applyLocked(director, steps, gate, options),
   watch: (director, listener) => followDirector(director.id, listener),
   get previewMaxAgeMs() {
     return getConfig().pollIntervalMs;

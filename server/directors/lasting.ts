@@ -159,7 +159,9 @@ export async function runTransaction(
   director: DirectorConfig,
   plan: LastingPlan,
 ): Promise<TxOutcome> {
+  // It writes keepalived's files and reloads it: a root shell (docs/sudo.md).
   const r = await pool.execScript(director, TX_SCRIPT, {
+    rootShell: true,
     args: txArgs(plan.tx),
     timeoutMs: 30_000 + plan.tx.verifyTries * 100,
   });

@@ -5,6 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import {
+  SETTABLE_SYSCTLS,
+  type IpvsSysctls,
   formatEndpoint,
   formatServiceKey,
   realserverRule,
@@ -52,9 +54,14 @@ function compareText(a: string, b: string): number {
 
 /**
  * The version of a director's rules: SHA-256 over the rules in a canonical order (services
- * by key, realservers by address, scheduler flags sorted).
+ * by key, realservers by address, scheduler flags sorted), and the sysctls the console sets
+ * (SETTABLE_SYSCTLS): a change planned on expire_quiescent_template=0 must not land on 1.
+ * Without sysctls (a director that shows none), the hash is that of the rules alone.
  */
-export function rulesVersion(services: readonly ServiceWithRealservers[]): string {
+export function rulesVersion(
+  services: readonly ServiceWithRealservers[],
+  sysctls: IpvsSysctls = {},
+): string {
   const normalised = services
     .map((s) => ({
       ...serviceRule(s),
@@ -64,5 +71,9 @@ export function rulesVersion(services: readonly ServiceWithRealservers[]): strin
         .sort((a, b) => compareText(formatEndpoint(a), formatEndpoint(b))),
     }))
     .sort((a, b) => compareText(formatServiceKey(a.key), formatServiceKey(b.key)));
-  return createHash("sha256").update(canonicalJson(normalised)).digest("hex");
+  const settable = Object.keys(SETTABLE_SYSCTLS)
+    .filter((name) => sysctls[name] !== undefined)
+    .map((name) => [name, sysctls[name]]);
+  const hashed = settable.length > 0 ? { rules: normalised, sysctls: settable } : normalised;
+  return createHash("sha256").update(canonicalJson(hashed)).digest("hex");
 }

@@ -79,7 +79,7 @@ readconf() {
 readconf "$conf"
 if [ -n "$pid" ]; then
   before=$(stat -c '%y' /tmp/keepalived.data /tmp/keepalived_check.data 2>/dev/null)
-  s signal; kill -USR1 "$pid" 2>&1; e $?
+  s signal; $asroot kill -USR1 "$pid" 2>&1; e $?
   i=0
   while [ $i -lt "$tries" ]; do
     i=$((i + 1))

@@ -141,12 +141,17 @@ export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSna
     }
   }
   let merged = mergeListings({ list, persistent, stats, ...(thresholds ? { thresholds } : {}) });
+  const sysctls = files
+    ? files.sysctls.trim() === ""
+      ? {}
+      : parseSysctls(files.sysctls)
+    : (base?.sysctls ?? {});
   let version: string;
   if (full || !base) {
-    version = rulesVersion(merged);
+    version = rulesVersion(merged, sysctls);
   } else {
     merged = withFullReadRules(merged, base.services);
-    version = rulesVersion(merged);
+    version = rulesVersion(merged, sysctls);
     if (version !== base.version) {
       throw mergeError("the rules changed since the last full read: read everything again", {
         view: "light",
@@ -155,11 +160,6 @@ export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSna
     }
   }
   const services = withRates(merged, ctx.takenAt, ctx.previous);
-  const sysctls = files
-    ? files.sysctls.trim() === ""
-      ? {}
-      : parseSysctls(files.sysctls)
-    : (base?.sysctls ?? {});
   const ipvsadm = sections.has("version")
     ? parseVersion(section(sections, "version", id))
     : (ctx.cached?.ipvsadm ?? null);

@@ -210,10 +210,14 @@ describe("parseSnapshot of a light read", () => {
     if (member) member.upperThreshold = 500;
     const light = parseSnapshot(pollOutput("light"), {
       ...lightCtx,
-      base: { services: edited, version: rulesVersion(edited), sysctls: full.sysctls },
+      base: {
+        services: edited,
+        version: rulesVersion(edited, full.sysctls),
+        sysctls: full.sysctls,
+      },
     });
     expect(light.services[0]?.realservers[0]?.upperThreshold).toBe(500);
-    expect(light.version).toBe(rulesVersion(edited));
+    expect(light.version).toBe(rulesVersion(edited, full.sysctls));
     expect(parseSnapshot(pollOutput("full"), ctx).services[0]?.realservers[0]?.upperThreshold).toBe(
       0,
     );

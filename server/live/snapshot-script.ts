@@ -30,15 +30,15 @@ const MARK = "@@lvs-console:9c1f@@";
 export const SNAPSHOT_SCRIPT = `m='${MARK}'
 s() { printf '%s %s\\n' "$m" "$1"; }
 e() { printf '%s exit %s\\n' "$m" "$1"; }
-s persistent; ipvsadm -Ln --persistent-conn 2>&1; e $?
-s stats; ipvsadm -Ln --exact --stats 2>&1; e $?
+s persistent; $asroot ipvsadm -Ln --persistent-conn 2>&1; e $?
+s stats; $asroot ipvsadm -Ln --exact --stats 2>&1; e $?
 if [ "$1" = full ]; then
 s files; grep -H '' /proc/net/ip_vs /proc/sys/net/ipv4/vs/* 2>/dev/null; e 0
-s thresholds; ipvsadm -Ln --thresholds 2>&1; e $?
-if [ "$2" = 1 ]; then s tuninfo; ipvsadm -Ln --tun-info 2>&1; e $?; fi
+s thresholds; $asroot ipvsadm -Ln --thresholds 2>&1; e $?
+if [ "$2" = 1 ]; then s tuninfo; $asroot ipvsadm -Ln --tun-info 2>&1; e $?; fi
 if [ "$3" = 1 ]; then
-s version; ipvsadm --version 2>&1; e $?
-s timeout; ipvsadm -L --timeout 2>&1; e $?
+s version; $asroot ipvsadm --version 2>&1; e $?
+s timeout; $asroot ipvsadm -L --timeout 2>&1; e $?
 fi
 fi
 `;

@@ -102,6 +102,8 @@ export interface ExecChannelContext {
   evict(client: Client): void;
   /** Counts the channel once the director opened it. */
   opened(): void;
+  /** A dialog: see ScriptOptions.reply (then `stdin` is not used). */
+  reply?: (stdoutSoFar: string) => Promise<string> | null;
 }
 
 /** Opens an exec channel, runs the command line, waits for its close and exit code. */
@@ -155,7 +157,23 @@ export function execChannel(
           }
           into.push(chunk);
         };
-        ch.on("data", collect(out));
+        let asked = false;
+        ch.on("data", (chunk: Buffer) => {
+          collect(out)(chunk);
+          if (!ctx.reply || asked) return;
+          const answer = ctx.reply(Buffer.concat(out).toString("utf8"));
+          if (!answer) return;
+          asked = true;
+          // The answer ends stdin: the script reads one line. A failed answer ends it bare,
+          // which the script reads as "no".
+          const end = (line?: string) => {
+            if (!signal.aborted) ch.end(line);
+          };
+          answer.then(
+            (line) => end(line),
+            () => end(),
+          );
+        });
         ch.stderr.on("data", collect(errOut));
         ch.on("close", (code: number | null, signalName?: string) => {
           finish(null, {
@@ -165,6 +183,7 @@ export function execChannel(
             exitCode: typeof code === "number" ? code : signalName ? 255 : -1,
           });
         });
+        if (ctx.reply) return;
         if (stdin !== undefined) ch.end(stdin);
         else ch.end();
       });

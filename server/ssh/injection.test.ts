@@ -319,7 +319,7 @@ describe("hostile values raw through shellQuote and commandLine never run", () =
         },
         {
           line: commandLine(["ipvsadm", "-e", payload], { sudo: true }),
-          words: ["sudo", "-n", "--", "env", "LC_ALL=C", "ipvsadm", "-e", payload],
+          words: ["env", "LC_ALL=C", "sudo", "-n", "--", "ipvsadm", "-e", payload],
         },
         {
           line: commandLine(["ipvsadm", payload], { env: { PAYLOAD: payload } }),
@@ -342,11 +342,11 @@ describe("hostile values raw through shellQuote and commandLine never run", () =
       for (const argv of argvs) {
         const line = commandLine(argv, { sudo: true });
         expect(wordsAfterShell(line, dir)).toEqual([
+          "env",
+          "LC_ALL=C",
           "sudo",
           "-n",
           "--",
-          "env",
-          "LC_ALL=C",
           ...argv,
         ]);
       }

@@ -142,7 +142,12 @@ class DirectorEntry {
     );
   }
 
-  async runExec(command: string, argv: readonly string[], opts: ExecOptions): Promise<ExecResult> {
+  async runExec(
+    command: string,
+    argv: readonly string[],
+    opts: ExecOptions,
+    reply?: ScriptOptions["reply"],
+  ): Promise<ExecResult> {
     const deadline = deadlineFor(this.director, argv, opts, this.options.defaultTimeoutMs);
     const releases: Array<() => void> = [];
     const acquire = (slots: Semaphore) =>
@@ -165,6 +170,7 @@ class DirectorEntry {
           this.commands++;
           this.execChannels++;
         },
+        ...(reply ? { reply } : {}),
       });
     } finally {
       deadline.dispose();
@@ -252,11 +258,12 @@ export function createSshPool(
       return result;
     },
     execScript(director, script, opts = {}) {
-      const { args = [], lane = "read", ...other } = opts;
+      const { args = [], lane = "read", rootShell = false, reply, ...other } = opts;
       const rest = { ...other, lane };
-      const command = scriptCommandLine(script, args, { sudo: director.sudo });
+      const command = scriptCommandLine(script, args, { sudo: director.sudo, rootShell });
       const argv = ["sh", "-c", script, "sh", ...args];
       const e = entry(director);
+      if (reply) return e.runExec(command, argv, rest, reply);
       return e.shellFree(rest) ? e.runShell(command, argv, rest) : e.runExec(command, argv, rest);
     },
     stats(directorId) {

@@ -68,16 +68,20 @@ describe("commandLine", () => {
     expect(commandLine(["ipvsadm", "-Sn"])).toBe("env LC_ALL=C ipvsadm -Sn");
   });
 
-  it("puts sudo -n -- in front, and env inside it (sudo resets the environment)", () => {
+  it("puts sudo -n -- right before the program, so sudo runs it and no env or shell", () => {
     expect(wordsAfterShell(commandLine(["ipvsadm", "-Ln"], { sudo: true }), dir)).toEqual([
+      "env",
+      "LC_ALL=C",
       "sudo",
       "-n",
       "--",
-      "env",
-      "LC_ALL=C",
       "ipvsadm",
       "-Ln",
     ]);
+    // Reads of world-readable files need no root.
+    expect(commandLine(["cat", "/proc/net/ip_vs_conn"], { sudo: true })).toBe(
+      "env LC_ALL=C cat /proc/net/ip_vs_conn",
+    );
   });
 
   it("keeps LC_ALL=C even when the caller passes another LC_ALL", () => {
@@ -105,19 +109,27 @@ describe("scriptCommandLine", () => {
 
   it("runs the script in the login shell, LC_ALL=C exported first and the values as $1...", () => {
     const line = scriptCommandLine(script, ["it's", `$(touch ${MARKER})`]);
-    expect(line.startsWith("LC_ALL=C; export LC_ALL\nset -- 'it'\\''s' ")).toBe(true);
+    expect(line.startsWith("LC_ALL=C; export LC_ALL\nasroot=\nset -- 'it'\\''s' ")).toBe(true);
     expect(runUnder([""], line, dir)).toBe("C|it's|2");
     expect(existsSync(MARKER)).toBe(false);
   });
 
-  it("goes through sh -c under sudo (sudo runs one program and resets the environment)", () => {
-    expect(wordsAfterShell(scriptCommandLine(script, ["a b"], { sudo: true }), dir)).toEqual([
+  it("runs as the login under sudo, with $asroot for the programs that need root", () => {
+    const line = scriptCommandLine('printf "%s|%s" "$asroot" "$1"', ["a b"], { sudo: true });
+    expect(runUnder([""], line, dir)).toBe("sudo -n --|a b");
+    expect(runUnder([""], scriptCommandLine('printf "[%s]" "$asroot"'), dir)).toBe("[]");
+  });
+
+  it("goes through sh -c under sudo only for a root shell (the lasting transaction)", () => {
+    expect(
+      wordsAfterShell(scriptCommandLine(script, ["a b"], { sudo: true, rootShell: true }), dir),
+    ).toEqual([
       "sudo",
       "-n",
       "--",
       "sh",
       "-c",
-      `LC_ALL=C; export LC_ALL\n${script}`,
+      `LC_ALL=C; export LC_ALL\nasroot=\n${script}`,
       "sh",
       "a b",
     ]);

@@ -50,8 +50,22 @@ export interface CommandLineOptions {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * `[sudo -n --] env LC_ALL=C NAME=VALUE... argv...`, quoted by shellQuote.
- * env(1) goes inside sudo because sudo resets the environment.
+ * Programs that need no root: the console reads world-readable files with cat
+ * (/proc/net/ip_vs_conn, its own sysctl.d files). Everything else it runs changes or lists
+ * IPVS, sets sysctls or reads the firewall, which only root may do.
+ */
+const UNPRIVILEGED = new Set(["cat"]);
+
+/** Whether `program` goes through `sudo -n --` on a sudo director. */
+export function runsAsRoot(program: string, sudo: boolean | undefined): boolean {
+  return sudo === true && !UNPRIVILEGED.has(program);
+}
+
+/**
+ * `env LC_ALL=C NAME=VALUE... [sudo -n --] argv...`, quoted by shellQuote.
+ * sudo runs the program itself, never a shell or env(1), so a sudoers rule can name exactly
+ * the programs the console runs (docs/sudo.md). sudo resets the environment: the sudoers
+ * lines keep LC_ALL (`env_keep += "LC_ALL"`); ipvsadm's output is not translated anyway.
  */
 export function commandLine(argv: readonly string[], options: CommandLineOptions = {}): string {
   const program = argv[0];
@@ -75,8 +89,25 @@ export function commandLine(argv: readonly string[], options: CommandLineOptions
     }
     return `${name}=${value}`;
   });
-  const prefix = options.sudo ? ["sudo", "-n", "--"] : [];
-  return shellQuote([...prefix, "env", ...assignments, ...argv]);
+  const sudo = runsAsRoot(program, options.sudo) ? SUDO : [];
+  return shellQuote(["env", ...assignments, ...sudo, ...argv]);
+}
+
+const SUDO = ["sudo", "-n", "--"];
+
+/**
+ * One command line of a script's command list (apply-script.ts): the login shell's
+ * environment already has LC_ALL=C, so no env(1), and `sudo -n --` as commandLine puts it.
+ */
+export function scriptLine(
+  argv: readonly string[],
+  options: Pick<CommandLineOptions, "sudo">,
+): string {
+  const program = argv[0];
+  if (program === undefined) {
+    throw new ConsoleError("INTERNAL", "cannot build a command line from an empty argv");
+  }
+  return shellQuote([...(runsAsRoot(program, options.sudo) ? SUDO : []), ...argv]);
 }
 
 /**
@@ -85,20 +116,34 @@ export function commandLine(argv: readonly string[], options: CommandLineOptions
  */
 export const SCRIPT_LOCALE = "LC_ALL=C; export LC_ALL\n";
 
+export interface ScriptLineOptions {
+  sudo?: boolean;
+  /**
+   * The script itself must run as root (the owner-file transaction writes keepalived's
+   * files and reloads it): `sudo -n -- sh -c SCRIPT`. Only for what a sudoers rule limited
+   * to single programs cannot do; docs/sudo.md says which features these are.
+   */
+  rootShell?: boolean;
+}
+
 /**
  * The command line for one of the console's own FIXED scripts, with its values as
  * positional parameters (`set -- 'arg'...`, quoted by shellQuote). The login shell sshd
  * starts runs the script itself (every command line here already assumes a POSIX login
- * shell): an `sh -c` in between would be one more process. Under sudo, which runs one
- * program, it is `sudo -n -- sh -c SCRIPT sh ARGS...`. Either way LC_ALL=C comes first.
+ * shell): an `sh -c` in between would be one more process. The script runs as the login
+ * user and puts `$asroot` in front of each program that needs root: empty for a root
+ * login, `sudo -n --` on a sudo director, so sudo never runs a shell. Either way
+ * LC_ALL=C comes first.
  */
 export function scriptCommandLine(
   script: string,
   args: readonly string[] = [],
-  options: Pick<CommandLineOptions, "sudo"> = {},
+  options: ScriptLineOptions = {},
 ): string {
-  const body = `${SCRIPT_LOCALE}${script}`;
-  if (options.sudo) return shellQuote(["sudo", "-n", "--", "sh", "-c", body, "sh", ...args]);
+  if (options.sudo && options.rootShell) {
+    return shellQuote([...SUDO, "sh", "-c", `${SCRIPT_LOCALE}asroot=\n${script}`, "sh", ...args]);
+  }
+  const asroot = options.sudo ? `asroot='${SUDO.join(" ")}'\n` : "asroot=\n";
   const set = args.length > 0 ? `set -- ${shellQuote(args)}\n` : "";
-  return `${SCRIPT_LOCALE}${set}${script}`;
+  return `${SCRIPT_LOCALE}${asroot}${set}${script}`;
 }

@@ -23,6 +23,18 @@ export interface ExecOptions {
 export interface ScriptOptions extends ExecOptions {
   /** Positional parameters ($1, $2, ...) of the script: the only way values reach it. */
   args?: readonly string[];
+  /**
+   * On a sudo director, run the whole script as root (`sudo -n -- sh -c`): only for what a
+   * sudoers rule limited to single programs cannot do (quote.ts scriptCommandLine).
+   */
+  rootShell?: boolean;
+  /**
+   * A dialog with the script (exec channel only, never the shared shell): called with the
+   * output so far on every chunk until it returns an answer; the answer (a promise) is
+   * written to the script's stdin, which is then closed. The apply script asks "go?" this
+   * way while it holds the director's lock.
+   */
+  reply?: (stdoutSoFar: string) => Promise<string> | null;
 }
 
 export interface ExecResult {

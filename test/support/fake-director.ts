@@ -16,7 +16,7 @@ import {
 } from "@/server/ipvs/model";
 import type { DirectorSnapshot, DirectorStatus } from "@/server/live/types";
 import { rulesOf } from "@/server/ipvs/rules";
-import type { DirectorIo, ExecOutcome } from "@/server/directors/io";
+import type { DirectorIo, ExecOutcome, LockedRun } from "@/server/directors/io";
 
 export interface FakeDirector {
   config: DirectorConfig;
@@ -25,6 +25,10 @@ export interface FakeDirector {
   commands: string[][];
   /** Return a failure for this argv instead of running it. */
   failWith?: (argv: string[]) => ExecOutcome | null;
+  /** Runs once the rules were read under the lock, before the gate: someone else's edit. */
+  whileLocked?: (director: FakeDirector) => void;
+  /** Another holder of the director's lock: the apply gives up (lock-busy). */
+  lockHeld?: boolean;
   /** Runs after each successful command: simulate someone (or something) else. */
   afterExec?: (argv: string[], director: FakeDirector) => void;
   unreachable?: boolean;
@@ -183,6 +187,35 @@ export class FakeCluster implements DirectorIo {
       });
     }, 10);
     return () => clearInterval(timer);
+  }
+
+  /** The apply script's contract: read under the lock, ask the gate, run until a failure, read again. */
+  async applyLocked(
+    director: DirectorConfig,
+    steps: readonly string[][],
+    gate: (locked: DirectorSnapshot) => Promise<boolean>,
+  ): Promise<LockedRun> {
+    const d = this.director(director.id);
+    if (d.unreachable) throw new ConsoleError("UNREACHABLE", `${director.id} is unreachable`);
+    const run: LockedRun = {
+      result: "lock-busy",
+      lockWaitMs: null,
+      locked: null,
+      steps: [],
+      after: null,
+      stderr: "",
+    };
+    if (d.lockHeld) return run;
+    run.lockWaitMs = 0;
+    d.whileLocked?.(d);
+    run.locked = this.snapshotOf(director.id);
+    if (!(await gate(run.locked))) return { ...run, result: "aborted" };
+    for (const argv of steps) {
+      const out = await this.exec(director, [...argv]);
+      run.steps.push({ exitCode: out.exitCode, stderr: out.stderr });
+      if (out.exitCode !== 0) break;
+    }
+    return { ...run, result: "done", after: this.snapshotOf(director.id) };
   }
 
   exec(director: DirectorConfig, argv: string[]): Promise<ExecOutcome> {

@@ -30,9 +30,9 @@ s sysctld; grep -H '^[^#;]' /etc/sysctl.conf /etc/sysctl.d/*.conf /run/sysctl.d/
 s addr; ip -o addr show 2>&1; e $?
 s route; ip -o route show 2>&1; e $?
 s routeget; for a; do printf 'route get %s\\n' "\${a% *}"; done | ip -force -o -batch - 2>&1; e $?
-s iptables; iptables-save -t nat 2>&1; e $?
-s ip6tables; ip6tables-save -t nat 2>&1; e $?
-s nft; nft list ruleset 2>&1; e $?
+s iptables; $asroot iptables-save -t nat 2>&1; e $?
+s ip6tables; $asroot ip6tables-save -t nat 2>&1; e $?
+s nft; $asroot nft list ruleset 2>&1; e $?
 s conns; awk 'NR > 1 { if ($3 == "0000") { t++; next } n++; k = $6 " " $7 " " $8; d[k]++; c[$2 " " k]++; if ($9 + 0 > x[k] + 0) x[k] = $9; if ($9 + 0 > y[$2 " " k] + 0) y[$2 " " k] = $9 }
 END { for (k in d) print "dest", k, d[k], x[k] + 0; m = 0
 for (k in c) { if (++m > ${CLIENT_LINES_MAX}) { print "truncated"; break }; print "client", k, c[k], y[k] + 0 }
