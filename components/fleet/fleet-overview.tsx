@@ -3,7 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import type { DirectorStatus } from "@/components/trpc";
 import { formatByteRate, formatClock, formatCount, formatRate } from "@/components/format";
-import { useRateHistory, totalsOf, type Series } from "@/components/live/history";
+import { totalsOf } from "@/components/live/history";
 import { useFleetLive } from "@/components/live/use-fleet";
 import { LiveErrorAlert } from "@/components/live/live-error-alert";
 import { useTRPC } from "@/components/trpc";
@@ -12,7 +12,8 @@ import { Badge } from "@/components/ui/badge";
 import { ConnectionStatus } from "@/components/ui/connection-status";
 import { useTimeZone } from "@/components/time-zone";
 import { DoctorBadge } from "./doctor-badge";
-import { Sparkline } from "@/components/ui/sparkline";
+import { useDirectorTrend } from "@/components/charts/use-trend";
+import { Sparkline } from "@/components/charts/sparkline";
 import {
   Table,
   TableBody,
@@ -28,8 +29,7 @@ import { ActiveDirectorBadge, DirectorOwnerBadges } from "./owner-badges";
 export function FleetOverview() {
   const zone = useTimeZone();
   const trpc = useTRPC();
-  const [series, addSnapshot] = useRateHistory();
-  const live = useFleetLive(addSnapshot);
+  const live = useFleetLive();
   const inventory = useQuery(trpc.inventory.list.queryOptions());
   const drains = useQuery(
     trpc.drains.list.queryOptions({ active: true }, { refetchInterval: 5_000 }),
@@ -119,12 +119,7 @@ export function FleetOverview() {
               </TableHeader>
               <TableBody>
                 {cluster.directors.map((d) => (
-                  <DirectorRow
-                    key={d.directorId}
-                    d={d}
-                    host={hosts.get(d.directorId)}
-                    series={series[d.directorId]}
-                  />
+                  <DirectorRow key={d.directorId} d={d} host={hosts.get(d.directorId)} />
                 ))}
               </TableBody>
             </Table>
@@ -135,16 +130,9 @@ export function FleetOverview() {
   );
 }
 
-function DirectorRow({
-  d,
-  host,
-  series,
-}: {
-  d: DirectorStatus;
-  host: string | undefined;
-  series: Series | undefined;
-}) {
+function DirectorRow({ d, host }: { d: DirectorStatus; host: string | undefined }) {
   const s = d.snapshot;
+  const trend = useDirectorTrend(d.directorId, s);
   const t = s ? totalsOf(s) : null;
   return (
     <TableRow data-director={d.directorId} data-reachability={d.reachability}>
@@ -172,17 +160,13 @@ function DirectorRow({
       <TableCell>
         <div className="flex items-center gap-2">
           <span className="num w-20">{t ? formatRate(t.cps, "/s") : "—"}</span>
-          <Sparkline values={series?.cps ?? []} label={`connection rate of ${d.directorId}`} />
+          <Sparkline points={trend.cps} label={`connection rate of ${d.directorId}`} />
         </div>
       </TableCell>
       <TableCell>
         <div className="flex items-center gap-2">
           <span className="num w-24">{t ? formatByteRate(t.bps) : "—"}</span>
-          <Sparkline
-            values={series?.bps ?? []}
-            label={`byte rate of ${d.directorId}`}
-            className="text-chart-2"
-          />
+          <Sparkline points={trend.bps} label={`byte rate of ${d.directorId}`} color={1} />
         </div>
       </TableCell>
       <TableCell className="max-w-0 truncate text-danger" title={d.error?.message}>

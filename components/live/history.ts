@@ -1,8 +1,5 @@
 "use client";
-import { useCallback, useRef, useState } from "react";
 import type { DirectorSnapshot } from "@/server/live/types";
-
-export const HISTORY_POINTS = 60;
 
 export interface DirectorTotals {
   cps: number;
@@ -36,38 +33,4 @@ export function totalsOf(snapshot: DirectorSnapshot): DirectorTotals {
     services: snapshot.services.length,
     realservers: realservers.size,
   };
-}
-
-export interface Series {
-  cps: number[];
-  bps: number[];
-}
-
-/**
- * Rate history per director, kept in the browser from the pushes (the server keeps none).
- * One point per new snapshot: a repeated push of the same poll adds nothing.
- */
-export function useRateHistory(): [
-  Record<string, Series>,
-  (snapshot: DirectorSnapshot | null) => void,
-] {
-  const lastTaken = useRef(new Map<string, number>());
-  const [series, setSeries] = useState<Record<string, Series>>({});
-  const add = useCallback((snapshot: DirectorSnapshot | null) => {
-    if (!snapshot) return;
-    if (lastTaken.current.get(snapshot.directorId) === snapshot.takenAt) return;
-    lastTaken.current.set(snapshot.directorId, snapshot.takenAt);
-    const t = totalsOf(snapshot);
-    setSeries((prev) => {
-      const old = prev[snapshot.directorId] ?? { cps: [], bps: [] };
-      return {
-        ...prev,
-        [snapshot.directorId]: {
-          cps: [...old.cps, t.cps].slice(-HISTORY_POINTS),
-          bps: [...old.bps, t.bps].slice(-HISTORY_POINTS),
-        },
-      };
-    });
-  }, []);
-  return [series, add];
 }

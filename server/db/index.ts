@@ -98,6 +98,8 @@ export const migrations: string[] = [
      PRIMARY KEY (director_id, service, realserver, resolution, at)
    ) WITHOUT ROWID;
    CREATE INDEX history_age ON history (resolution, at);`,
+  // 7: PersistConn in the history too, for the drain curve (persistence templates drain last)
+  `ALTER TABLE history ADD COLUMN persistent INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Opens (creating if needed) a database file and brings its schema up to date. */

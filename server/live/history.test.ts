@@ -71,7 +71,15 @@ describe("HistoryStore", () => {
     store.record(snapshotAt(T0 + 3 * 60_000, 9));
     const fine = store.read(RS, FINE, T0);
     expect(fine).toHaveLength(91);
-    expect(fine[0]).toEqual({ at: T0, cps: 1, inBps: 100, outBps: 200, active: 3, inactive: 10 });
+    expect(fine[0]).toEqual({
+      at: T0,
+      cps: 1,
+      inBps: 100,
+      outBps: 200,
+      active: 3,
+      inactive: 10,
+      persistent: expect.any(Number) as number,
+    });
     const coarse = store.read(RS, COARSE, T0);
     expect(coarse.map((p) => [p.at - T0, p.cps])).toEqual([
       [0, 1],
@@ -106,4 +114,20 @@ describe("HistoryStore", () => {
     expect(second.read(RS, COARSE, T0)).toEqual(before);
     expect(second.read(RS, FINE, T0).at(-1)?.cps).toBe(8);
   });
+
+  it("reads a span longer than an hour as minutes, then polls, and a director's series at once", () => {
+    const store = new HistoryStore(db);
+    for (let t = 0; t <= 90 * 60_000; t += 60_000) store.record(snapshotAt(T0 + t, 2));
+    const now = T0 + 90 * 60_000;
+    const span = store.readSpan(RS, T0, now);
+    const fineFrom = now - FINE_KEEP_MS;
+    expect(span[0]?.at).toBe(T0);
+    expect(span.filter((p) => p.at < fineFrom).every((p) => p.at % 60_000 === 0)).toBe(true);
+    expect(span.at(-1)?.at).toBe(now);
+    expect(span.map((p) => p.at)).toEqual([...span.map((p) => p.at)].sort((a, b) => a - b));
+
+    const all = store.readDirector("lvs1", FINE, now - 60_000);
+    expect(all).toHaveLength(24);
+    expect(all.find((s) => s.service === "" && s.realserver === "")?.points).toHaveLength(2);
+  }, 30_000);
 });
