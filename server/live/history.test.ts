@@ -105,7 +105,7 @@ describe("HistoryStore", () => {
     store.record(snapshotAt(T0 + 2 * 3_600_000 + COARSE_KEEP_MS));
     expect(store.read(RS, COARSE, 0).every((p) => p.at >= T0 + 2 * 3_600_000)).toBe(true);
     expect(count(FINE)).toBe(keys);
-  });
+  }, 30_000); // two hours of polls and a day's pruning: seconds on a loaded 2-core host
 
   it("carries on after a restart without changing what was compacted", () => {
     const first = new HistoryStore(db);
