@@ -6,6 +6,7 @@
 #   bash lab/lab.sh down   [--name NAME]
 #   bash lab/lab.sh status [--name NAME]
 #   bash lab/lab.sh ssh    [--name NAME] [--user USER] -- CMD ...   (NAME-a, NAME-b, NAME-net)
+#   bash lab/lab.sh fault  [--name NAME] [--director a|b] FAULT on|off | status   (lab-fault, HA too)
 #
 # The host kernel has no IPVS, so the director is a UML guest (Linux 6.1 with IPVS modules)
 # booted from a shared read-only debootstrapped rootfs. Its only link is a tap device in a
@@ -44,13 +45,14 @@ TIMEOUT=120
 MEM=384M
 USER_NAME=root
 HA=0
+DIRECTOR=a
 CMD=()
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 die() { printf 'lab: error: %s\n' "$1" >&2; exit "${2:-1}"; }
 
 usage() {
-	sed -n '2,9s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,10s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -68,9 +70,11 @@ parse_args() {
 		--user) [ $# -ge 2 ] || usage; USER_NAME=$2; shift 2 ;;
 		--user=*) USER_NAME=${1#*=}; shift ;;
 		--ha) HA=1; shift ;;
+		--director) [ $# -ge 2 ] || usage; DIRECTOR=$2; shift 2 ;;
+		--director=*) DIRECTOR=${1#*=}; shift ;;
 		--) shift; CMD=("$@"); break ;;
 		-h|--help) usage ;;
-		*) if [ "$SUBCMD" = ssh ]; then CMD=("$@"); break; fi
+		*) if [ "$SUBCMD" = ssh ] || [ "$SUBCMD" = fault ]; then CMD=("$@"); break; fi
 		   die "unknown argument: $1 (see --help)" 2 ;;
 		esac
 	done
@@ -760,19 +764,48 @@ cmd_ssh() {
 	exec ssh "${SSH_OPTS[@]}" "$USER_NAME@$SSH_HOST" "${CMD[@]}"
 }
 
+# lab-fault in a guest, from this checkout's lab/guest/lab-fault (so a guest booted from an
+# older rootfs runs the current one). In an HA lab, the realserver and client faults go to
+# NAME-net and the director faults to NAME-a or NAME-b (--director); status shows both.
+cmd_fault() {
+	[ ${#CMD[@]} -gt 0 ] || usage
+	[[ $DIRECTOR =~ ^[ab]$ ]] || die "bad --director '$DIRECTOR' (a or b)" 2
+	local guests=("$NAME")
+	if [ -f "$RUN_DIR/ha" ]; then
+		case ${CMD[0]} in
+		gateway|client-in-rs-subnet|rs-down) guests=("$NAME-net") ;;
+		status) guests=("$NAME-$DIRECTOR" "$NAME-net") ;;
+		*) guests=("$NAME-$DIRECTOR") ;;
+		esac
+	fi
+	local script args g rc=0
+	script=$(cat "$LAB_DIR/guest/lab-fault")
+	args=$(printf '%q ' "${CMD[@]}")
+	for g in "${guests[@]}"; do
+		RUN_DIR=$RUN_ROOT/$g
+		[ -f "$RUN_DIR/ready_seconds" ] && pidfile_alive "$RUN_DIR/uml.pid" > /dev/null \
+			|| die "lab '$g' is not running ('up --name $NAME' first)" 3
+		ssh_opts
+		[ ${#guests[@]} -gt 1 ] && echo "$g:"
+		ssh "${SSH_OPTS[@]}" "root@$SSH_HOST" "sh -c $(printf %q "$script") lab-fault $args" || rc=$?
+	done
+	return $rc
+}
+
 # shellcheck source=lab/ha.sh
 . "$LAB_DIR/ha.sh"
 
 SUBCMD=${1:-}
 [ $# -gt 0 ] && shift
 case $SUBCMD in
-up|down|status|ssh) parse_args "$@" ;;
+up|down|status|ssh|fault) parse_args "$@" ;;
 -h|--help|help|'') usage ;;
-*) die "unknown command '$SUBCMD' (up, down, status, ssh)" 2 ;;
+*) die "unknown command '$SUBCMD' (up, down, status, ssh, fault)" 2 ;;
 esac
 case $SUBCMD in
 up) if [ "$HA" = 1 ]; then cmd_up_ha; else cmd_up; fi ;;
 down) cmd_down ;;
 status) cmd_status ;;
 ssh) cmd_ssh ;;
+fault) cmd_fault ;;
 esac

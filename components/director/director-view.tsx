@@ -1,7 +1,9 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
+import { formatServiceKey } from "@/server/ipvs/model";
 import type { ChangeInput } from "@/server/ipvs/planner";
+import { DirectorHistory } from "@/components/charts/director-history";
 import { useTRPC } from "@/components/trpc";
 import { useDirectorLive } from "./use-director";
 import { routeAction, routeContext, type Action } from "./actions";
@@ -79,6 +81,12 @@ export function DirectorView({ directorId }: { directorId: string }) {
           drainOf={drainOf}
           owned={snapshot.owner?.services}
           onAction={setAction}
+        />
+      )}
+      {snapshot && (
+        <DirectorHistory
+          directorId={directorId}
+          services={snapshot.services.map((s) => formatServiceKey(s.key))}
         />
       )}
       <ActionDialogs

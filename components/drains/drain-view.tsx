@@ -25,7 +25,7 @@ import {
   TableHeader,
   TableRow,
 } from "@/components/ui/table";
-import { DrainChart } from "./drain-chart";
+import { DrainChart, drainPoints } from "./drain-chart";
 import { AbandonDrainDialog } from "./abandon-dialog";
 import { DrainClosed } from "./drain-closed";
 
@@ -85,8 +85,19 @@ export function DrainView({ drainId }: { drainId: number }) {
       },
     ),
   );
+  const curve = useQuery(
+    trpc.history.drain.queryOptions(
+      { drainId },
+      { refetchInterval: active ? 10_000 : false, placeholderData: (x) => x },
+    ),
+  );
+  const chartPoints = drainPoints(curve.data?.points ?? [], points);
   const latest = points[points.length - 1];
-  const peak = Math.max(1, ...points.map(total));
+  const peak = Math.max(
+    1,
+    ...chartPoints.map((p) => p.active + p.inactive + p.persistent),
+    ...points.map(total),
+  );
   const remaining = latest ? total(latest) : null;
   const fraction = remaining === null ? 0 : 1 - remaining / peak;
   const state = liveStateOf({ status: sub.status, hasData: latest !== undefined, lastDataAt, now });
@@ -141,7 +152,7 @@ export function DrainView({ drainId }: { drainId: number }) {
               ))}
             </div>
             <Progress value={latest?.drained ? 1 : fraction} label="Drain progress" />
-            <DrainChart points={points} />
+            <DrainChart points={chartPoints} marks={curve.data?.marks ?? []} />
             {latest && latest.waitingFor.length > 0 && active && (
               <Alert data-testid="drain-waiting">
                 <AlertTitle>Waiting for {latest.waitingFor.join(", ")}</AlertTitle>

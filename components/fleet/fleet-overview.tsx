@@ -1,10 +1,9 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { memo, useCallback, useMemo } from "react";
+import { memo, useMemo } from "react";
 import type { FleetDirector } from "@/components/trpc";
 import { formatByteRate, formatClock, formatCount, formatRate } from "@/components/format";
-import { useRateHistory, type Series } from "@/components/live/history";
 import { useFleetSummary } from "@/components/live/use-fleet-summary";
 import { LiveErrorAlert } from "@/components/live/live-error-alert";
 import { useTRPC } from "@/components/trpc";
@@ -13,7 +12,8 @@ import { Badge } from "@/components/ui/badge";
 import { ConnectionStatus } from "@/components/ui/connection-status";
 import { useTimeZone } from "@/components/time-zone";
 import { DoctorBadge } from "./doctor-badge";
-import { Sparkline } from "@/components/ui/sparkline";
+import { useDirectorTrend } from "@/components/charts/use-trend";
+import { Sparkline } from "@/components/charts/sparkline";
 import {
   Table,
   TableBody,
@@ -29,26 +29,7 @@ import { ActiveDirectorBadge, DirectorOwnerBadges } from "./owner-badges";
 export function FleetOverview() {
   const zone = useTimeZone();
   const trpc = useTRPC();
-  const [series, addPoints] = useRateHistory();
-  const onPush = useCallback(
-    (rows: FleetDirector[]) =>
-      addPoints(
-        rows.flatMap((d) =>
-          d.summary
-            ? [
-                {
-                  directorId: d.directorId,
-                  takenAt: d.summary.takenAt,
-                  cps: d.summary.totals.cps,
-                  bps: d.summary.totals.bps,
-                },
-              ]
-            : [],
-        ),
-      ),
-    [addPoints],
-  );
-  const live = useFleetSummary(onPush);
+  const live = useFleetSummary();
   const inventory = useQuery(trpc.inventory.list.queryOptions());
   const drains = useQuery(
     trpc.drains.list.queryOptions({ active: true }, { refetchInterval: 5_000 }),
@@ -151,12 +132,7 @@ export function FleetOverview() {
               </TableHeader>
               <TableBody>
                 {cluster.directors.map((d) => (
-                  <DirectorRow
-                    key={d.directorId}
-                    d={d}
-                    host={hosts.get(d.directorId)}
-                    series={series[d.directorId]}
-                  />
+                  <DirectorRow key={d.directorId} d={d} host={hosts.get(d.directorId)} />
                 ))}
               </TableBody>
             </Table>
@@ -167,21 +143,19 @@ export function FleetOverview() {
   );
 }
 
-/**
- * One director's row. Memoised: a push replaces only the changed directors' objects (and
- * their series), so with hundreds of rows a push renders a few of them, not all.
- */
 const DirectorRow = memo(function DirectorRow({
   d,
   host,
-  series,
 }: {
   d: FleetDirector;
   host: string | undefined;
-  series: Series | undefined;
 }) {
   const s = d.summary;
   const t = s?.totals ?? null;
+  const trend = useDirectorTrend(
+    d.directorId,
+    s && t ? { takenAt: s.takenAt, cps: t.cps, bps: t.bps } : null,
+  );
   return (
     <TableRow data-director={d.directorId} data-reachability={d.reachability}>
       <TableCell className="font-medium">
@@ -208,17 +182,13 @@ const DirectorRow = memo(function DirectorRow({
       <TableCell>
         <div className="flex items-center gap-2">
           <span className="num w-20">{t ? formatRate(t.cps, "/s") : "—"}</span>
-          <Sparkline values={series?.cps ?? []} label={`connection rate of ${d.directorId}`} />
+          <Sparkline points={trend.cps} label={`connection rate of ${d.directorId}`} />
         </div>
       </TableCell>
       <TableCell>
         <div className="flex items-center gap-2">
           <span className="num w-24">{t ? formatByteRate(t.bps) : "—"}</span>
-          <Sparkline
-            values={series?.bps ?? []}
-            label={`byte rate of ${d.directorId}`}
-            className="text-chart-2"
-          />
+          <Sparkline points={trend.bps} label={`byte rate of ${d.directorId}`} color={1} />
         </div>
       </TableCell>
       <TableCell className="max-w-0 truncate text-danger" title={d.error?.message}>

@@ -2,24 +2,19 @@
 import { useSubscription } from "@trpc/tanstack-react-query";
 import { useState } from "react";
 import type { FleetStatus } from "@/components/trpc";
-import type { DirectorSnapshot } from "@/server/live/types";
 import { liveStateOf, type LiveFeed } from "@/components/live/live-state";
 import { receivedAt, useNow } from "@/components/live/use-now";
 import { useTRPC } from "@/components/trpc";
 
 /** The live.fleet subscription plus what the status indicator needs. */
-export function useFleetLive(
-  onSnapshot?: (s: DirectorSnapshot | null) => void,
-): LiveFeed & { fleet: FleetStatus | undefined } {
+export function useFleetLive(): LiveFeed & { fleet: FleetStatus | undefined } {
   const trpc = useTRPC();
   const now = useNow();
   const [lastDataAt, setLastDataAt] = useState<number | null>(null);
   const sub = useSubscription(
     trpc.live.fleet.subscriptionOptions(undefined, {
-      onData: (data) => {
+      onData: () => {
         setLastDataAt(receivedAt());
-        if (onSnapshot)
-          for (const c of data.clusters) for (const d of c.directors) onSnapshot(d.snapshot);
       },
     }),
   );

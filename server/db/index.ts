@@ -141,6 +141,8 @@ export const migrations: string[] = [
    DROP TABLE drains;
    ALTER TABLE drains_new RENAME TO drains;
    CREATE INDEX drains_cluster ON drains (cluster_id, state);`,
+  // 8: PersistConn in the history too, for the drain curve (persistence templates drain last)
+  `ALTER TABLE history ADD COLUMN persistent INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Opens (creating if needed) a database file and brings its schema up to date. */

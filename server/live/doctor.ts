@@ -40,7 +40,7 @@ type DoctorTarget = Parameters<SshPool["execScript"]>[0];
 /** One doctor run against `snapshot`'s services; one at a time per director (callers share it). */
 export function runDoctor(
   director: DoctorTarget,
-  snapshot: Pick<DirectorSnapshot, "services">,
+  snapshot: Pick<DirectorSnapshot, "services" | "owner">,
   options: { pool?: SshPool; signal?: AbortSignal } = {},
 ): Promise<DoctorReport> {
   const running = store.running.get(director.id);
@@ -65,7 +65,7 @@ export function runDoctor(
 
 async function readAndDiagnose(
   director: DoctorTarget,
-  snapshot: Pick<DirectorSnapshot, "services">,
+  snapshot: Pick<DirectorSnapshot, "services" | "owner">,
   options: { pool?: SshPool; signal?: AbortSignal },
 ): Promise<DoctorReport> {
   const pool = options.pool ?? getSshPool();
@@ -89,7 +89,7 @@ async function readAndDiagnose(
   return {
     directorId: director.id,
     at,
-    findings: diagnose(inputs, snapshot.services),
+    findings: diagnose(inputs, snapshot.services, snapshot.owner?.role ?? null),
     elapsedMs: at - started,
   };
 }

@@ -10,14 +10,17 @@ const WEB = { directorId: "lvs1", service: "TCP 203.0.113.10:80" };
 const RS = { ...WEB, realserver: "10.10.0.11:80" };
 
 /** The captured director at `at`, with every rate set to `cps` (bytes: 100x). */
+let parsed: DirectorSnapshot | undefined;
 function snapshotAt(at: number, cps = 1): DirectorSnapshot {
-  const s = parseSnapshot(pollOutput("full"), {
+  // Parsed once: a day of polls re-parsing the capture is what made these tests slow.
+  parsed ??= parseSnapshot(pollOutput("full"), {
     directorId: "lvs1",
     clusterId: "web",
     takenAt: at,
     previous: null,
     cached: null,
   });
+  const s = { ...structuredClone(parsed), takenAt: at };
   const rates = { cps, inPps: cps, outPps: cps, inBps: 100 * cps, outBps: 200 * cps };
   for (const service of s.services) {
     service.rates = rates;
@@ -71,7 +74,15 @@ describe("HistoryStore", () => {
     store.record(snapshotAt(T0 + 3 * 60_000, 9));
     const fine = store.read(RS, FINE, T0);
     expect(fine).toHaveLength(91);
-    expect(fine[0]).toEqual({ at: T0, cps: 1, inBps: 100, outBps: 200, active: 3, inactive: 10 });
+    expect(fine[0]).toEqual({
+      at: T0,
+      cps: 1,
+      inBps: 100,
+      outBps: 200,
+      active: 3,
+      inactive: 10,
+      persistent: expect.any(Number) as number,
+    });
     const coarse = store.read(RS, COARSE, T0);
     expect(coarse.map((p) => [p.at - T0, p.cps])).toEqual([
       [0, 1],
@@ -94,7 +105,7 @@ describe("HistoryStore", () => {
     store.record(snapshotAt(T0 + 2 * 3_600_000 + COARSE_KEEP_MS));
     expect(store.read(RS, COARSE, 0).every((p) => p.at >= T0 + 2 * 3_600_000)).toBe(true);
     expect(count(FINE)).toBe(keys);
-  });
+  }, 30_000); // two hours of polls and a day's pruning: seconds on a loaded 2-core host
 
   it("carries on after a restart without changing what was compacted", () => {
     const first = new HistoryStore(db);
@@ -106,4 +117,20 @@ describe("HistoryStore", () => {
     expect(second.read(RS, COARSE, T0)).toEqual(before);
     expect(second.read(RS, FINE, T0).at(-1)?.cps).toBe(8);
   });
+
+  it("reads a span longer than an hour as minutes, then polls, and a director's series at once", () => {
+    const store = new HistoryStore(db);
+    for (let t = 0; t <= 90 * 60_000; t += 60_000) store.record(snapshotAt(T0 + t, 2));
+    const now = T0 + 90 * 60_000;
+    const span = store.readSpan(RS, T0, now);
+    const fineFrom = now - FINE_KEEP_MS;
+    expect(span[0]?.at).toBe(T0);
+    expect(span.filter((p) => p.at < fineFrom).every((p) => p.at % 60_000 === 0)).toBe(true);
+    expect(span.at(-1)?.at).toBe(now);
+    expect(span.map((p) => p.at)).toEqual([...span.map((p) => p.at)].sort((a, b) => a - b));
+
+    const all = store.readDirector("lvs1", FINE, now - 60_000);
+    expect(all).toHaveLength(24);
+    expect(all.find((s) => s.service === "" && s.realserver === "")?.points).toHaveLength(2);
+  }, 30_000);
 });

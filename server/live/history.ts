@@ -28,6 +28,7 @@ export interface HistoryPoint {
   outBps: number;
   active: number;
   inactive: number;
+  persistent: number;
 }
 
 export interface HistoryKey {
@@ -46,7 +47,7 @@ const NO_RATES: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
 export function rowsOf(snapshot: DirectorSnapshot): Row[] {
   const rows: Row[] = [];
   const at = snapshot.takenAt;
-  const director = { cps: 0, inBps: 0, outBps: 0, active: 0, inactive: 0 };
+  const director = { cps: 0, inBps: 0, outBps: 0, active: 0, inactive: 0, persistent: 0 };
   let rated = false;
   for (const service of snapshot.services) {
     if (!service.rates) continue;
@@ -54,10 +55,12 @@ export function rowsOf(snapshot: DirectorSnapshot): Row[] {
     const name = formatServiceKey(service.key);
     let active = 0;
     let inactive = 0;
+    let persistent = 0;
     for (const rs of service.realservers) {
       const r = rs.rates ?? NO_RATES;
       active += rs.activeConns;
       inactive += rs.inactiveConns;
+      persistent += rs.persistentConns ?? 0;
       rows.push({
         directorId: snapshot.directorId,
         service: name,
@@ -68,6 +71,7 @@ export function rowsOf(snapshot: DirectorSnapshot): Row[] {
         outBps: r.outBps,
         active: rs.activeConns,
         inactive: rs.inactiveConns,
+        persistent: rs.persistentConns ?? 0,
       });
     }
     const r = service.rates;
@@ -81,12 +85,14 @@ export function rowsOf(snapshot: DirectorSnapshot): Row[] {
       outBps: r.outBps,
       active,
       inactive,
+      persistent,
     });
     director.cps += r.cps;
     director.inBps += r.inBps;
     director.outBps += r.outBps;
     director.active += active;
     director.inactive += inactive;
+    director.persistent += persistent;
   }
   if (rated)
     rows.push({ directorId: snapshot.directorId, service: "", realserver: "", at, ...director });
@@ -96,6 +102,8 @@ export function rowsOf(snapshot: DirectorSnapshot): Row[] {
 /** Minutes looked back at each compaction (idempotent: a restart or a pause re-does them). */
 const COMPACT_MINUTES = 10;
 
+const POINT_COLUMNS = "at, cps, in_bps AS inBps, out_bps AS outBps, active, inactive, persistent";
+
 const bucketOf = (ms: number) => Math.floor(ms / COARSE_STEP_MS) * COARSE_STEP_MS;
 
 export class HistoryStore {
@@ -104,16 +112,17 @@ export class HistoryStore {
   private readonly compactStmt;
   private readonly pruneStmt;
   private readonly selectStmt;
+  private readonly selectDirectorStmt;
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
-      `INSERT OR REPLACE INTO history (director_id, service, realserver, resolution, at, cps, in_bps, out_bps, active, inactive)
-       VALUES (@directorId, @service, @realserver, ${FINE}, @at, @cps, @inBps, @outBps, @active, @inactive)`,
+      `INSERT OR REPLACE INTO history (director_id, service, realserver, resolution, at, cps, in_bps, out_bps, active, inactive, persistent)
+       VALUES (@directorId, @service, @realserver, ${FINE}, @at, @cps, @inBps, @outBps, @active, @inactive, @persistent)`,
     );
     this.compactStmt = db.prepare(
-      `INSERT OR REPLACE INTO history (director_id, service, realserver, resolution, at, cps, in_bps, out_bps, active, inactive)
+      `INSERT OR REPLACE INTO history (director_id, service, realserver, resolution, at, cps, in_bps, out_bps, active, inactive, persistent)
        SELECT director_id, service, realserver, ${COARSE}, (at / ${COARSE_STEP_MS}) * ${COARSE_STEP_MS},
-              avg(cps), avg(in_bps), avg(out_bps), max(active), max(inactive)
+              avg(cps), avg(in_bps), avg(out_bps), max(active), max(inactive), max(persistent)
        FROM history WHERE resolution = ${FINE} AND at >= @from AND at < @before
        GROUP BY director_id, service, realserver, at / ${COARSE_STEP_MS}`,
     );
@@ -121,9 +130,14 @@ export class HistoryStore {
       "DELETE FROM history WHERE resolution = @resolution AND at < @before",
     );
     this.selectStmt = db.prepare(
-      `SELECT at, cps, in_bps AS inBps, out_bps AS outBps, active, inactive FROM history
+      `SELECT ${POINT_COLUMNS} FROM history
        WHERE director_id = @directorId AND service = @service AND realserver = @realserver
          AND resolution = @resolution AND at >= @since ORDER BY at`,
+    );
+    this.selectDirectorStmt = db.prepare(
+      `SELECT service, realserver, ${POINT_COLUMNS} FROM history
+       WHERE director_id = @directorId AND resolution = @resolution AND at >= @since
+       ORDER BY service, realserver, at`,
     );
   }
 
@@ -158,6 +172,38 @@ export class HistoryStore {
 
   read(key: HistoryKey, resolution: Resolution, since: number): HistoryPoint[] {
     return this.selectStmt.all({ ...key, resolution, since }) as HistoryPoint[];
+  }
+
+  /** Every series of a director since `since`: the director, its services, their realservers. */
+  readDirector(
+    directorId: string,
+    resolution: Resolution,
+    since: number,
+  ): Array<Omit<HistoryKey, "directorId"> & { points: HistoryPoint[] }> {
+    const rows = this.selectDirectorStmt.all({ directorId, resolution, since }) as Array<
+      Omit<HistoryKey, "directorId"> & HistoryPoint
+    >;
+    const out: Array<Omit<HistoryKey, "directorId"> & { points: HistoryPoint[] }> = [];
+    for (const { service, realserver, ...point } of rows) {
+      const last = out[out.length - 1];
+      if (last && last.service === service && last.realserver === realserver)
+        last.points.push(point);
+      else out.push({ service, realserver, points: [point] });
+    }
+    return out;
+  }
+
+  /**
+   * One series from FINE rows where they reach (the last hour) and COARSE rows before that,
+   * so a chart of a longer span (a drain started 3 h ago) still starts where it began.
+   */
+  readSpan(key: HistoryKey, since: number, now: number): HistoryPoint[] {
+    const fineFrom = now - FINE_KEEP_MS;
+    if (since >= fineFrom) return this.read(key, FINE, since);
+    const fine = this.read(key, FINE, since);
+    const firstFine = fine[0]?.at ?? now;
+    const coarse = this.read(key, COARSE, since).filter((p) => p.at + COARSE_STEP_MS <= firstFine);
+    return [...coarse, ...fine];
   }
 }
 

@@ -149,6 +149,25 @@ describe("the /metrics registry", () => {
     ).toBe(false);
   });
 
+  it("says which director is the VRRP MASTER, and nothing where no VRRP state was read", async () => {
+    const role = (directorId: string, r: "MASTER" | "BACKUP" | "FAULT" | null) => {
+      const s = capturedSnapshot(directorId);
+      const owner = { role: r } as NonNullable<DirectorSnapshot["owner"]>;
+      return live({ ...s, owner });
+    };
+    const metrics = createConsoleMetrics(
+      sources([role("a", "MASTER"), role("b", "BACKUP"), role("c", "FAULT"), role("d", null)]),
+    );
+    const list = samples(await metrics.scrape()).filter(
+      (x) => x.name === "lvs_director_vrrp_master",
+    );
+    expect(list.map((x) => [x.labels.director, x.labels.cluster, x.value])).toEqual([
+      ["a", "web", "1"],
+      ["b", "web", "0"],
+      ["c", "web", "0"],
+    ]);
+  });
+
   it("records poll durations and errors by code", async () => {
     const metrics = createConsoleMetrics(sources([unreachable]));
     const base = { directorId: "lvs2", clusterId: "web" };

@@ -123,6 +123,19 @@ export function createConsoleMetrics(
       for (const s of statuses()) if (s.snapshot) this.set(labelsOf(s), s.snapshot.connectionCount);
     },
   });
+  new Gauge({
+    name: "lvs_director_vrrp_master",
+    help: "1 when keepalived's VRRP dump says every instance of the director is MASTER, 0 when BACKUP, FAULT or mixed; absent where no VRRP state is read",
+    labelNames: DIRECTOR,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of statuses()) {
+        const role = s.snapshot?.owner?.role ?? null;
+        if (role !== null) this.set(labelsOf(s), role === "MASTER" ? 1 : 0);
+      }
+    },
+  });
   const lastPoll = new Gauge({
     name: "lvs_director_last_poll_timestamp_seconds",
     help: "when the director's last poll (good or failed) finished (unix seconds)",

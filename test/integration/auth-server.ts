@@ -92,6 +92,10 @@ export async function startConsole(opts: {
   labName: string;
   /** Extra YAML appended to the config (e.g. an auth: section). */
   extraYaml?: string;
+  /** Another run's data directory (its SQLite file): a restart of that console. */
+  dataDir?: string;
+  /** Default 600 000: a poller started by the server must not blur the SSH session count. */
+  pollIntervalMs?: number;
 }): Promise<ConsoleServer> {
   const dir = process.env.LVS_TEST_NEXT_DIR ?? repoRoot;
   await ensureProductionBuild(dir);
@@ -111,9 +115,8 @@ export async function startConsole(opts: {
   writeFileSync(
     configPath,
     [
-      // Slow polling: a poller started by the server must not blur the SSH session count.
-      "pollIntervalMs: 600000",
-      `dataDir: ${JSON.stringify(join(tmp, "data"))}`,
+      `pollIntervalMs: ${opts.pollIntervalMs ?? 600_000}`,
+      `dataDir: ${JSON.stringify(opts.dataDir ?? join(tmp, "data"))}`,
       "clusters:",
       "  - id: lab",
       "    directors:",
@@ -148,7 +151,7 @@ export async function startConsole(opts: {
         ...process.env,
         NODE_ENV: "production",
         LVS_CONSOLE_CONFIG: configPath,
-        LVS_CONSOLE_DB: join(tmp, "data", "console.sqlite"),
+        LVS_CONSOLE_DB: join(opts.dataDir ?? join(tmp, "data"), "console.sqlite"),
         NEXT_TELEMETRY_DISABLED: "1",
       },
     },

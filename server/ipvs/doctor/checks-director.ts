@@ -203,17 +203,32 @@ export function connTableOversized(ctx: CheckContext): Finding[] {
 }
 
 export function vipMissing(ctx: CheckContext): Finding[] {
+  // keepalived's BACKUP holds no VIP: the MASTER does. Its absence here is how a pair works.
+  if (ctx.vrrpRole === "BACKUP") return [];
   const missing = ctx.vips.filter((v) => !ctx.ownAddresses.has(v.address));
   if (missing.length === 0) return [];
-  // keepalived with every VIP absent: most likely the BACKUP of a pair, where that is normal.
-  const backup = ctx.inputs.keepalived && missing.length === ctx.vips.length;
-  return missing.map((v) => ({
-    code: "vip-missing" as const,
-    severity: backup ? ("info" as const) : ("error" as const),
-    subject: { kind: "vip" as const, name: v.address, address: v.address },
-    message: backup
-      ? `The VIP ${v.address} is on no interface of this director, and neither is any other VIP. keepalived runs here: on the BACKUP of a pair that is normal (the MASTER holds the VIPs). If this director should be the MASTER, clients of ${v.services.join(", ")} get no answer.`
-      : `The VIP ${v.address} is on no interface of this director, so packets to it are not delivered to this host and IPVS never sees them: ${v.services.join(", ")} cannot answer here.${ctx.inputs.keepalived ? " keepalived runs here and holds other VIPs, so it is probably the MASTER: check its virtual_ipaddress list." : " Add it (e.g. ip addr add " + v.address + (v.address.includes(":") ? "/128" : "/32") + " dev <public interface>) and in the network configuration."}`,
-    evidence: [`${v.address} is not in ip -o addr`, `services: ${v.services.join(", ")}`],
-  }));
+  const master = ctx.vrrpRole === "MASTER";
+  // No VRRP state read, keepalived running, every VIP absent: most likely a BACKUP.
+  const backup = !master && ctx.inputs.keepalived && missing.length === ctx.vips.length;
+  return missing.map((v) => {
+    const add = `ip addr add ${v.address}${v.address.includes(":") ? "/128" : "/32"} dev <public interface>`;
+    let message: string;
+    if (backup)
+      message = `The VIP ${v.address} is on no interface of this director, and neither is any other VIP. keepalived runs here: on the BACKUP of a pair that is normal (the MASTER holds the VIPs). If this director should be the MASTER, clients of ${v.services.join(", ")} get no answer.`;
+    else if (master)
+      message = `The VIP ${v.address} is on no interface of this director, though keepalived says it is the VRRP MASTER, the one that carries the traffic: packets to ${v.address} reach no director, so ${v.services.join(", ")} cannot answer anywhere. The MASTER adds only the addresses in its virtual_ipaddress blocks: add ${v.address} to the vrrp_instance that carries the other VIPs (on both directors) and reload keepalived.`;
+    else
+      message = `The VIP ${v.address} is on no interface of this director, so packets to it are not delivered to this host and IPVS never sees them: ${v.services.join(", ")} cannot answer here.${ctx.inputs.keepalived ? " keepalived runs here and holds other VIPs, so it is probably the MASTER: check its virtual_ipaddress list." : ` Add it (e.g. ${add}) and in the network configuration.`}`;
+    return {
+      code: "vip-missing" as const,
+      severity: backup ? ("info" as const) : ("error" as const),
+      subject: { kind: "vip" as const, name: v.address, address: v.address },
+      message,
+      evidence: [
+        `${v.address} is not in ip -o addr`,
+        `services: ${v.services.join(", ")}`,
+        ...(master ? ["keepalived VRRP state: MASTER"] : []),
+      ],
+    };
+  });
 }

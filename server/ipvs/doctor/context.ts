@@ -37,7 +37,12 @@ export interface CheckContext {
   vips: Array<{ address: string; services: string[] }>;
   subnets: RealserverSubnet[];
   ownAddresses: Set<string>;
+  /** keepalived's VRRP role of the director (its SIGUSR1 dump, read by the owner view), null when unknown. */
+  vrrpRole: VrrpRole | null;
 }
+
+/** As the owner view reads it: MASTER carries the VIPs, a BACKUP holds none of them. */
+export type VrrpRole = "MASTER" | "BACKUP" | "FAULT" | "MIXED";
 
 function isHostPrefix(a: InterfaceAddress): boolean {
   return a.prefixLength === (a.family === "inet" ? 32 : 128);
@@ -46,6 +51,7 @@ function isHostPrefix(a: InterfaceAddress): boolean {
 export function checkContext(
   inputs: DoctorInputs,
   services: readonly DoctorService[],
+  vrrpRole: VrrpRole | null = null,
 ): CheckContext {
   const members = new Map<string, NatMember>();
   const vips = new Map<string, string[]>();
@@ -83,6 +89,7 @@ export function checkContext(
     vips: [...vips.entries()].map(([address, names]) => ({ address, services: names })),
     subnets,
     ownAddresses: new Set(inputs.addresses.map((a) => a.address)),
+    vrrpRole,
   };
 }
 

@@ -159,3 +159,44 @@ describe("the doctor on the lab director", () => {
     expect(f?.evidence[1]).toMatch(/^7\d{4} entries \(\d+ persistence templates\)$/);
   });
 });
+
+// Captured from the HA lab's pair (keepalived MASTER o15h-a, BACKUP o15h-b) with
+// `lab.sh fault --name N --director a|b vip-missing on`: a service 203.0.113.20:80 whose VIP
+// no keepalived instance carries (ha-*-ipvsadm-Sn.txt: each director's rules then).
+describe("the doctor on a keepalived pair", () => {
+  const haServices = (who: "master" | "backup"): DoctorService[] =>
+    parseSaved(fixture(`ha-${who}-ipvsadm-Sn`)).services;
+  const ha = (who: "master" | "backup", role: "MASTER" | "BACKUP" | null) => {
+    const services = haServices(who);
+    const inputs = parseDoctorOutput(fixture(`ha-${who}-vip-missing`), doctorTargets(services));
+    return diagnose(inputs, services, role);
+  };
+  const vips = (findings: Finding[]) => findings.filter((f) => f.code === "vip-missing");
+
+  it("the MASTER missing one VIP: an error naming it, the others it holds are fine", () => {
+    const found = vips(ha("master", "MASTER"));
+    expect(found.map((f) => [f.subject.name, f.severity])).toEqual([["203.0.113.20", "error"]]);
+    expect(found[0]?.message).toContain("VRRP MASTER");
+    expect(found[0]?.message).toContain("virtual_ipaddress");
+    expect(found[0]?.evidence).toEqual([
+      "203.0.113.20 is not in ip -o addr",
+      "services: TCP 203.0.113.20:80",
+      "keepalived VRRP state: MASTER",
+    ]);
+    // Without the VRRP read, the VIPs it holds still say it is the MASTER.
+    expect(vips(ha("master", null)).map((f) => f.severity)).toEqual(["error"]);
+  });
+
+  it("the BACKUP holds no VIP: not a finding when keepalived says BACKUP, a note when unknown", () => {
+    const findings = ha("backup", "BACKUP");
+    expect(vips(findings)).toEqual([]);
+    expect(findings.filter((f) => f.severity === "error")).toEqual([]);
+    const unknown = vips(ha("backup", null));
+    expect(unknown.map((f) => f.subject.name)).toEqual([
+      "203.0.113.10",
+      "203.0.113.11",
+      "203.0.113.20",
+    ]);
+    expect(unknown.every((f) => f.severity === "info")).toBe(true);
+  });
+});

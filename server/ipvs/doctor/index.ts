@@ -1,7 +1,7 @@
 /**
  * The NAT-mode doctor: every check over one read of a director. Pure.
  */
-import { checkContext, type DoctorService } from "./context";
+import { checkContext, type DoctorService, type VrrpRole } from "./context";
 import {
   connTableOversized,
   conntrackOff,
@@ -20,7 +20,7 @@ import {
 } from "./checks-realservers";
 import type { DoctorInputs, Finding, Severity } from "./types";
 
-export type { DoctorService } from "./context";
+export type { DoctorService, VrrpRole } from "./context";
 export * from "./types";
 
 const CHECKS = [
@@ -40,8 +40,13 @@ const CHECKS = [
 
 const ORDER: Record<Severity, number> = { error: 0, warn: 1, info: 2 };
 
-export function diagnose(inputs: DoctorInputs, services: readonly DoctorService[]): Finding[] {
-  const ctx = checkContext(inputs, services);
+/** `vrrpRole`: keepalived's role when the owner view read it (a BACKUP holds no VIPs). */
+export function diagnose(
+  inputs: DoctorInputs,
+  services: readonly DoctorService[],
+  vrrpRole: VrrpRole | null = null,
+): Finding[] {
+  const ctx = checkContext(inputs, services, vrrpRole);
   const findings = CHECKS.flatMap((check) => check(ctx));
   const incomplete = [...inputs.problems];
   if (inputs.probes === null)

@@ -1,8 +1,33 @@
 import "server-only";
 import { z } from "zod";
 import { getDb } from "@/server/db";
-import { COARSE, FINE, FINE_KEEP_MS, COARSE_KEEP_MS, getHistoryStore } from "@/server/live/history";
+import { getDrain } from "@/server/db/drains";
+import { ConsoleError } from "@/server/errors";
+import { drainCurve } from "@/server/live/drain-curve";
+import {
+  COARSE,
+  FINE,
+  FINE_KEEP_MS,
+  COARSE_KEEP_MS,
+  getHistoryStore,
+  type Resolution,
+} from "@/server/live/history";
 import { router, viewerProcedure } from "../init";
+
+const directorIdSchema = z.string().min(1).max(64);
+/** A shorter window than the whole hour, for small charts (the fleet's sparklines). */
+const minutesSchema = z.number().int().min(1).max(60).optional();
+
+function window(range: "hour" | "day", minutes: number | undefined) {
+  const hour = range === "hour";
+  const resolution: Resolution = hour ? FINE : COARSE;
+  const keep = hour ? FINE_KEEP_MS : COARSE_KEEP_MS;
+  return {
+    resolution,
+    label: hour ? ("poll" as const) : ("minute" as const),
+    since: Date.now() - Math.min(keep, (minutes ?? Infinity) * 60_000),
+  };
+}
 
 export const historyRouter = router({
   /**
@@ -12,22 +37,58 @@ export const historyRouter = router({
   series: viewerProcedure
     .input(
       z.object({
-        directorId: z.string().min(1).max(64),
+        directorId: directorIdSchema,
         service: z.string().max(80).default(""),
         realserver: z.string().max(80).default(""),
         range: z.enum(["hour", "day"]).default("hour"),
+        minutes: minutesSchema,
       }),
     )
     .query(({ input }) => {
-      const hour = input.range === "hour";
-      const since = Date.now() - (hour ? FINE_KEEP_MS : COARSE_KEEP_MS);
+      const w = window(input.range, input.minutes);
       return {
-        resolution: hour ? ("poll" as const) : ("minute" as const),
+        resolution: w.label,
         points: getHistoryStore(getDb()).read(
           { directorId: input.directorId, service: input.service, realserver: input.realserver },
-          hour ? FINE : COARSE,
-          since,
+          w.resolution,
+          w.since,
         ),
       };
+    }),
+
+  /**
+   * Several series of one director at once, for its charts: without `service`, the director
+   * and each of its services; with it, that service and each of its realservers.
+   */
+  director: viewerProcedure
+    .input(
+      z.object({
+        directorId: directorIdSchema,
+        service: z.string().max(80).optional(),
+        range: z.enum(["hour", "day"]).default("hour"),
+        minutes: minutesSchema,
+      }),
+    )
+    .query(({ input }) => {
+      const w = window(input.range, input.minutes);
+      const all = getHistoryStore(getDb()).readDirector(input.directorId, w.resolution, w.since);
+      return {
+        resolution: w.label,
+        series: all.filter((s) =>
+          input.service === undefined ? s.realserver === "" : s.service === input.service,
+        ),
+      };
+    }),
+
+  /** A drain's curve since it started (a little before), and its weight changes. */
+  drain: viewerProcedure
+    .input(z.object({ drainId: z.number().int().positive() }))
+    .query(({ input }) => {
+      const drain = getDrain(input.drainId);
+      if (!drain)
+        throw new ConsoleError("NOT_FOUND", `there is no drain ${input.drainId}`, {
+          drainId: input.drainId,
+        });
+      return drainCurve(getHistoryStore(getDb()), drain, Date.now());
     }),
 });

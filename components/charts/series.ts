@@ -1,0 +1,53 @@
+import type uPlot from "uplot";
+
+export interface ChartPoint {
+  /** ms since the epoch */
+  at: number;
+  value: number;
+}
+
+export interface ChartLine {
+  label: string;
+  points: readonly ChartPoint[];
+}
+
+export interface ChartMark {
+  at: number;
+  label: string;
+}
+
+/**
+ * uPlot's column form: one x array (unix seconds, every time any line has a point, sorted)
+ * and per line its value at each x, null where it has none (polls of different directors).
+ */
+export function alignSeries(lines: readonly ChartLine[]): uPlot.AlignedData {
+  const times = [...new Set(lines.flatMap((l) => l.points.map((p) => p.at)))].sort((a, b) => a - b);
+  const index = new Map(times.map((t, i) => [t, i]));
+  const columns = lines.map((l) => {
+    const col: Array<number | null> = times.map(() => null);
+    for (const p of l.points) col[index.get(p.at) ?? 0] = p.value;
+    return col;
+  });
+  return [times.map((t) => t / 1000), ...columns];
+}
+
+/** Beyond the theme's three chart colours, fixed ones readable on both themes. */
+const EXTRA = ["#2f9e6e", "#b5489b", "#8a6d1e", "#4aa3b8", "#c24a4a"];
+
+/** The theme's colours as canvas strokes (uPlot draws on a canvas: CSS variables do not reach it). */
+export function chartColors(el: Element) {
+  const css = getComputedStyle(el);
+  const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
+  const palette = [
+    v("--chart-1", "#2b5fb8"),
+    v("--chart-2", "#c2762a"),
+    v("--chart-3", "#6b7a90"),
+    ...EXTRA,
+  ];
+  return {
+    axis: v("--muted-foreground", "#5b6576"),
+    grid: v("--border", "#d9dde5"),
+    mark: v("--danger", "#c24a4a"),
+    line: (i: number) => palette[i % palette.length] ?? "#888",
+  };
+}
