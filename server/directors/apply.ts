@@ -15,7 +15,7 @@
  */
 import "server-only";
 import {
-  ConsoleError,
+  type ConsoleError,
   isConsoleError,
   addDetails,
   toErrorJson,

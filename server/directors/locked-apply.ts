@@ -65,7 +65,8 @@ export async function applyLocked(
     return snapshot;
   };
   let locked: DirectorSnapshot | null = null;
-  let parseError: unknown = null;
+  // Set inside the reply callback: a holder, so the check after the run is not narrowed away.
+  const failed: { error: Error | null } = { error: null };
   const result = await pool.execScript(director, APPLY_SCRIPT, {
     args: applyArgs({
       lock: APPLY_LOCK,
@@ -86,13 +87,13 @@ export async function applyLocked(
       try {
         locked = parse(text);
       } catch (e) {
-        parseError = e;
+        failed.error = e instanceof Error ? e : new Error(String(e));
         return Promise.resolve(ABORT);
       }
       return gate(locked).then((go) => (go ? GO : ABORT));
     },
   });
-  if (parseError) throw parseError;
+  if (failed.error) throw failed.error;
   const out = parseApplyOutput(result.stdout);
   return {
     result: out.result,
