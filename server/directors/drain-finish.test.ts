@@ -107,7 +107,9 @@ describe("a drain that failed to start", () => {
       expectedVersions: fake().versions(),
       user: alice,
     });
-    expect(started.result).toBe("failed");
+    // The connection died after the locked script said "go": the commands may have run, so
+    // the change is reported as possibly partly applied, and the drain is not closed.
+    expect(started.result).toBe("partial");
     expect(getDrain(started.drainId)?.state).toBe("draining");
   });
 
