@@ -208,7 +208,7 @@ describe("DirectorTable", () => {
     t.close();
   });
 
-  it("caps pinned reads per user and per director, with when to retry", async () => {
+  it("caps pinned reads per user (the oldest lets go) and per director, with when to retry", async () => {
     const fake = fakeReader();
     const t = new DirectorTable(director, options(fake.read));
     const keepWatching = setInterval(() => void t.get(), 1000);
@@ -222,24 +222,27 @@ describe("DirectorTable", () => {
       if (i === 0) await t.get(reads[0], "ann");
       if (i === 1) await t.get(reads[1], "ann");
       if (i === 2) {
-        const e = await t.get(reads[2], "ann").catch((x: unknown) => x);
-        expect(isConsoleError(e, "RATE_LIMITED")).toBe(true);
-        expect((e as ConsoleError).details).toMatchObject({
-          reason: "pins-per-user",
-          directorId: director.id,
-        });
-        // Ann's first pin lapses 10 minutes after its last use.
-        expect((e as ConsoleError).details.retryAfterSeconds).toBeGreaterThan(590);
-        // Someone else may pin it; Ann may keep using her pins and share another's.
+        // Ann's third pause (cap 2) lets go of her least recently used pin, the first read:
+        // nobody else held it, so it is gone.
+        expect((await t.get(reads[2], "ann")).id).toBe(reads[2]);
+        const gone = await t.get(reads[0], "ann").catch((x: unknown) => x);
+        expect(isConsoleError(gone, "NOT_FOUND")).toBe(true);
+        // Others may share Ann's pins; a shared read counts once against the director.
         await t.get(reads[2], "bob");
-        await t.get(reads[0], "ann");
         await t.get(reads[2], "cid");
       }
       if (i === 3) await t.get(reads[3], "bob");
-      if (i === 4) {
-        // Four reads are pinned: a fifth is refused for everyone.
-        const e = await t.get(reads[4], "dan").catch((x: unknown) => x);
-        expect((e as ConsoleError).details).toMatchObject({ reason: "pins-per-director" });
+      if (i === 4) await t.get(reads[4], "eve");
+      if (i === 5) {
+        // Four reads are pinned (1, 2, 3, 4): a fifth is refused for everyone.
+        const e = await t.get(reads[5], "dan").catch((x: unknown) => x);
+        expect(isConsoleError(e, "RATE_LIMITED")).toBe(true);
+        expect((e as ConsoleError).details).toMatchObject({
+          reason: "pins-per-director",
+          directorId: director.id,
+        });
+        // The first of them lapses 10 minutes after its last use (Ann's, at the second read).
+        expect((e as ConsoleError).details.retryAfterSeconds).toBeGreaterThan(590);
         // An already pinned read can still be joined.
         expect((await t.get(reads[1], "dan")).id).toBe(reads[1]);
       }

@@ -179,14 +179,15 @@ export class DirectorTable {
       pin.holders.set(user, until);
       return;
     }
-    const mine = [...this.pinned.values()].filter((p) => p.holders.has(user));
+    // At the user's cap, a new pause lets go of that user's least recently used pin: a
+    // viewer who paused, resumed and paused again has left the older read behind, and a
+    // refusal there would lock them out for the pin's lifetime.
+    const mine = [...this.pinned.entries()].filter(([, p]) => p.holders.has(user));
     if (mine.length >= this.options.maxPinsPerUser) {
-      const lapses = Math.min(...mine.map((p) => p.holders.get(user) ?? now));
-      throw this.tooManyPins(
-        `you already hold ${mine.length} paused reads of ${this.director.id}'s connection table: resume one of them`,
-        "pins-per-user",
-        lapses - now,
-      );
+      mine.sort(([, a], [, b]) => (a.holders.get(user) ?? 0) - (b.holders.get(user) ?? 0));
+      const [oldestId, oldest] = mine[0]!;
+      oldest.holders.delete(user);
+      if (oldest.holders.size === 0) this.pinned.delete(oldestId);
     }
     if (!pin && this.pinned.size >= this.options.maxPinnedReads) {
       const lapses = Math.min(
@@ -202,11 +203,7 @@ export class DirectorTable {
     else this.pinned.set(read.id, { read, holders: new Map([[user, until]]) });
   }
 
-  private tooManyPins(
-    message: string,
-    reason: "pins-per-user" | "pins-per-director",
-    waitMs: number,
-  ): ConsoleError {
+  private tooManyPins(message: string, reason: "pins-per-director", waitMs: number): ConsoleError {
     return new ConsoleError("RATE_LIMITED", message, {
       directorId: this.director.id,
       reason,
