@@ -5,7 +5,7 @@
 import "server-only";
 import type { Change } from "@/server/ipvs/planner";
 import type { DirectorSnapshot } from "@/server/live/types";
-import type { Actor } from "@/server/db/audit";
+import { finishAttempt, recordAttempt, type Actor } from "@/server/db/audit";
 import { rulesOf } from "@/server/ipvs/rules";
 import { drainWarnings, type PreflightWarning } from "@/server/ipvs/preflight";
 import {
@@ -130,5 +130,34 @@ export async function applyChange(input: {
     choice: input.rulesFile,
     expectedHashes: input.expectedRulesFiles,
   });
+  auditRulesFiles(input.clusterId, input.user, result.auditId, rulesFiles);
   return { ...result, rulesFiles };
+}
+
+/** The boot rules files written (or not) after change #auditId: an audit entry of their own. */
+function auditRulesFiles(
+  clusterId: string,
+  user: Actor,
+  changeAuditId: number,
+  rulesFiles: readonly RulesFileSaveResult[],
+): void {
+  if (rulesFiles.length === 0) return;
+  const id = recordAttempt({
+    user: user.name,
+    remoteAddress: user.remoteAddress ?? null,
+    action: "rules.save-after-change",
+    clusterId,
+    directors: rulesFiles.map((r) => r.directorId),
+    summary: `boot rules files after change #${changeAuditId}: ${rulesFiles
+      .map((r) => `${r.directorId} ${r.message}`)
+      .join("; ")}`,
+    change: { afterAuditId: changeAuditId },
+  });
+  const results = rulesFiles.map((r) => r.result);
+  const result = results.includes("failed")
+    ? "failed"
+    : results.includes("conflict")
+      ? "conflict"
+      : "ok";
+  finishAttempt(id, { result, details: rulesFiles });
 }

@@ -398,6 +398,11 @@ describe("a rules-file director", () => {
       [A, "saved"],
       [B, "conflict"],
     ]);
+    // The files' outcome has its audit entry, naming the change it followed.
+    const [filesAudit] = listAudit({ limit: 1 }).entries;
+    expect(filesAudit?.action).toBe("rules.save-after-change");
+    expect(filesAudit?.result).toBe("conflict");
+    expect(filesAudit?.summary).toContain(`after change #${result.auditId}`);
     expect((await labExec(B, "cat /etc/ipvsadm.rules")).stdout).toBe(bBefore);
     const boot = await labExec(A, "ipvsadm -C; ipvsadm -R < /etc/ipvsadm.rules; ipvsadm-save -n");
     expect(boot.stdout).toContain(line);
