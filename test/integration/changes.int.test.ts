@@ -260,7 +260,8 @@ describe("changes on the lab director", () => {
     });
     expect(result.results[0]?.steps[0]).toMatchObject({
       exitCode: 255,
-      stderr: "Scheduler or persistence engine not found\n",
+      // The locked apply script reports each command's stderr without its last newline.
+      stderr: "Scheduler or persistence engine not found",
     });
     expect(result.results[0]?.error?.details).toMatchObject({
       ipvs: { kind: "scheduler-not-found", exitClass: "kernel-refusal" },

@@ -250,11 +250,14 @@ describe("drain of 10.10.0.11:80 with persistent clients", () => {
 
 describe("a drain whose weights came back by hand", () => {
   it("is finished by an undrain with nothing to run, and a hand restore is read as such", async () => {
+    // Every member line of rs1 as it was before the drains (whatever services earlier tests
+    // left it in), put back with `ipvsadm -e` as an operator would by hand.
+    const held = (await onLab(LAB, "ipvsadm -Sn"))
+      .split("\n")
+      .filter((l) => l.startsWith("-a ") && l.includes(" -r 10.10.0.11:80 "));
+    expect(held.length).toBeGreaterThan(0);
     const restoreByHand = () =>
-      onLab(
-        LAB,
-        "ipvsadm -e -t 203.0.113.10:80 -r 10.10.0.11:80 -m -w 1 && ipvsadm -e -t 203.0.113.10:8080 -r 10.10.0.11:80 -m -w 3 && ipvsadm -e -f 1 -r 10.10.0.11:80 -m -w 1",
-      );
+      onLab(LAB, held.map((l) => `ipvsadm ${l.replace(/^-a /, "-e ")}`).join(" && "));
     const start = async () => {
       const p = await caller.drains.preview({ clusterId: "drain", realserver: rs1 });
       const d = await caller.drains.start({

@@ -228,16 +228,21 @@ describe("the remote shell", () => {
     }
   });
 
-  it("runs scripts through sudo -n as the unprivileged user, and recovers from a timeout there", async () => {
+  it("runs scripts as the unprivileged user with sudo -n per program, and recovers from a timeout there", async () => {
     const p = createSshPool({ trust: noTrust });
     const asLvs = { ...director, id: "lab-lvs-shell", user: "lvs", sudo: true };
     try {
+      // No shell under sudo: the script runs as the login, `$asroot` runs one program as root.
       expect(
-        (await p.execScript(asLvs, 'id -u; echo "$LC_ALL $1"', { args: ["x y"] })).stdout,
-      ).toBe("0\nC x y\n");
+        (
+          await p.execScript(asLvs, 'id -u; $asroot id -u; echo "$LC_ALL $1"', {
+            args: ["x y"],
+          })
+        ).stdout,
+      ).toBe("1000\n0\nC x y\n");
       const e = await errorOf(p.execScript(asLvs, "sleep 49", { timeoutMs: 500 }));
       expect(e.code).toBe("TIMEOUT");
-      expect((await p.execScript(asLvs, "id -u")).stdout).toBe("0\n");
+      expect((await p.execScript(asLvs, "$asroot id -u")).stdout).toBe("0\n");
       expect(p.stats(asLvs.id)).toMatchObject({ shellsOpened: 2 });
     } finally {
       p.closeAll();
