@@ -28,10 +28,17 @@ export interface PollMetricsSink {
   recordPoll(event: PollRecord): void;
 }
 
-let pollMetrics: PollMetricsSink = { recordPoll: () => undefined };
+// On globalThis, not in a module variable: Next bundles instrumentation.ts apart from the
+// route handlers that run the pollers, so each holds its own copy of this module, and a sink
+// set in one copy was never seen by the other (the poll metrics stayed empty).
+const globalForSink = globalThis as typeof globalThis & { __lvsConsolePollSink?: PollMetricsSink };
 
 export function setPollMetricsSink(sink: PollMetricsSink): void {
-  pollMetrics = sink;
+  globalForSink.__lvsConsolePollSink = sink;
+}
+
+function pollMetrics(): PollMetricsSink {
+  return globalForSink.__lvsConsolePollSink ?? { recordPoll: () => undefined };
 }
 
 export interface PollObservation extends PollRecord {
@@ -78,7 +85,7 @@ const globalForPolls = globalThis as typeof globalThis & {
 /** The process's observer, wired to its metrics and logger (cached across dev reloads). */
 export function observePoll(event: PollObservation): void {
   globalForPolls.__lvsConsolePollObserver ??= createPollObserver({
-    metrics: () => pollMetrics,
+    metrics: pollMetrics,
     log: directorLog,
   });
   globalForPolls.__lvsConsolePollObserver(event);

@@ -21,6 +21,8 @@ beforeAll(async () => {
     port: PORT,
     labName: inject("labName"),
     extraYaml: `metrics:\n  token: "${TOKEN}"`,
+    // Short, so a scrape's lease sees the poller keep its interval (the lateness histogram).
+    pollIntervalMs: 2000,
   });
 });
 afterAll(async () => {
@@ -109,6 +111,24 @@ describe("/metrics", () => {
       expect(text).not.toContain(TOKEN);
       return;
     }
+  });
+
+  it("records the pollers' polls: their duration per director and their lateness", async () => {
+    // The production server bundles instrumentation.ts apart from the pollers: a sink set
+    // there once never reached them, and both histograms stayed empty. Scrape until a
+    // poller has run two polls (lateness is measured from the second), or give up.
+    const labels = '{cluster="lab",director="lab"}';
+    const deadline = Date.now() + 60_000;
+    let metrics = new Map<string, string>();
+    while (Date.now() < deadline) {
+      metrics = samples(await (await scrape(`Bearer ${TOKEN}`)).text());
+      if (Number(metrics.get("lvs_poll_lateness_seconds_count") ?? 0) > 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(
+      Number(metrics.get(`lvs_director_poll_duration_seconds_count${labels}`)),
+    ).toBeGreaterThan(1);
+    expect(Number(metrics.get("lvs_poll_lateness_seconds_count"))).toBeGreaterThan(0);
   });
 });
 
