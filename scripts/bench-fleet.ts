@@ -24,11 +24,15 @@ import { ensureDemoAdmin } from "@/server/auth/users";
 import { repoRoot } from "../lab/harness";
 import { DIRECTORS_PER_SSHD, startSimFleet, type SimFleet } from "./bench-fleet/sim";
 import {
+  gauge,
   groupUsage,
   histogram,
+  hostCpu,
+  bucketCounts,
   percentile,
   quantileBetween,
   sshConnections,
+  treeCpuSeconds,
   workPerPush,
 } from "./bench-fleet/measure";
 import { markPushes } from "./bench-fleet/tab";
@@ -73,6 +77,13 @@ interface Result {
   rssMb: number | null;
   pollLatenessP50Ms: number | null;
   pollLatenessP99Ms: number | null;
+  pollDurationP50Ms: number | null;
+  pollDurationP99Ms: number | null;
+  /** The console's event-loop delay p99 over the measured minute (prom-client's monitor). */
+  eventLoopLagP99Ms: number | null;
+  /** The whole host's busy CPU (cores), and how much of it the simulated directors took. */
+  hostCpuCores: number | null;
+  simCpuCores: number | null;
   pushLatencyP50Ms: number | null;
   pushLatencyP99Ms: number | null;
   pushMainThreadP50Ms: number | null;
@@ -178,9 +189,9 @@ async function openFleet(browser: Browser, login: string): Promise<Page> {
   return page;
 }
 
-async function scrapeLateness(token: string): Promise<Map<number, number>> {
+async function scrapeMetrics(token: string): Promise<string> {
   const res = await fetch(`${BASE}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-  return histogram(await res.text(), "lvs_poll_lateness_seconds");
+  return res.text();
 }
 
 async function run(result: Result, cleanup: Array<() => Promise<void> | void>): Promise<void> {
@@ -244,8 +255,10 @@ async function run(result: Result, cleanup: Array<() => Promise<void> | void>): 
   await page.evaluate(() => {
     (window as unknown as { __pushes: number[] }).__pushes = [];
   });
-  const lateBefore = await scrapeLateness(token);
+  const before = await scrapeMetrics(token);
   const u0 = groupUsage(pgid);
+  const host0 = hostCpu();
+  const sim0 = treeCpuSeconds(sim.pids);
   const w0 = performance.now();
   const rss: number[] = [];
   const conns: number[] = [];
@@ -256,9 +269,23 @@ async function run(result: Result, cleanup: Array<() => Promise<void> | void>): 
     conns.push(sshConnections(SSH_PORT, portsTo));
   }
   const u1 = groupUsage(pgid);
+  const host1 = hostCpu();
+  const sim1 = treeCpuSeconds(sim.pids);
   const elapsed = (performance.now() - w0) / 1000;
-  const lateAfter = await scrapeLateness(token);
+  const after = await scrapeMetrics(token);
   result.cpuCores = (u1.cpuSeconds - u0.cpuSeconds) / elapsed;
+  result.hostCpuCores = (host1.busy - host0.busy) / elapsed;
+  result.simCpuCores = (sim1 - sim0) / elapsed;
+  const lateBefore = histogram(before, "lvs_poll_lateness_seconds");
+  const lateAfter = histogram(after, "lvs_poll_lateness_seconds");
+  const durationBefore = histogram(before, "lvs_director_poll_duration_seconds");
+  const durationAfter = histogram(after, "lvs_director_poll_duration_seconds");
+  result.pollDurationP50Ms = quantileBetween(durationBefore, durationAfter, 0.5);
+  result.pollDurationP99Ms = quantileBetween(durationBefore, durationAfter, 0.99);
+  log(`  polls by duration (s): ${bucketCounts(durationBefore, durationAfter)}`);
+  log(`  polls by lateness (s): ${bucketCounts(lateBefore, lateAfter)}`);
+  const lag = gauge(after, "nodejs_eventloop_lag_p99_seconds");
+  result.eventLoopLagP99Ms = lag === null ? null : lag * 1000;
   result.rssMb = Math.max(...rss);
   result.pollLatenessP50Ms = quantileBetween(lateBefore, lateAfter, 0.5);
   result.pollLatenessP99Ms = quantileBetween(lateBefore, lateAfter, 0.99);
@@ -292,6 +319,11 @@ function report(r: Result): void {
   row("console RSS (MB, max)", r0(r.rssMb), "< 1024", lt(r.rssMb, 1024));
   row("poll lateness p50 (ms)", r0(r.pollLatenessP50Ms), "", null);
   row("poll lateness p99 (ms)", r0(r.pollLatenessP99Ms), "< 1000", lt(r.pollLatenessP99Ms, 1000));
+  row("poll duration p50 (ms)", r0(r.pollDurationP50Ms), "", null);
+  row("poll duration p99 (ms)", r0(r.pollDurationP99Ms), `< ${r.intervalMs}`, null);
+  row("console event-loop lag p99 (ms)", r0(r.eventLoopLagP99Ms), "", null);
+  row("host CPU busy (cores of 2)", r2(r.hostCpuCores), "", null);
+  row("  of it the simulated directors", r2(r.simCpuCores), "", null);
   row("SSE push latency p50 (ms)", r0(r.pushLatencyP50Ms), "", null);
   row("SSE push latency p99 (ms)", r0(r.pushLatencyP99Ms), "", null);
   row("main thread per push p50 (ms)", r2(r.pushMainThreadP50Ms), "", null);
@@ -327,6 +359,11 @@ async function main(): Promise<void> {
     rssMb: null,
     pollLatenessP50Ms: null,
     pollLatenessP99Ms: null,
+    pollDurationP50Ms: null,
+    pollDurationP99Ms: null,
+    eventLoopLagP99Ms: null,
+    hostCpuCores: null,
+    simCpuCores: null,
     pushLatencyP50Ms: null,
     pushLatencyP99Ms: null,
     pushMainThreadP50Ms: null,

@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useRef } from "react";
+import { useEffect, useMemo, useRef } from "react";
 import uPlot from "uplot";
 import { cn } from "@/components/cn";
 import { alignSeries, chartColors, type ChartPoint } from "./series";
@@ -26,7 +26,9 @@ export function Sparkline({
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const data = alignSeries([{ label, points }]);
+  // Aligned and drawn again only when the points change: a row re-rendered for another
+  // reason does not redraw its canvas.
+  const data = useMemo(() => alignSeries([{ label, points }]), [label, points]);
 
   useEffect(() => {
     const el = box.current;
@@ -57,7 +59,7 @@ export function Sparkline({
 
   useEffect(() => {
     plot.current?.setData(data);
-  });
+  }, [data]);
 
   return (
     <div

@@ -1,17 +1,20 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { useTRPC } from "@/components/trpc";
+import type { RouterOutputs } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 
-/** The count of the doctor's findings about one director, on the fleet (last reports only). */
-export function DoctorBadge({ directorId }: { directorId: string }) {
-  const trpc = useTRPC();
-  const summary = useQuery(
-    trpc.doctor.summary.queryOptions(undefined, { refetchInterval: 10_000 }),
-  );
-  const mine = summary.data?.find((s) => s.directorId === directorId);
-  if (!mine || mine.error + mine.warn === 0) return null;
+/**
+ * The count of the doctor's findings about one director, on the fleet (last reports only).
+ * The fleet page reads doctor.summary once for every row and hands each its counts.
+ */
+export function DoctorBadge({
+  directorId,
+  counts,
+}: {
+  directorId: string;
+  counts: RouterOutputs["doctor"]["summary"][number] | undefined;
+}) {
+  if (!counts || counts.error + counts.warn === 0) return null;
   return (
     <Link
       href={`/directors/${encodeURIComponent(directorId)}#doctor-title`}
@@ -19,10 +22,10 @@ export function DoctorBadge({ directorId }: { directorId: string }) {
       data-testid="doctor-badge"
     >
       <Badge
-        variant={mine.error > 0 ? "danger" : "warn"}
-        title={`doctor: ${mine.error} error(s), ${mine.warn} warning(s), ${mine.info} note(s)`}
+        variant={counts.error > 0 ? "danger" : "warn"}
+        title={`doctor: ${counts.error} error(s), ${counts.warn} warning(s), ${counts.info} note(s)`}
       >
-        doctor {mine.error + mine.warn}
+        doctor {counts.error + counts.warn}
       </Badge>
     </Link>
   );

@@ -1,8 +1,9 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { memo, useMemo } from "react";
-import type { FleetDirector } from "@/components/trpc";
+import { memo, useMemo, useRef } from "react";
+import type { FleetDirector, FleetSummary, RouterOutputs } from "@/components/trpc";
+import { useInView } from "@/components/ui/use-in-view";
 import { formatByteRate, formatClock, formatCount, formatRate } from "@/components/format";
 import { useFleetSummary } from "@/components/live/use-fleet-summary";
 import { LiveErrorAlert } from "@/components/live/live-error-alert";
@@ -34,6 +35,9 @@ export function FleetOverview() {
   const drains = useQuery(
     trpc.drains.list.queryOptions({ active: true }, { refetchInterval: 5_000 }),
   );
+  const doctorSummary = useQuery(
+    trpc.doctor.summary.queryOptions(undefined, { refetchInterval: 10_000 }),
+  );
   const data = live.fleet;
 
   const hosts = useMemo(() => {
@@ -42,6 +46,17 @@ export function FleetOverview() {
       for (const d of c.directors) m.set(d.id, `${d.user}@${d.host}:${d.port}`);
     return m;
   }, [inventory.data]);
+  const drainsByCluster = useMemo(() => {
+    const m = new Map<string, ActiveDrain[]>();
+    for (const d of drains.data ?? []) m.set(d.clusterId, [...(m.get(d.clusterId) ?? []), d]);
+    return m;
+  }, [drains.data]);
+  // The query keeps unchanged entries' objects (structural sharing): a refetch re-renders
+  // only the rows whose counts changed.
+  const doctor = useMemo(
+    () => new Map((doctorSummary.data ?? []).map((s) => [s.directorId, s])),
+    [doctorSummary.data],
+  );
 
   return (
     <section className="flex flex-col gap-3" aria-labelledby="fleet-title">
@@ -65,99 +80,138 @@ export function FleetOverview() {
       {!data && !live.error && (
         <p className="text-sm text-muted-foreground">Waiting for the first poll…</p>
       )}
-      {data?.clusters.map((cluster) => {
-        const clusterDrains = (drains.data ?? []).filter((d) => d.clusterId === cluster.id);
-        const unreachable = cluster.directors.filter((d) => d.reachability === "unreachable");
-        return (
-          <section
-            key={cluster.id}
-            aria-label={`Cluster ${cluster.name}`}
-            className="rounded-md border bg-card"
-            data-cluster={cluster.id}
-          >
-            <div className="flex flex-wrap items-center gap-2 border-b px-3 py-1.5">
-              <h2 className="text-sm font-semibold">{cluster.name}</h2>
-              <span className="text-xs text-muted-foreground">{cluster.id}</span>
-              <span className="text-xs text-muted-foreground">
-                · {cluster.directors.length} director{cluster.directors.length === 1 ? "" : "s"}
-              </span>
-              <div className="ml-auto flex flex-wrap gap-1">
-                <ActiveDirectorBadge
-                  directors={cluster.directors.map((d) => ({
-                    directorId: d.directorId,
-                    owner: d.summary?.owner,
-                  }))}
-                />
-                {cluster.rulesDiffer && cluster.directors[0] && (
-                  <Link
-                    href={`/directors/${encodeURIComponent(cluster.directors[0].directorId)}#pair`}
-                    title="What differs, and make one like the other"
-                  >
-                    <Badge variant="warn">directors hold different rules: see the diff</Badge>
-                  </Link>
-                )}
-                {unreachable.length > 0 && (
-                  <Badge variant="danger">{unreachable.length} unreachable</Badge>
-                )}
-                {clusterDrains.map((d) => (
-                  <Link
-                    key={d.id}
-                    href={`/drains/${d.id}`}
-                    className="rounded focus-visible:outline-2 focus-visible:outline-ring"
-                  >
-                    <Badge variant="info">
-                      {d.state === "drained" ? "drained" : "draining"} {d.realserver.address}
-                      {d.realserver.port !== null ? `:${d.realserver.port}` : ""}
-                    </Badge>
-                  </Link>
-                ))}
-              </div>
-            </div>
-            <Table>
-              <TableHeader>
-                <TableRow>
-                  <TableHead className="w-40">Director</TableHead>
-                  <TableHead className="w-52">SSH</TableHead>
-                  <TableHead className="w-28">Reachability</TableHead>
-                  <TableHead className="w-20">ipvsadm</TableHead>
-                  <TableHead className="w-56">Owner</TableHead>
-                  <TableHead className="w-16 text-right">Services</TableHead>
-                  <TableHead className="w-20 text-right">Realservers</TableHead>
-                  <TableHead className="w-20 text-right">ActiveConn</TableHead>
-                  <TableHead className="w-20 text-right">Entries</TableHead>
-                  <TableHead className="w-44">Conn rate</TableHead>
-                  <TableHead className="w-48">Byte rate</TableHead>
-                  <TableHead>Problem</TableHead>
-                </TableRow>
-              </TableHeader>
-              <TableBody>
-                {cluster.directors.map((d) => (
-                  <DirectorRow key={d.directorId} d={d} host={hosts.get(d.directorId)} />
-                ))}
-              </TableBody>
-            </Table>
-          </section>
-        );
-      })}
+      {data?.clusters.map((cluster) => (
+        <ClusterSection
+          key={cluster.id}
+          cluster={cluster}
+          drains={drainsByCluster.get(cluster.id) ?? NO_DRAINS}
+          hosts={hosts}
+          doctor={doctor}
+        />
+      ))}
     </section>
   );
 }
 
+type FleetCluster = FleetSummary["clusters"][number];
+type ActiveDrain = RouterOutputs["drains"]["list"][number];
+type DoctorCounts = RouterOutputs["doctor"]["summary"][number];
+const NO_DRAINS: ActiveDrain[] = [];
+
+/**
+ * One cluster's card. A push keeps the objects of the clusters it does not touch
+ * (fleet-merge.ts), so with 250 pairs a push re-renders the few cards it changed.
+ */
+const ClusterSection = memo(function ClusterSection({
+  cluster,
+  drains: clusterDrains,
+  hosts,
+  doctor,
+}: {
+  cluster: FleetCluster;
+  drains: ActiveDrain[];
+  hosts: Map<string, string>;
+  doctor: Map<string, DoctorCounts>;
+}) {
+  const unreachable = cluster.directors.filter((d) => d.reachability === "unreachable");
+  return (
+    <section
+      key={cluster.id}
+      aria-label={`Cluster ${cluster.name}`}
+      className="rounded-md border bg-card"
+      data-cluster={cluster.id}
+    >
+      <div className="flex flex-wrap items-center gap-2 border-b px-3 py-1.5">
+        <h2 className="text-sm font-semibold">{cluster.name}</h2>
+        <span className="text-xs text-muted-foreground">{cluster.id}</span>
+        <span className="text-xs text-muted-foreground">
+          · {cluster.directors.length} director{cluster.directors.length === 1 ? "" : "s"}
+        </span>
+        <div className="ml-auto flex flex-wrap gap-1">
+          <ActiveDirectorBadge
+            directors={cluster.directors.map((d) => ({
+              directorId: d.directorId,
+              owner: d.summary?.owner,
+            }))}
+          />
+          {cluster.rulesDiffer && cluster.directors[0] && (
+            <Link
+              href={`/directors/${encodeURIComponent(cluster.directors[0].directorId)}#pair`}
+              title="What differs, and make one like the other"
+            >
+              <Badge variant="warn">directors hold different rules: see the diff</Badge>
+            </Link>
+          )}
+          {unreachable.length > 0 && (
+            <Badge variant="danger">{unreachable.length} unreachable</Badge>
+          )}
+          {clusterDrains.map((d) => (
+            <Link
+              key={d.id}
+              href={`/drains/${d.id}`}
+              className="rounded focus-visible:outline-2 focus-visible:outline-ring"
+            >
+              <Badge variant="info">
+                {d.state === "drained" ? "drained" : "draining"} {d.realserver.address}
+                {d.realserver.port !== null ? `:${d.realserver.port}` : ""}
+              </Badge>
+            </Link>
+          ))}
+        </div>
+      </div>
+      <Table>
+        <TableHeader>
+          <TableRow>
+            <TableHead className="w-40">Director</TableHead>
+            <TableHead className="w-52">SSH</TableHead>
+            <TableHead className="w-28">Reachability</TableHead>
+            <TableHead className="w-20">ipvsadm</TableHead>
+            <TableHead className="w-56">Owner</TableHead>
+            <TableHead className="w-16 text-right">Services</TableHead>
+            <TableHead className="w-20 text-right">Realservers</TableHead>
+            <TableHead className="w-20 text-right">ActiveConn</TableHead>
+            <TableHead className="w-20 text-right">Entries</TableHead>
+            <TableHead className="w-44">Conn rate</TableHead>
+            <TableHead className="w-48">Byte rate</TableHead>
+            <TableHead>Problem</TableHead>
+          </TableRow>
+        </TableHeader>
+        <TableBody>
+          {cluster.directors.map((d) => (
+            <DirectorRow
+              key={d.directorId}
+              d={d}
+              host={hosts.get(d.directorId)}
+              doctor={doctor.get(d.directorId)}
+            />
+          ))}
+        </TableBody>
+      </Table>
+    </section>
+  );
+});
+
+/** A director's row; out of view it reads no history and draws no charts (use-in-view.ts). */
 const DirectorRow = memo(function DirectorRow({
   d,
   host,
+  doctor,
 }: {
   d: FleetDirector;
   host: string | undefined;
+  doctor: DoctorCounts | undefined;
 }) {
   const s = d.summary;
   const t = s?.totals ?? null;
+  const row = useRef<HTMLTableRowElement>(null);
+  const inView = useInView(row);
   const trend = useDirectorTrend(
     d.directorId,
     s && t ? { takenAt: s.takenAt, cps: t.cps, bps: t.bps } : null,
+    inView,
   );
   return (
-    <TableRow data-director={d.directorId} data-reachability={d.reachability}>
+    <TableRow ref={row} data-director={d.directorId} data-reachability={d.reachability}>
       <TableCell className="font-medium">
         <Link
           className="text-primary hover:underline"
@@ -165,7 +219,7 @@ const DirectorRow = memo(function DirectorRow({
         >
           {d.directorId}
         </Link>
-        <DoctorBadge directorId={d.directorId} />
+        <DoctorBadge directorId={d.directorId} counts={doctor} />
       </TableCell>
       <TableCell className="font-mono text-muted-foreground">{host ?? "—"}</TableCell>
       <TableCell>
@@ -182,13 +236,15 @@ const DirectorRow = memo(function DirectorRow({
       <TableCell>
         <div className="flex items-center gap-2">
           <span className="num w-20">{t ? formatRate(t.cps, "/s") : "—"}</span>
-          <Sparkline points={trend.cps} label={`connection rate of ${d.directorId}`} />
+          {inView && <Sparkline points={trend.cps} label={`connection rate of ${d.directorId}`} />}
         </div>
       </TableCell>
       <TableCell>
         <div className="flex items-center gap-2">
           <span className="num w-24">{t ? formatByteRate(t.bps) : "—"}</span>
-          <Sparkline points={trend.bps} label={`byte rate of ${d.directorId}`} color={1} />
+          {inView && (
+            <Sparkline points={trend.bps} label={`byte rate of ${d.directorId}`} color={1} />
+          )}
         </div>
       </TableCell>
       <TableCell className="max-w-0 truncate text-danger" title={d.error?.message}>

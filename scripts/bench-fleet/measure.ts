@@ -28,6 +28,36 @@ export function groupUsage(pgid: number): { cpuSeconds: number; rssMb: number } 
   return { cpuSeconds: ticks / CLK_TCK, rssMb: (rssPages * 4096) / 1024 / 1024 };
 }
 
+/**
+ * CPU seconds of some processes and all their descendants, including the ones that have
+ * exited and been reaped (cutime, cstime): the simulated directors' sshds, whose sessions
+ * call setsid and fork a shell and an awk per command.
+ */
+export function treeCpuSeconds(roots: readonly number[]): number {
+  const parent = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue; // gone
+    }
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    parent.set(Number(name), Number(f[1]));
+    ticks.set(Number(name), Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p: number | undefined = pid, hops = 0; p && hops < 64; p = parent.get(p), hops++)
+      if (roots.includes(p)) return true;
+    return false;
+  };
+  let sum = 0;
+  for (const [pid, t] of ticks) if (inTree(pid)) sum += t;
+  return sum / CLK_TCK;
+}
+
 /** Established TCP connections from this host to a port in [from, to] (the console's SSH). */
 export function sshConnections(from: number, to: number): number {
   let n = 0;
@@ -49,13 +79,49 @@ export function sshConnections(from: number, to: number): number {
   return n;
 }
 
-/** A histogram's cumulative buckets from a Prometheus text scrape: le -> count. */
+/**
+ * A histogram's cumulative buckets from a Prometheus text scrape: le -> count, summed over
+ * every label set (the per-director poll durations add up to the fleet's).
+ */
 export function histogram(text: string, name: string): Map<number, number> {
   const buckets = new Map<number, number>();
-  const re = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, "gm");
-  for (const m of text.matchAll(re))
-    buckets.set(m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2]));
+  const re = new RegExp(`^${name}_bucket\\{(?:[^}]*,)?le="([^"]+)"[^}]*\\} (\\d+)`, "gm");
+  for (const m of text.matchAll(re)) {
+    const le = m[1] === "+Inf" ? Infinity : Number(m[1]);
+    buckets.set(le, (buckets.get(le) ?? 0) + Number(m[2]));
+  }
   return buckets;
+}
+
+/** An unlabelled gauge's value from a Prometheus text scrape, or null. */
+export function gauge(text: string, name: string): number | null {
+  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/** CPU time (seconds) of the whole host so far: busy and total, all cores (/proc/stat). */
+export function hostCpu(): { busy: number; total: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+}
+
+/** The observations between two scrapes per bucket, "<=0.05: 120, <=0.1: 3, ..." (non-empty ones). */
+export function bucketCounts(before: Map<number, number>, after: Map<number, number>): string {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  let below = 0;
+  let lower = 0;
+  const parts: string[] = [];
+  for (const b of bounds) {
+    const cumulative = (after.get(b) ?? 0) - (before.get(b) ?? 0);
+    if (cumulative > below)
+      parts.push(`${b === Infinity ? `>${lower}` : `<=${b}`}: ${cumulative - below}`);
+    below = cumulative;
+    lower = b;
+  }
+  return parts.join(", ") || "none";
 }
 
 /** The q-quantile (ms) of the observations between two scrapes, interpolated in its bucket. */

@@ -89,6 +89,8 @@ export interface SimFleet {
   knownHostsPath: string;
   privateKeyPath: string;
   user: string;
+  /** The sshd processes (their sessions and commands are their descendants). */
+  pids: number[];
   stop(): void;
 }
 
@@ -136,7 +138,7 @@ export async function startSimFleet(options: {
   writeFileSync(join(dir, "ipvsadm.awk"), IPVSADM_AWK);
   writeFileSync(
     join(dir, "bin", "ipvsadm"),
-    `#!/bin/sh\nexec awk -v dir=${dir}/out -v t0=${t0} -f ${dir}/ipvsadm.awk -- "$@"\n`,
+    `#!/bin/sh\nexec /usr/bin/awk -v dir=${dir}/out -v t0=${t0} -f ${dir}/ipvsadm.awk -- "$@"\n`,
     { mode: 0o755 },
   );
   // The snapshot script's one grep of /proc/net/ip_vs and the sysctls (the host has no IPVS).
@@ -145,6 +147,32 @@ export async function startSimFleet(options: {
     `#!/bin/sh\n[ "$3" = /proc/net/ip_vs ] && exec cat ${dir}/out/files.txt\nexec /usr/bin/grep "$@"\n`,
     { mode: 0o755 },
   );
+  // The doctor's reads (server/ipvs/doctor/script.ts) answered from its run on the lab
+  // (fixtures/doctor-*.txt): on this host `ip`, the firewall dumps and the awk over
+  // /proc/net/ip_vs_conn would read the host, and the port probes (bash's /dev/tcp) would
+  // send SYNs to the lab's realserver addresses off the host. Answered, never sent.
+  const stub = (name: string, body: string) =>
+    writeFileSync(join(dir, "bin", name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  const out = (f: string) => `${dir}/out/doctor-${f}.txt`;
+  stub(
+    "ip",
+    [
+      `case "$*" in`,
+      `  "-o addr show") exec cat ${out("addr")} ;;`,
+      `  "-o route show") exec cat ${out("route")} ;;`,
+      `  "-force -o -batch -") cat >/dev/null; exec cat ${out("routeget")} ;;`,
+      `esac`,
+      `echo "ip (simulated): unsupported: $*" >&2; exit 2`,
+    ].join("\n"),
+  );
+  stub("iptables-save", `exec cat ${out("iptables")}`);
+  stub("ip6tables-save", `exec cat ${out("ip6tables")}`);
+  stub("nft", `exec cat ${out("nft")}`);
+  stub(
+    "awk",
+    `for a; do last=$a; done\n[ "$last" = /proc/net/ip_vs_conn ] && exec cat ${out("conns")}\nexec /usr/bin/awk "$@"`,
+  );
+  stub("bash", `exec cat ${out("probes")}`);
   // root logs in with /bin/sh there: the host's root shell may read rc files (bash's
   // ~/.bashrc under sshd) that have nothing to do with a director and can be slow.
   const passwd = readFileSync("/etc/passwd", "utf8").replace(
@@ -230,6 +258,7 @@ export async function startSimFleet(options: {
     knownHostsPath,
     privateKeyPath: join(dir, "client_key"),
     user: "root",
+    pids: children.flatMap((c) => (c.pid === undefined ? [] : [c.pid])),
     stop,
   };
 }

@@ -11,7 +11,7 @@
  * This module imports no other layer (only types and the pure IPVS model), so the live and
  * auth layers can record into it without an import cycle. Names and labels: docs/metrics.md.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { formatEndpoint, formatServiceKey, type Counters } from "@/server/ipvs/model";
 import type { PollRecord } from "@/server/live/poll-observer";
 import type { DirectorStatus } from "@/server/live/types";
@@ -154,7 +154,9 @@ export function createConsoleMetrics(
   const pollLateness = new Histogram({
     name: "lvs_poll_lateness_seconds",
     help: "how late each poll started against the poll interval (start to start), all directors",
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    // Fine around the 1 s that matters and up to 30 s: a fleet that cannot keep its interval
+    // shows how far behind it is, not just "over 5 s".
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30],
     registers,
   });
   const pollErrors = new Counter({
@@ -406,6 +408,13 @@ const globalForMetrics = globalThis as typeof globalThis & { __lvsConsoleMetrics
 
 /** The process's metrics (cached on globalThis so dev reloads keep the counts). */
 export function getConsoleMetrics(): ConsoleMetrics {
-  globalForMetrics.__lvsConsoleMetrics ??= createConsoleMetrics();
+  if (!globalForMetrics.__lvsConsoleMetrics) {
+    const metrics = createConsoleMetrics();
+    // The process's own figures (CPU, memory, event-loop lag, GC), prom-client's standard
+    // set: whether a late poll is the console's event loop or a slow director shows here.
+    // Only for the process's registry: tests create registries of their own by the dozen.
+    collectDefaultMetrics({ register: metrics.registry });
+    globalForMetrics.__lvsConsoleMetrics = metrics;
+  }
   return globalForMetrics.__lvsConsoleMetrics;
 }
