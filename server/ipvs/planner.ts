@@ -26,6 +26,12 @@ import {
   type ServiceRule,
 } from "./model";
 import * as commands from "./commands";
+import {
+  checkedRealserverRuleSchema,
+  checkedServiceRuleSchema,
+  membershipIssues,
+  type RuleIssue,
+} from "./rule-checks";
 
 /** A realserver as the operator names it for a drain: an address, and a port to narrow it. */
 export const drainSelectorSchema = z.object({
@@ -40,7 +46,7 @@ function addMembershipIssues(
   rs: { address: string; port: number; forward: string },
   path: Array<string | number>,
 ): void {
-  for (const issue of commands.membershipIssues(key, rs)) {
+  for (const issue of membershipIssues(key, rs)) {
     ctx.addIssue({ code: "custom", path: [...path, ...issue.path], message: issue.message });
   }
 }
@@ -57,14 +63,14 @@ export const changeSchema = z.discriminatedUnion("kind", [
     .object({
       kind: z.literal("addRealserver"),
       service: serviceKeySchema,
-      realserver: commands.checkedRealserverRuleSchema,
+      realserver: checkedRealserverRuleSchema,
     })
     .superRefine((c, ctx) => addMembershipIssues(ctx, c.service, c.realserver, ["realserver"])),
   z
     .object({
       kind: z.literal("editRealserver"),
       service: serviceKeySchema,
-      realserver: commands.checkedRealserverRuleSchema,
+      realserver: checkedRealserverRuleSchema,
     })
     .superRefine((c, ctx) => addMembershipIssues(ctx, c.service, c.realserver, ["realserver"])),
   z.object({
@@ -75,8 +81,8 @@ export const changeSchema = z.discriminatedUnion("kind", [
   z
     .object({
       kind: z.literal("addService"),
-      service: commands.checkedServiceRuleSchema,
-      realservers: z.array(commands.checkedRealserverRuleSchema).default([]),
+      service: checkedServiceRuleSchema,
+      realservers: z.array(checkedRealserverRuleSchema).default([]),
     })
     .superRefine((c, ctx) => {
       c.realservers.forEach((rs, i) => {
@@ -90,7 +96,7 @@ export const changeSchema = z.discriminatedUnion("kind", [
         }
       });
     }),
-  z.object({ kind: z.literal("editService"), service: commands.checkedServiceRuleSchema }),
+  z.object({ kind: z.literal("editService"), service: checkedServiceRuleSchema }),
   z.object({ kind: z.literal("deleteService"), service: serviceKeySchema }),
   z.object({ kind: z.literal("drain"), realserver: drainSelectorSchema }),
   z.object({
@@ -175,7 +181,7 @@ function refuse(reason: RefusalReason, message: string, fields?: Record<string, 
   return fields ? { ok: false, reason, message, fields } : { ok: false, reason, message };
 }
 
-function invalidFrom(issues: readonly z.core.$ZodIssue[] | readonly commands.RuleIssue[]): Plan {
+function invalidFrom(issues: readonly z.core.$ZodIssue[] | readonly RuleIssue[]): Plan {
   const fields: Record<string, string> = {};
   for (const issue of issues) {
     const name = issue.path.map(String).join(".");
