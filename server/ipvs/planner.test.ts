@@ -1,14 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ConsoleError } from "@/server/errors";
 import type { RealserverRule, RuleSet, ServiceKey, ServiceState } from "./model";
-import {
-  changeSchema,
-  drainTargets,
-  plan,
-  planOrThrow,
-  type ChangeInput,
-  type Plan,
-} from "./planner";
+import { changeSchema, type ChangeInput } from "./change";
+import { drainTargets, plan, planOrThrow, type Plan } from "./planner";
 
 const WEB: ServiceKey = { kind: "tcp", address: "203.0.113.10", port: 80 };
 const ALT: ServiceKey = { kind: "tcp", address: "203.0.113.10", port: 8080 };
