@@ -2,7 +2,7 @@
 import { useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import type { SysctlSetting } from "@/server/ipvs/model";
-import type { ChangeInput } from "@/server/ipvs/planner";
+import type { ChangeInput } from "@/server/ipvs/change";
 import { useTRPC, useTRPCClient } from "@/components/trpc";
 import { PlanDialog, type ApplyOutcome } from "./plan-dialog";
 import { RulesFilePanel, type RulesFileChoice } from "./rules-file-panel";

@@ -7,7 +7,7 @@ import {
   type RealserverRule,
   type ServiceKey,
 } from "@/server/ipvs/model";
-import { changeSchema, type ChangeInput } from "@/server/ipvs/planner";
+import { changeSchema, type ChangeInput } from "@/server/ipvs/change";
 import { ChangeFormDialog, SelectField, TextField, useTouched } from "./fields";
 import { fieldErrors, parseWhole } from "./form-utils";
 

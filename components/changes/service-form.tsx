@@ -9,7 +9,7 @@ import {
   type Scheduler,
   type ServiceRule,
 } from "@/server/ipvs/model";
-import { changeSchema, type ChangeInput } from "@/server/ipvs/planner";
+import { changeSchema, type ChangeInput } from "@/server/ipvs/change";
 import { Checkbox } from "@/components/ui/input";
 import { ChangeFormDialog, SelectField, TextField, useTouched } from "./fields";
 import { fieldErrors, parseWhole } from "./form-utils";

@@ -1,4 +1,4 @@
-import type { ChangeInput } from "@/server/ipvs/planner";
+import type { ChangeInput } from "@/server/ipvs/change";
 import { ChangeDialog } from "@/components/changes/change-dialog";
 import { DrainDialog } from "@/components/changes/drain-dialog";
 import {

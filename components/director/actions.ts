@@ -6,7 +6,7 @@ import {
   type ServiceKey,
   type ServiceRule,
 } from "@/server/ipvs/model";
-import type { ChangeInput } from "@/server/ipvs/planner";
+import type { ChangeInput } from "@/server/ipvs/change";
 import type { LastingChange } from "@/server/ipvs/lasting/plan";
 import {
   routeChange,

@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { formatServiceKey } from "@/server/ipvs/model";
-import type { ChangeInput } from "@/server/ipvs/planner";
+import type { ChangeInput } from "@/server/ipvs/change";
 import { DirectorHistory } from "@/components/charts/director-history";
 import { useTRPC } from "@/components/trpc";
 import { useDirectorLive } from "./use-director";

@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { formatServiceKey } from "@/server/ipvs/model";
 import { DrainDialog } from "@/components/changes/drain-dialog";
-import { UndrainDialog } from "@/components/drains/drain-view";
+import { UndrainDialog } from "@/components/drains/drain-dialogs";
 import { formatCount } from "@/components/format";
 import { useFleetLive } from "@/components/live/use-fleet";
 import { LiveErrorAlert } from "@/components/live/live-error-alert";

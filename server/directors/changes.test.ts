@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { closeDb } from "@/server/db";
 import { getAuditEntry, listAudit } from "@/server/db/audit";
 import { isConsoleError, type ConsoleError } from "@/server/errors";
-import { changeSchema, type Change } from "@/server/ipvs/planner";
+import { changeSchema, type Change } from "@/server/ipvs/change";
 import { applyChange, previewChange } from "./changes";
 import { setDirectorIo } from "./io";
 import { FakeCluster } from "@/test/support/fake-director";

@@ -3,7 +3,7 @@
  * change, with the drain warnings a weight of 0 deserves. The steps of an apply are in apply.ts.
  */
 import "server-only";
-import type { Change } from "@/server/ipvs/planner";
+import type { Change } from "@/server/ipvs/change";
 import type { DirectorSnapshot } from "@/server/live/types";
 import { finishAttempt, recordAttempt, type Actor } from "@/server/db/audit";
 import { rulesOf } from "@/server/ipvs/rules";

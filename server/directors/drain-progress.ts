@@ -4,7 +4,7 @@
  */
 import "server-only";
 import { sameServiceKey, type ServiceKey } from "@/server/ipvs/model";
-import type { DrainSelector } from "@/server/ipvs/planner";
+import type { DrainSelector } from "@/server/ipvs/change";
 import type { DirectorReachability, DirectorSnapshot } from "@/server/live/types";
 import type { Drain } from "@/server/db/drains";
 

@@ -10,7 +10,8 @@
 import "server-only";
 import { ConsoleError } from "@/server/errors";
 import { formatServiceKey, sameServiceKey, type ServiceKey } from "@/server/ipvs/model";
-import { drainTargets, type Change, type DrainSelector } from "@/server/ipvs/planner";
+import type { Change, DrainSelector } from "@/server/ipvs/change";
+import { drainTargets } from "@/server/ipvs/planner";
 import { finishAttempt, recordAttempt, type Actor } from "@/server/db/audit";
 import {
   createDrain,

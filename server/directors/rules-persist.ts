@@ -16,7 +16,7 @@ import { rulesDiffer, rulesFileText } from "@/server/ipvs/lasting/rules-save";
 import { sha256 } from "@/server/ipvs/lasting/tx-script";
 import { sameServiceKey, type ServiceKey } from "@/server/ipvs/model";
 import { parseSaved } from "@/server/ipvs/parse/saved";
-import type { Change } from "@/server/ipvs/planner";
+import type { Change } from "@/server/ipvs/change";
 import type { PreflightWarning } from "@/server/ipvs/preflight";
 import type { DirectorSnapshot } from "@/server/live/types";
 import { readOwner } from "@/server/live/owner";

@@ -4,8 +4,8 @@
  * so a command that does more than it should (an `ipvsadm -e` that resets the forwarding
  * method) shows up as a difference.
  */
-import type { Change } from "@/server/ipvs/planner";
-import { changeSchema, drainTargets, type ChangeInput } from "@/server/ipvs/planner";
+import { changeSchema, type Change, type ChangeInput } from "@/server/ipvs/change";
+import { drainTargets } from "@/server/ipvs/planner";
 import {
   sameEndpoint,
   sameServiceKey,

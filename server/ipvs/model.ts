@@ -102,7 +102,7 @@ export const portSchema = z
 /**
  * Port 0 exists in IPVS: a persistent service on every port of its VIP (`-t VIP:0 -p`) and
  * the members of such a service or of a firewall-mark service added without a port. Where
- * it is allowed is a cross-field rule (server/ipvs/commands.ts).
+ * it is allowed is a cross-field rule (server/ipvs/rule-checks.ts).
  */
 export const portOrZeroSchema = z
   .number({ error: "a port is a whole number from 0 to 65535" })

@@ -4,19 +4,13 @@
  * the UI can show. Pure: no I/O; the caller runs the steps in order and stops at the first
  * failure.
  */
-import { z } from "zod";
+import type { z } from "zod";
 import { ConsoleError, type RefusalReason } from "@/server/errors";
 import {
-  addressSchema,
-  endpointSchema,
   formatEndpoint,
   formatServiceKey,
-  portSchema,
   sameEndpoint,
   sameServiceKey,
-  serviceKeySchema,
-  sysctlSettingSchema,
-  weightSchema,
   canonicalAddress,
   realserverRule,
   type IpvsSysctls,
@@ -25,86 +19,9 @@ import {
   type ServiceKey,
   type ServiceRule,
 } from "./model";
+import { changeSchema, describeSelector, type Change, type ChangeInput } from "./change";
 import * as commands from "./commands";
-
-/** A realserver as the operator names it for a drain: an address, and a port to narrow it. */
-export const drainSelectorSchema = z.object({
-  address: addressSchema,
-  port: portSchema.optional(),
-});
-export type DrainSelector = z.output<typeof drainSelectorSchema>;
-
-function addMembershipIssues(
-  ctx: z.RefinementCtx,
-  key: ServiceKey,
-  rs: { address: string; port: number; forward: string },
-  path: Array<string | number>,
-): void {
-  for (const issue of commands.membershipIssues(key, rs)) {
-    ctx.addIssue({ code: "custom", path: [...path, ...issue.path], message: issue.message });
-  }
-}
-
-/** Every change the console can make. Shared by the routers and the UI forms. */
-export const changeSchema = z.discriminatedUnion("kind", [
-  z.object({
-    kind: z.literal("setWeight"),
-    service: serviceKeySchema,
-    realserver: endpointSchema,
-    weight: weightSchema,
-  }),
-  z
-    .object({
-      kind: z.literal("addRealserver"),
-      service: serviceKeySchema,
-      realserver: commands.checkedRealserverRuleSchema,
-    })
-    .superRefine((c, ctx) => addMembershipIssues(ctx, c.service, c.realserver, ["realserver"])),
-  z
-    .object({
-      kind: z.literal("editRealserver"),
-      service: serviceKeySchema,
-      realserver: commands.checkedRealserverRuleSchema,
-    })
-    .superRefine((c, ctx) => addMembershipIssues(ctx, c.service, c.realserver, ["realserver"])),
-  z.object({
-    kind: z.literal("removeRealserver"),
-    service: serviceKeySchema,
-    realserver: endpointSchema,
-  }),
-  z
-    .object({
-      kind: z.literal("addService"),
-      service: commands.checkedServiceRuleSchema,
-      realservers: z.array(commands.checkedRealserverRuleSchema).default([]),
-    })
-    .superRefine((c, ctx) => {
-      c.realservers.forEach((rs, i) => {
-        addMembershipIssues(ctx, c.service.key, rs, ["realservers", i]);
-        if (c.realservers.findIndex((other) => sameEndpoint(other, rs)) !== i) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["realservers", i],
-            message: `${formatEndpoint(rs)} is listed twice`,
-          });
-        }
-      });
-    }),
-  z.object({ kind: z.literal("editService"), service: commands.checkedServiceRuleSchema }),
-  z.object({ kind: z.literal("deleteService"), service: serviceKeySchema }),
-  z.object({ kind: z.literal("drain"), realserver: drainSelectorSchema }),
-  z.object({
-    kind: z.literal("undrain"),
-    realserver: drainSelectorSchema,
-    /** The weights recorded when the drain started, per service. */
-    weights: z
-      .array(z.object({ service: serviceKeySchema, port: portSchema, weight: weightSchema }))
-      .min(1),
-  }),
-  z.object({ kind: z.literal("setSysctl"), setting: sysctlSettingSchema }),
-]);
-export type Change = z.output<typeof changeSchema>;
-export type ChangeInput = z.input<typeof changeSchema>;
+import type { RuleIssue } from "./rule-checks";
 
 export interface PlanStep {
   argv: string[];
@@ -175,7 +92,7 @@ function refuse(reason: RefusalReason, message: string, fields?: Record<string, 
   return fields ? { ok: false, reason, message, fields } : { ok: false, reason, message };
 }
 
-function invalidFrom(issues: readonly z.core.$ZodIssue[] | readonly commands.RuleIssue[]): Plan {
+function invalidFrom(issues: readonly z.core.$ZodIssue[] | readonly RuleIssue[]): Plan {
   const fields: Record<string, string> = {};
   for (const issue of issues) {
     const name = issue.path.map(String).join(".");
@@ -186,10 +103,6 @@ function invalidFrom(issues: readonly z.core.$ZodIssue[] | readonly commands.Rul
     ? `${first[0] === "" ? "change" : first[0]}: ${first[1]}`
     : "the change is not valid";
   return refuse("invalid", message, fields);
-}
-
-function describeSelector(s: DrainSelector): string {
-  return s.port === undefined ? s.address : formatEndpoint({ address: s.address, port: s.port });
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DirectorConfig } from "@/server/config";
-import type { ChangeInput } from "@/server/ipvs/planner";
+import type { ChangeInput } from "@/server/ipvs/change";
 import { LOCK_WAIT_SECONDS } from "@/server/directors/locked-apply";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DirectorConfig } from "@/server/config";
-import type { ChangeInput } from "@/server/ipvs/planner";
+import type { ChangeInput } from "@/server/ipvs/change";
 import { ensureLab, stopLab } from "../../lab/harness";
 import { directorConfigOf } from "./lab-director";
 import {

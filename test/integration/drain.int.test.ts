@@ -11,7 +11,7 @@
 import { isTrackedEnvelope } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DirectorConfig } from "@/server/config";
-import type { ChangeInput } from "@/server/ipvs/planner";
+import type { ChangeInput } from "@/server/ipvs/change";
 import type { DrainProgress } from "@/server/directors/drain-progress";
 import { getDrain } from "@/server/db/drains";
 import { readDrainProgress } from "@/server/directors/drain-watch";

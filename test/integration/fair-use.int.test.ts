@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DirectorConfig } from "@/server/config";
 import { getSshPool } from "@/server/db/ssh-pool";
 import { previewReadsStarted } from "@/server/directors/plan";
-import type { ChangeInput } from "@/server/ipvs/planner";
+import type { ChangeInput } from "@/server/ipvs/change";
 import { CONN_TABLE_MAX_OUTPUT_BYTES, createSshPool } from "@/server/ssh/pool";
 import type { TrustStore } from "@/server/ssh/host-keys";
 import { rejectionOf } from "@/test/support/errors";

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { RealserverRule, ServiceKey, ServiceRule } from "@/server/ipvs/model";
-import type { ChangeInput } from "@/server/ipvs/planner";
+import type { ChangeInput } from "@/server/ipvs/change";
 import { routeChange, routeDrain, zeroWeightReason, type RouteContext } from "./route";
 
 const APP: ServiceKey = { kind: "tcp", address: "203.0.113.11", port: 9090 };

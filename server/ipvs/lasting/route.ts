@@ -14,7 +14,7 @@ import {
   type ServiceRule,
   type RealserverRule,
 } from "@/server/ipvs/model";
-import { changeSchema, type Change, type ChangeInput } from "@/server/ipvs/planner";
+import { changeSchema, type Change, type ChangeInput } from "@/server/ipvs/change";
 import type { ServiceChanges } from "@/server/ipvs/keepalived";
 import type { LastingChange } from "./plan";
 

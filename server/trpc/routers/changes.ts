@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { changeSchema } from "@/server/ipvs/planner";
+import { changeSchema } from "@/server/ipvs/change";
 import { applyChange, previewChange } from "@/server/directors/changes";
 import { previewRulesFiles } from "@/server/directors/rules-persist";
 import { operatorProcedure, router, viewerProcedure } from "../init";

@@ -1,7 +1,7 @@
 import "server-only";
 import { tracked } from "@trpc/server";
 import { z } from "zod";
-import { drainSelectorSchema } from "@/server/ipvs/planner";
+import { drainSelectorSchema } from "@/server/ipvs/change";
 import { getDrain, listDrains } from "@/server/db/drains";
 import { ConsoleError } from "@/server/errors";
 import {
