@@ -114,9 +114,11 @@ const ClusterSection = memo(function ClusterSection({
   doctor: Map<string, DoctorCounts>;
 }) {
   const unreachable = cluster.directors.filter((d) => d.reachability === "unreachable");
+  const card = useRef<HTMLElement>(null);
+  const inView = useInView(card);
   return (
     <section
-      key={cluster.id}
+      ref={card}
       aria-label={`Cluster ${cluster.name}`}
       className="rounded-md border bg-card"
       data-cluster={cluster.id}
@@ -183,6 +185,7 @@ const ClusterSection = memo(function ClusterSection({
               d={d}
               host={hosts.get(d.directorId)}
               doctor={doctor.get(d.directorId)}
+              inView={inView}
             />
           ))}
         </TableBody>
@@ -191,27 +194,27 @@ const ClusterSection = memo(function ClusterSection({
   );
 });
 
-/** A director's row; out of view it reads no history and draws no charts (use-in-view.ts). */
+/** A director's row; out of view (its card's) it reads no history and draws no charts. */
 const DirectorRow = memo(function DirectorRow({
   d,
   host,
   doctor,
+  inView,
 }: {
   d: FleetDirector;
   host: string | undefined;
   doctor: DoctorCounts | undefined;
+  inView: boolean;
 }) {
   const s = d.summary;
   const t = s?.totals ?? null;
-  const row = useRef<HTMLTableRowElement>(null);
-  const inView = useInView(row);
   const trend = useDirectorTrend(
     d.directorId,
     s && t ? { takenAt: s.takenAt, cps: t.cps, bps: t.bps } : null,
     inView,
   );
   return (
-    <TableRow ref={row} data-director={d.directorId} data-reachability={d.reachability}>
+    <TableRow data-director={d.directorId} data-reachability={d.reachability}>
       <TableCell className="font-medium">
         <Link
           className="text-primary hover:underline"

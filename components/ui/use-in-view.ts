@@ -3,10 +3,11 @@ import { useEffect, useState, type RefObject } from "react";
 
 /**
  * Whether an element is on screen (or within a screen's height of it). The fleet page has a
- * row per director, 500 in a big fleet, each with two charts and a history query: rows out
- * of view skip both, so a push costs what the visible rows cost.
+ * card per pair and a row per director, 500 in a big fleet, each row with two charts and a
+ * history query: rows of cards out of view skip both, so a push costs what the visible
+ * rows cost.
  *
- * One IntersectionObserver serves every caller (hundreds of rows, one observer).
+ * One IntersectionObserver serves every caller (hundreds of cards, one observer).
  */
 let shared: IntersectionObserver | null = null;
 const listeners = new Map<Element, (visible: boolean) => void>();

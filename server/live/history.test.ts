@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseSnapshot } from "@/server/live/snapshot-parse";
 import { pollOutput } from "@/test/support/snapshot-output";
 import type { DirectorSnapshot } from "@/server/live/types";
@@ -106,6 +106,36 @@ describe("HistoryStore", () => {
     expect(store.read(RS, COARSE, 0).every((p) => p.at >= T0 + 2 * 3_600_000)).toBe(true);
     expect(count(FINE)).toBe(keys);
   }, 30_000); // two hours of polls and a day's pruning: seconds on a loaded 2-core host
+
+  it("gathers polls for flushMs and writes them in one go, by its timer or before a read", () => {
+    vi.useFakeTimers();
+    try {
+      const store = new HistoryStore(db, { flushMs: 1000 });
+      store.record(snapshotAt(T0, 5));
+      store.record(snapshotAt(T0 + 2000, 7));
+      expect(count(FINE)).toBe(0);
+      vi.advanceTimersByTime(1000);
+      expect(count(FINE)).toBe(2 * 24);
+      store.record(snapshotAt(T0 + 4000, 9));
+      expect(store.read(RS, FINE, T0).map((p) => p.cps)).toEqual([5, 7, 9]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("folds a minute that ended from memory like the table would, also for a director no longer polled", () => {
+    const store = new HistoryStore(db);
+    // Minute 0 is the store's first (folded from the table); minute 1 from memory.
+    for (let t = 0; t < 2 * 60_000; t += 2000) store.record(snapshotAt(T0 + t, t % 4000 ? 1 : 3));
+    const other = snapshotAt(T0 + 2 * 60_000, 1);
+    other.directorId = "lvs2";
+    store.record(other); // lvs1 is not polled any more: its minute 1 is still folded
+    const coarse = store.read(RS, COARSE, T0);
+    expect(coarse.map((p) => [p.at - T0, p.cps])).toEqual([
+      [0, 2],
+      [60_000, 2],
+    ]);
+  });
 
   it("carries on after a restart without changing what was compacted", () => {
     const first = new HistoryStore(db);

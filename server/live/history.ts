@@ -6,8 +6,10 @@
  * - "coarse": one row per COARSE_STEP_MS (1 min), the average of that minute's fine rows
  *   (connection counts: their maximum, so a short burst still shows), kept COARSE_KEEP_MS (1 d).
  * The row for a service has realserver ""; the row for the director as a whole has
- * service "" and realserver "". Compaction and pruning run on the first poll of every
- * minute; both are idempotent, so a restart just carries on. Sizes: docs/metrics.md.
+ * service "" and realserver "". The console writes once a second (HistoryStore.flush): the
+ * polls, the coarse rows of the minutes that ended (summed in memory), and pruning; after a
+ * restart the first minute is folded from the table instead, idempotently, so a restart
+ * just carries on. Sizes: docs/metrics.md.
  */
 import { formatEndpoint, formatServiceKey, type Rates } from "@/server/ipvs/model";
 import type { DirectorSnapshot } from "@/server/live/types";
@@ -106,18 +108,54 @@ const POINT_COLUMNS = "at, cps, in_bps AS inBps, out_bps AS outBps, active, inac
 
 const bucketOf = (ms: number) => Math.floor(ms / COARSE_STEP_MS) * COARSE_STEP_MS;
 
+/** A key's running average and maxima over one minute, folded into a coarse row at its end. */
+interface Minute {
+  key: HistoryKey;
+  bucket: number;
+  n: number;
+  cps: number;
+  inBps: number;
+  outBps: number;
+  active: number;
+  inactive: number;
+  persistent: number;
+}
+
+export interface HistoryStoreOptions {
+  /**
+   * Gather polls this long and write them in one transaction (0: each poll at once).
+   * 500 directors every 2 s are 250 polls and some 6,000 rows a second: one commit, one
+   * fsync (synchronous=FULL) per poll blocked the event loop for seconds (bench:fleet).
+   * Up to this much history is lost if the console dies; it is charts, not the audit.
+   */
+  flushMs?: number;
+}
+
 export class HistoryStore {
-  private lastBucket: number | null = null;
   private readonly insert;
   private readonly compactStmt;
   private readonly pruneStmt;
   private readonly selectStmt;
   private readonly selectDirectorStmt;
+  private pending: Row[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** The current minute of every key, summed as its polls arrive. */
+  private readonly minutes = new Map<string, Minute>();
+  /** The newest minute seen; the first one this store saw may hold polls of an earlier run. */
+  private lastBucket: number | null = null;
+  private firstBucket: number | null = null;
+  private readonly flushMs: number;
+  /** The newest `now` recorded: the clock of minutes and ages. */
+  private lastNow = 0;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    options: HistoryStoreOptions = {},
+  ) {
+    this.flushMs = options.flushMs ?? 0;
     this.insert = db.prepare(
       `INSERT OR REPLACE INTO history (director_id, service, realserver, resolution, at, cps, in_bps, out_bps, active, inactive, persistent)
-       VALUES (@directorId, @service, @realserver, ${FINE}, @at, @cps, @inBps, @outBps, @active, @inactive, @persistent)`,
+       VALUES (@directorId, @service, @realserver, @resolution, @at, @cps, @inBps, @outBps, @active, @inactive, @persistent)`,
     );
     this.compactStmt = db.prepare(
       `INSERT OR REPLACE INTO history (director_id, service, realserver, resolution, at, cps, in_bps, out_bps, active, inactive, persistent)
@@ -141,23 +179,94 @@ export class HistoryStore {
     );
   }
 
-  /** Stores a snapshot's rows; on the first poll of a new minute, compacts and prunes. */
+  /**
+   * Keeps a snapshot's rows: at once, or with the next flush (options.flushMs). `now` is the
+   * clock the minutes and the ages are counted by.
+   */
   record(snapshot: DirectorSnapshot, now = snapshot.takenAt): void {
-    const rows = rowsOf(snapshot);
-    this.db.transaction(() => {
-      for (const row of rows) this.insert.run(row);
-      const bucket = bucketOf(now);
-      if (this.lastBucket !== bucket) {
-        this.lastBucket = bucket;
-        this.compact(now);
-      }
-    })();
+    this.pending.push(...rowsOf(snapshot));
+    this.lastNow = Math.max(this.lastNow, now);
+    if (this.flushMs <= 0) this.flush();
+    else this.timer ??= unrefTimer(setTimeout(() => this.flush(), this.flushMs));
   }
 
   /**
-   * Folds the finished minutes into coarse rows and drops what is past its age. Only minutes
-   * whose fine rows are all still there (the last COMPACT_MINUTES): a minute half-pruned
-   * would overwrite its coarse row with a partial average.
+   * Writes what was gathered in one transaction: the fine rows; the coarse rows of the
+   * minutes that ended (summed in memory as the polls came, so no query groups a minute
+   * of the whole fleet); what is past its age.
+   */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const rows = this.pending;
+    this.pending = [];
+    const now = this.lastNow;
+    if (rows.length === 0 && this.lastBucket === bucketOf(now)) return;
+    this.db.transaction(() => {
+      for (const row of rows) {
+        this.insert.run({ ...row, resolution: FINE });
+        this.add(row);
+      }
+      const bucket = bucketOf(now);
+      if (this.lastBucket !== bucket) {
+        // The first minute change of this store: fold the last minutes from the table (an
+        // earlier run's polls are only there); after that, from memory.
+        if (this.firstBucket === null || this.lastBucket === null) this.firstBucket = bucket;
+        else if (this.lastBucket === this.firstBucket) this.compact(now);
+        this.lastBucket = bucket;
+      }
+      for (const [k, m] of this.minutes) {
+        if (m.bucket >= bucket) continue;
+        this.minutes.delete(k);
+        if (m.bucket !== this.firstBucket) this.writeMinute(m);
+      }
+      this.pruneStmt.run({ resolution: FINE, before: now - FINE_KEEP_MS });
+      this.pruneStmt.run({ resolution: COARSE, before: now - COARSE_KEEP_MS });
+    })();
+  }
+
+  private add(row: Row): void {
+    const bucket = bucketOf(row.at);
+    const id = `${row.directorId}\0${row.service}\0${row.realserver}`;
+    let m = this.minutes.get(id);
+    if (m && m.bucket !== bucket) {
+      this.minutes.delete(id);
+      if (m.bucket !== this.firstBucket && m.bucket < bucket) this.writeMinute(m);
+      m = undefined;
+    }
+    if (!m) {
+      const key = { directorId: row.directorId, service: row.service, realserver: row.realserver };
+      m = { key, bucket, n: 0, cps: 0, inBps: 0, outBps: 0, active: 0, inactive: 0, persistent: 0 };
+      this.minutes.set(id, m);
+    }
+    m.n++;
+    m.cps += row.cps;
+    m.inBps += row.inBps;
+    m.outBps += row.outBps;
+    m.active = Math.max(m.active, row.active);
+    m.inactive = Math.max(m.inactive, row.inactive);
+    m.persistent = Math.max(m.persistent, row.persistent);
+  }
+
+  private writeMinute(m: Minute): void {
+    this.insert.run({
+      ...m.key,
+      resolution: COARSE,
+      at: m.bucket,
+      cps: m.cps / m.n,
+      inBps: m.inBps / m.n,
+      outBps: m.outBps / m.n,
+      active: m.active,
+      inactive: m.inactive,
+      persistent: m.persistent,
+    });
+  }
+
+  /**
+   * Folds the finished minutes into coarse rows from the table (after a restart: the
+   * minutes an earlier run polled). Only minutes whose fine rows are all still there (the
+   * last COMPACT_MINUTES): a minute half-pruned would overwrite its coarse row with a
+   * partial average.
    */
   compact(now: number): void {
     const before = bucketOf(now);
@@ -166,11 +275,10 @@ export class HistoryStore {
       bucketOf(now - FINE_KEEP_MS) + COARSE_STEP_MS,
     );
     this.compactStmt.run({ from, before });
-    this.pruneStmt.run({ resolution: FINE, before: now - FINE_KEEP_MS });
-    this.pruneStmt.run({ resolution: COARSE, before: now - COARSE_KEEP_MS });
   }
 
   read(key: HistoryKey, resolution: Resolution, since: number): HistoryPoint[] {
+    this.flush();
     return this.selectStmt.all({ ...key, resolution, since }) as HistoryPoint[];
   }
 
@@ -180,6 +288,7 @@ export class HistoryStore {
     resolution: Resolution,
     since: number,
   ): Array<Omit<HistoryKey, "directorId"> & { points: HistoryPoint[] }> {
+    this.flush();
     const rows = this.selectDirectorStmt.all({ directorId, resolution, since }) as Array<
       Omit<HistoryKey, "directorId"> & HistoryPoint
     >;
@@ -207,10 +316,20 @@ export class HistoryStore {
   }
 }
 
+/** The console's polls are written to the history once a second (HistoryStoreOptions). */
+const HISTORY_FLUSH_MS = 1000;
+
+function unrefTimer<T>(timer: T): T {
+  // A pending write never keeps the process alive (nor a test's worker).
+  if (typeof timer === "object" && timer !== null && "unref" in timer)
+    (timer as { unref(): void }).unref();
+  return timer;
+}
+
 const globalForHistory = globalThis as typeof globalThis & { __lvsConsoleHistory?: HistoryStore };
 
 /** The process's history store, on the console's database. */
 export function getHistoryStore(db: Db): HistoryStore {
-  globalForHistory.__lvsConsoleHistory ??= new HistoryStore(db);
+  globalForHistory.__lvsConsoleHistory ??= new HistoryStore(db, { flushMs: HISTORY_FLUSH_MS });
   return globalForHistory.__lvsConsoleHistory;
 }
