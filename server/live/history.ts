@@ -14,6 +14,7 @@
 import { formatEndpoint, formatServiceKey, type Rates } from "@/server/ipvs/model";
 import type { DirectorSnapshot } from "@/server/live/types";
 import type { Db } from "@/server/db";
+import { getLog } from "@/server/log";
 
 export const FINE = 0;
 export const COARSE = 1;
@@ -129,6 +130,10 @@ export interface HistoryStoreOptions {
    * Up to this much history is lost if the console dies; it is charts, not the audit.
    */
   flushMs?: number;
+  /** Told how long each write took and how many rows it held (the console logs slow ones). */
+  onFlush?: (ms: number, rows: number) => void;
+  /** A write by the timer that failed (a write by record or a read throws to its caller). */
+  onError?: (e: unknown) => void;
 }
 
 export class HistoryStore {
@@ -145,6 +150,8 @@ export class HistoryStore {
   private lastBucket: number | null = null;
   private firstBucket: number | null = null;
   private readonly flushMs: number;
+  private readonly onFlush: ((ms: number, rows: number) => void) | undefined;
+  private readonly onError: (e: unknown) => void;
   /** The newest `now` recorded: the clock of minutes and ages. */
   private lastNow = 0;
 
@@ -153,6 +160,8 @@ export class HistoryStore {
     options: HistoryStoreOptions = {},
   ) {
     this.flushMs = options.flushMs ?? 0;
+    this.onFlush = options.onFlush;
+    this.onError = options.onError ?? (() => {});
     this.insert = db.prepare(
       `INSERT OR REPLACE INTO history (director_id, service, realserver, resolution, at, cps, in_bps, out_bps, active, inactive, persistent)
        VALUES (@directorId, @service, @realserver, @resolution, @at, @cps, @inBps, @outBps, @active, @inactive, @persistent)`,
@@ -187,7 +196,16 @@ export class HistoryStore {
     this.pending.push(...rowsOf(snapshot));
     this.lastNow = Math.max(this.lastNow, now);
     if (this.flushMs <= 0) this.flush();
-    else this.timer ??= unrefTimer(setTimeout(() => this.flush(), this.flushMs));
+    else
+      this.timer ??= unrefTimer(
+        setTimeout(() => {
+          try {
+            this.flush();
+          } catch (e) {
+            this.onError(e);
+          }
+        }, this.flushMs),
+      );
   }
 
   /**
@@ -202,6 +220,7 @@ export class HistoryStore {
     this.pending = [];
     const now = this.lastNow;
     if (rows.length === 0 && this.lastBucket === bucketOf(now)) return;
+    const started = performance.now();
     this.db.transaction(() => {
       for (const row of rows) {
         this.insert.run({ ...row, resolution: FINE });
@@ -223,6 +242,7 @@ export class HistoryStore {
       this.pruneStmt.run({ resolution: FINE, before: now - FINE_KEEP_MS });
       this.pruneStmt.run({ resolution: COARSE, before: now - COARSE_KEEP_MS });
     })();
+    this.onFlush?.(performance.now() - started, rows.length);
   }
 
   private add(row: Row): void {
@@ -318,6 +338,8 @@ export class HistoryStore {
 
 /** The console's polls are written to the history once a second (HistoryStoreOptions). */
 const HISTORY_FLUSH_MS = 1000;
+/** A write that blocks the event loop this long is logged: every poller waits behind it. */
+const SLOW_FLUSH_MS = 250;
 
 function unrefTimer<T>(timer: T): T {
   // A pending write never keeps the process alive (nor a test's worker).
@@ -330,6 +352,17 @@ const globalForHistory = globalThis as typeof globalThis & { __lvsConsoleHistory
 
 /** The process's history store, on the console's database. */
 export function getHistoryStore(db: Db): HistoryStore {
-  globalForHistory.__lvsConsoleHistory ??= new HistoryStore(db, { flushMs: HISTORY_FLUSH_MS });
+  globalForHistory.__lvsConsoleHistory ??= new HistoryStore(db, {
+    flushMs: HISTORY_FLUSH_MS,
+    onFlush: (ms, rows) => {
+      if (ms >= SLOW_FLUSH_MS)
+        getLog().warn(
+          { event: "history.write_slow", ms: Math.round(ms), rows },
+          "writing the polls' history held the console up",
+        );
+    },
+    onError: (e) =>
+      getLog().warn({ event: "history.write_failed", err: e }, "could not keep the polls' history"),
+  });
   return globalForHistory.__lvsConsoleHistory;
 }
