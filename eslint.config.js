@@ -3,8 +3,8 @@ import tseslint from "typescript-eslint";
 import reactHooks from "eslint-plugin-react-hooks";
 
 /**
- * Folders depend one way: ipvs (pure) <- ssh (transport) <- db <- live <- directors <- trpc
- * <- UI, with errors and config at the bottom. Each entry lists what a folder may NOT
+ * Folders depend one way: errors <- ipvs (pure) <- config <- ssh (transport) <- db <- live
+ * <- directors <- trpc <- UI, and db <- auth <- trpc. Each entry lists what a folder may NOT
  * import; a lower folder gets what it needs injected (the pool's TrustStore).
  */
 const SERVER = (folders) => `^@/server/(${folders.join("|")})(/|$)`;

@@ -41,6 +41,16 @@ export interface ErrorContext {
 /** Details a code always carries, plus the context its callers add. */
 type Open<T> = T & ErrorContext & ErrorDetails;
 
+/** Why the keepalived config editor refuses an edit (server/ipvs/keepalived/edit-support.ts). */
+export type EditRefusal =
+  | "config-has-findings"
+  | "not-found"
+  | "already-exists"
+  | "uses-definition"
+  | "layout-not-supported"
+  | "last-realserver"
+  | "invalid-value";
+
 /**
  * Why a change, drain or trust step is refused: the planner's reasons first, then the
  * drain lifecycle's and the host-key trust step's.
@@ -57,14 +67,7 @@ export type RefusalReason =
   | "not-drained"
   | "host-key-configured"
   | "jump-host-key-not-configured"
-  // the keepalived config editor (server/ipvs/keepalived/edit-support.ts)
-  | "config-has-findings"
-  | "not-found"
-  | "already-exists"
-  | "uses-definition"
-  | "layout-not-supported"
-  | "last-realserver"
-  | "invalid-value"
+  | EditRefusal
   // changes that last (server/directors/lasting*.ts)
   | "no-recorded-weight"
   | "keepalived-not-running"

@@ -4,7 +4,8 @@ import { Fragment, useDeferredValue, useState } from "react";
 import { errorMessage } from "@/components/errors";
 import { formatDateTime } from "@/components/format";
 import { useTimeZone } from "@/components/time-zone";
-import { useTRPC, type RouterOutputs } from "@/components/trpc";
+import { useTRPC, type ApplyDirectorResult, type RouterOutputs } from "@/components/trpc";
+import type { HeldAfterInterruption } from "@/server/db/audit";
 import { formatServiceKey } from "@/server/ipvs/model";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
@@ -40,13 +41,16 @@ const RESULT_VARIANT = {
   interrupted: "danger",
 } as const;
 
-interface DirectorResultView {
-  directorId: string;
-  ok: boolean;
-  verified?: boolean;
-  steps: Array<{ argv: string[]; exitCode: number | null; stderr: string }>;
-  error: { code: string; message: string } | null;
-}
+type StepResult = ApplyDirectorResult["steps"][number];
+
+/**
+ * A director's result as an audit entry's details hold it (the apply's results, read from
+ * stored JSON): `verified` may be absent, and viewers get no command output (no `stderr`).
+ */
+type DirectorResultView = Pick<ApplyDirectorResult, "directorId" | "ok" | "error"> &
+  Partial<Pick<ApplyDirectorResult, "verified">> & {
+    steps: Array<Pick<StepResult, "argv" | "exitCode"> & Partial<Pick<StepResult, "stderr">>>;
+  };
 
 function resultsOf(details: unknown): DirectorResultView[] {
   if (typeof details !== "object" || details === null) return [];
@@ -60,20 +64,14 @@ function resultsOf(details: unknown): DirectorResultView[] {
 
 type AuditEntryView = RouterOutputs["audit"]["list"]["entries"][number];
 
-interface HeldView {
-  directorId: string;
-  read: boolean;
-  version?: string;
-  error?: { code: string; message: string };
-}
-
 /** What an interrupted attempt's directors held at the next start (server/directors/interrupted.ts). */
-function interruptedOf(details: unknown): HeldView[] | null {
+function interruptedOf(details: unknown): HeldAfterInterruption[] | null {
   if (typeof details !== "object" || details === null || !("interrupted" in details)) return null;
   const directors = (details as { interrupted: { directors?: unknown } }).interrupted.directors;
   if (!Array.isArray(directors)) return [];
   return directors.filter(
-    (x): x is HeldView => typeof x === "object" && x !== null && "directorId" in x && "read" in x,
+    (x): x is HeldAfterInterruption =>
+      typeof x === "object" && x !== null && "directorId" in x && "read" in x,
   );
 }
 

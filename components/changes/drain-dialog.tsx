@@ -1,6 +1,7 @@
 "use client";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
+import type { DrainSelector } from "@/server/ipvs/change";
 import { useTRPC, useTRPCClient } from "@/components/trpc";
 import { commitFixes } from "./change-dialog";
 import { PlanDialog } from "./plan-dialog";
@@ -15,7 +16,7 @@ export function DrainDialog({
   onOpenChange,
 }: {
   clusterId: string;
-  realserver: { address: string; port?: number };
+  realserver: DrainSelector;
   onOpenChange: (open: boolean) => void;
 }) {
   const trpc = useTRPC();

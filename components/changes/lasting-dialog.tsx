@@ -4,7 +4,7 @@ import { useTRPC, useTRPCClient } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import type { LastingChange } from "@/server/ipvs/lasting/plan";
-import { formatEndpoint, formatServiceKey } from "@/server/ipvs/model";
+import { formatEndpoint, formatServiceKey, type Endpoint } from "@/server/ipvs/model";
 
 /**
  * A change written into keepalived's config on every director of the cluster: per director
@@ -125,7 +125,7 @@ export function LastingUndrainDialog({
 }: {
   clusterId: string;
   service: LastingChange["service"];
-  realserver: { address: string; port: number };
+  realserver: Endpoint;
   onOpenChange: (open: boolean) => void;
 }) {
   const trpc = useTRPC();

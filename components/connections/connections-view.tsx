@@ -12,7 +12,11 @@ import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { ConnectionStatus } from "@/components/ui/connection-status";
 import { Field, Input, Select } from "@/components/ui/input";
-import { CONNECTION_STATES, connectionFilterSchema } from "@/server/ipvs/connections-filter";
+import {
+  CONNECTION_STATES,
+  connectionFilterSchema,
+  type ConnectionFilterInput,
+} from "@/server/ipvs/connections-filter";
 import { fieldErrors } from "@/components/changes/form-utils";
 import { cn } from "@/components/cn";
 
@@ -23,14 +27,6 @@ const POLL_MS = 2_000;
 
 function formatSeconds(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-interface Filter {
-  state?: string;
-  client?: string;
-  realserver?: string;
-  service?: string;
-  templates?: boolean;
 }
 
 type Kind = "all" | "connections" | "templates";
@@ -55,7 +51,7 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
   // The read on screen when the operator paused; its pages keep coming from it.
   const [pausedRead, setPausedRead] = useState<number | null>(null);
   const paused = pausedRead !== null;
-  const filterNow: Filter = {
+  const filterNow: ConnectionFilterInput = {
     state: state || undefined,
     client: client.trim() || undefined,
     realserver: realserver.trim() || undefined,
@@ -65,7 +61,7 @@ export function ConnectionsView({ directorId }: { directorId: string }) {
   // The router's own schema, as you type: a filter it would refuse is never sent.
   const check = connectionFilterSchema.safeParse(filterNow);
   const errors = fieldErrors(check.error);
-  const [lastValid, setLastValid] = useState<Filter>({});
+  const [lastValid, setLastValid] = useState<ConnectionFilterInput>({});
   const validKey = JSON.stringify(filterNow);
   const [lastValidKey, setLastValidKey] = useState("{}");
   if (check.success && validKey !== lastValidKey) {

@@ -2,11 +2,12 @@
 import {
   formatEndpoint,
   formatServiceKey,
+  type Endpoint,
   type RealserverRule,
   type ServiceKey,
   type ServiceRule,
 } from "@/server/ipvs/model";
-import type { ChangeInput } from "@/server/ipvs/change";
+import type { ChangeInput, DrainSelector } from "@/server/ipvs/change";
 import type { LastingChange } from "@/server/ipvs/lasting/plan";
 import {
   routeChange,
@@ -15,6 +16,7 @@ import {
   type RouteContext,
 } from "@/server/ipvs/lasting/route";
 import type { DirectorSnapshot } from "@/server/live/types";
+import type { RouterOutputs } from "@/components/trpc";
 
 export type Action =
   | {
@@ -26,9 +28,9 @@ export type Action =
     }
   | { kind: "realserverForm"; service: ServiceKey; existing?: RealserverRule }
   | { kind: "serviceForm"; existing?: ServiceRule }
-  | { kind: "drain"; realserver: { address: string; port?: number }; service?: ServiceKey }
+  | { kind: "drain"; realserver: DrainSelector; service?: ServiceKey }
   | { kind: "lasting"; change: LastingChange; title: string }
-  | { kind: "lastingUndrain"; service: ServiceKey; realserver: { address: string; port: number } }
+  | { kind: "lastingUndrain"; service: ServiceKey; realserver: Endpoint }
   | { kind: "refused"; title: string; message: string }
   | { kind: "trust"; fingerprint: string };
 
@@ -42,10 +44,9 @@ export function destructiveChange(
 }
 
 /** The active drain of a realserver, for its row's badge and buttons. */
-export type DrainOf = (rs: {
-  address: string;
-  port: number;
-}) => { id: number; state: string } | undefined;
+export type DrainOf = (
+  rs: Endpoint,
+) => Pick<RouterOutputs["drains"]["list"][number], "id" | "state"> | undefined;
 
 /** What the routing needs from a director's snapshot; null before the first owner read. */
 export function routeContext(snapshot: DirectorSnapshot | null): RouteContext | null {

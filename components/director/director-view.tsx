@@ -1,7 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { formatServiceKey } from "@/server/ipvs/model";
+import { formatServiceKey, type Endpoint } from "@/server/ipvs/model";
 import type { ChangeInput } from "@/server/ipvs/change";
 import { DirectorHistory } from "@/components/charts/director-history";
 import { useTRPC } from "@/components/trpc";
@@ -33,7 +33,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
     ),
   );
 
-  function drainOf(rs: { address: string; port: number }) {
+  function drainOf(rs: Endpoint) {
     return drains.data?.find(
       (d) =>
         d.realserver.address === rs.address &&

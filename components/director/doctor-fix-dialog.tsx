@@ -3,12 +3,12 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import type { Finding } from "@/server/ipvs/doctor";
 import { errorMessage } from "@/components/errors";
-import { useTRPC, useTRPCClient, type RouterOutputs } from "@/components/trpc";
+import { useTRPC, useTRPCClient, type RouterInputs, type RouterOutputs } from "@/components/trpc";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 
-type FixCode = "ip-forward-off" | "send-redirects-on";
+type FixCode = RouterInputs["doctor"]["previewFix"]["code"];
 type FixResult = RouterOutputs["doctor"]["commitFix"];
 
 /** The findings the console can fix on the director (doctor.previewFix takes only these). */

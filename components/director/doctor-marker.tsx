@@ -1,6 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useParams } from "next/navigation";
+import type { Endpoint } from "@/server/ipvs/model";
 import { useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 
@@ -9,7 +10,7 @@ import { Badge } from "@/components/ui/badge";
  * address:port, or its address for route findings). Reads the same cached query as the
  * Doctor panel, so it costs nothing more.
  */
-export function DoctorMarker({ address, port }: { address: string; port: number }) {
+export function DoctorMarker({ address, port }: Endpoint) {
   const trpc = useTRPC();
   const params = useParams<{ id: string }>();
   const directorId = decodeURIComponent(params.id ?? "");

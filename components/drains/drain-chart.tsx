@@ -1,14 +1,11 @@
 "use client";
 import { formatCount } from "@/components/format";
+import type { DrainProgress, RouterOutputs } from "@/components/trpc";
 import type { ChartMark } from "@/components/charts/series";
 import { TimeChart } from "@/components/charts/time-chart";
 
-export interface DrainPoint {
-  at: number;
-  active: number;
-  inactive: number;
-  persistent: number;
-}
+/** A point of the drained realserver's curve, as history.drain gives them. */
+export type DrainPoint = RouterOutputs["history"]["drain"]["points"][number];
 
 const LINES = [
   { key: "active", label: "ActiveConn" },
@@ -45,7 +42,7 @@ export function DrainChart({
 /** The history's curve, then the pushed points newer than its last one. */
 export function drainPoints(
   history: readonly DrainPoint[],
-  live: ReadonlyArray<{ at: number; totals: Omit<DrainPoint, "at"> }>,
+  live: ReadonlyArray<Pick<DrainProgress, "at" | "totals">>,
 ): DrainPoint[] {
   const last = history[history.length - 1]?.at ?? 0;
   return [...history, ...live.filter((p) => p.at > last).map((p) => ({ at: p.at, ...p.totals }))];

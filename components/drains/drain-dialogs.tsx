@@ -5,15 +5,13 @@
  */
 import { useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { sameServiceKey } from "@/server/ipvs/model";
+import type { DrainSelector } from "@/server/ipvs/change";
 import type { PreviewResult } from "@/components/trpc";
 import { PlanDialog, type ApplyOutcome, type PreviewState } from "@/components/changes/plan-dialog";
 import { useTRPC, useTRPCClient } from "@/components/trpc";
 import { formatTarget, type DrainTarget, type Original } from "./drain-target";
 
-function selector(rs: DrainTarget): {
-  address: string;
-  port?: number;
-} {
+function selector(rs: DrainTarget): DrainSelector {
   return rs.port === null ? { address: rs.address } : { address: rs.address, port: rs.port };
 }
 

@@ -35,7 +35,12 @@ import { diffRules } from "@/server/ipvs/rule-diff";
 import { rulesOf } from "@/server/ipvs/rules";
 import { directorIo } from "./io";
 import { conflictError, findConflicts, lockedConflicts } from "./conflicts";
-import type { ApplyResult, ClusterOperation, PlannedDirector } from "./operation";
+import {
+  unchangedResult,
+  type ApplyResult,
+  type ClusterOperation,
+  type PlannedDirector,
+} from "./operation";
 import { blockingRefusal, planCluster, readCluster, whileChanging } from "./plan";
 import { withClusterLock } from "./cluster-lock";
 import { type DirectorGate, type DirectorOutcome, runDirector } from "./run-director";
@@ -143,14 +148,7 @@ export async function applyOperation(
       if (options.nothingToDoIsDone && planned.every((p) => p.tolerated && p.steps.length === 0)) {
         const held = before(keysByDirector, sysctlNames);
         const auditId = recordAttempt({ ...attempt, argv, before: held });
-        const results = planned.map((p) => ({
-          directorId: p.director.id,
-          ok: true,
-          steps: [],
-          error: null,
-          verified: true,
-          version: p.snapshot.version,
-        }));
+        const results = planned.map((p) => unchangedResult(p));
         finishAttempt(auditId, { result: "ok", after: held, details: results });
         return { auditId, ok: true, result: "ok" as const, error: null, results };
       }

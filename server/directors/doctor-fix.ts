@@ -17,6 +17,7 @@ import { runDoctor } from "@/server/live/doctor";
 import { commandLine } from "@/server/ssh/quote";
 import { getDirector } from "@/server/config/directors";
 import { directorIo } from "./io";
+import { stepResult, type StepResult } from "./operation";
 import { whileChanging } from "./plan";
 
 const STEP_TIMEOUT_MS = 20_000;
@@ -35,7 +36,7 @@ export interface DoctorFixResult {
   auditId: number;
   ok: boolean;
   verified: boolean;
-  steps: Array<{ argv: string[]; description: string; exitCode: number | null; stderr: string }>;
+  steps: StepResult[];
   error: { code: ConsoleErrorCode; message: string } | null;
   /** The doctor's findings read back after the fix. */
   report: DoctorReport | null;
@@ -199,12 +200,7 @@ async function apply(
   for (const step of plan.steps) {
     try {
       const out = await directorIo().exec(director, step.argv, { timeoutMs: STEP_TIMEOUT_MS });
-      steps.push({
-        argv: step.argv,
-        description: step.description,
-        exitCode: out.exitCode,
-        stderr: out.stderr,
-      });
+      steps.push(stepResult(step, out));
       if (out.exitCode !== 0) {
         error = {
           code: "COMMAND_FAILED",

@@ -89,6 +89,31 @@ export interface PlannedDirector {
   tolerated: boolean;
 }
 
+/** A step that ran to an exit: the planned command and what the director answered. */
+export function stepResult(
+  step: Pick<StepResult, "argv" | "description">,
+  out: Pick<StepResult, "exitCode" | "stderr">,
+): StepResult {
+  return {
+    argv: step.argv,
+    description: step.description,
+    exitCode: out.exitCode,
+    stderr: out.stderr,
+  };
+}
+
+/** A director with nothing to run: ok and verified, at the version it was planned on. */
+export function unchangedResult(p: PlannedDirector): DirectorResult {
+  return {
+    directorId: p.director.id,
+    ok: true,
+    steps: [],
+    error: null,
+    verified: true,
+    version: p.snapshot.version,
+  };
+}
+
 /** One line for the audit list, in the operator's words. */
 export function summarizeChange(change: Change): string {
   switch (change.kind) {

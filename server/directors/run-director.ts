@@ -15,7 +15,13 @@ import { rulesOf } from "@/server/ipvs/rules";
 import { APPLY_LOCK } from "@/server/live/apply-script";
 import { directorIo, type LockedRun } from "./io";
 import { rememberSnapshot } from "@/server/live/versions";
-import type { DirectorResult, PlannedDirector, StepResult } from "./operation";
+import {
+  stepResult,
+  unchangedResult,
+  type DirectorResult,
+  type PlannedDirector,
+  type StepResult,
+} from "./operation";
 
 const STEP_TIMEOUT_MS = 20_000;
 /** Reading the rules twice under the lock. */
@@ -47,14 +53,7 @@ export async function runDirector(
 ): Promise<DirectorOutcome> {
   if (p.steps.length === 0) {
     return {
-      result: {
-        directorId: p.director.id,
-        ok: true,
-        steps: [],
-        error: null,
-        verified: true,
-        version: p.snapshot.version,
-      },
+      result: unchangedResult(p),
       snapshot: p.snapshot,
       changedSomething: false,
       stopped: null,
@@ -148,12 +147,7 @@ function ran(p: PlannedDirector, run: LockedRun): DirectorOutcome {
       }
       break;
     }
-    steps.push({
-      argv: step.argv,
-      description: step.description,
-      exitCode: out.exitCode,
-      stderr: out.stderr,
-    });
+    steps.push(stepResult(step, out));
     if (out.exitCode !== 0) {
       const { message } = classifyIpvsadmFailure(out.exitCode, out.stderr);
       error = commandFailed(

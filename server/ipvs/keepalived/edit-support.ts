@@ -3,7 +3,7 @@
  * block the parser did not fully understand, and turning text edits into new file texts
  * plus the changed lines a preview shows.
  */
-import { ConsoleError } from "@/server/errors";
+import { ConsoleError, type EditRefusal } from "@/server/errors";
 import {
   sameEndpoint,
   sameServiceKey,
@@ -27,14 +27,7 @@ import {
 import { type ConfigNode } from "./tree";
 import { type KeepalivedConfig } from "./types";
 
-export type EditRefusal =
-  | "config-has-findings"
-  | "not-found"
-  | "already-exists"
-  | "uses-definition"
-  | "layout-not-supported"
-  | "last-realserver"
-  | "invalid-value";
+export type { EditRefusal };
 
 export interface FileChange {
   file: string;
