@@ -24,6 +24,9 @@ const layers = [
   { files: ["server/auth/**"], regex: SERVER(["live", "directors", "trpc"]) },
   { files: ["server/live/**"], regex: SERVER(["directors", "auth", "trpc"]) },
   { files: ["server/directors/**"], regex: SERVER(["auth", "trpc"]) },
+  // The metrics read the pollers and the database (sources.ts) and are fed by the live and
+  // auth layers (registry.ts): nothing above them.
+  { files: ["server/metrics/**"], regex: SERVER(["directors", "auth", "trpc"]) },
 ];
 const IO_MODULES = [
   "node:fs",

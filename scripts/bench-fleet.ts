@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
-import { mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "@playwright/test";
 import { stringify } from "yaml";
@@ -29,6 +29,8 @@ import {
   histogram,
   hostCpu,
   bucketCounts,
+  hottestFunctions,
+  mainThreadByEvent,
   percentile,
   quantileBetween,
   sshConnections,
@@ -46,7 +48,13 @@ function arg(name: string, fallback: number): number {
 const DIRECTORS = arg("directors", 100);
 const SECONDS = arg("seconds", 60);
 const INTERVAL_MS = arg("interval", 2000);
+// The simulated directors' niceness (sim.ts): 19 gives the console and the tab the CPU first.
+const SIM_NICE = arg("sim-nice", 19);
 const JSON_OUT = process.argv.includes("--json");
+// --profile: also a JS CPU profile of the tab over the measured window, its hottest
+// functions printed (the profiler's own cost is then in the figures: for finding, not for
+// measuring).
+const PROFILE = process.argv.includes("--profile");
 const PORT = Number(process.env.BENCH_PORT ?? 3103);
 const SSH_PORT = Number(process.env.BENCH_FLEET_SSH_PORT ?? 40000);
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -121,6 +129,7 @@ async function writeConfig(sim: SimFleet): Promise<{ login: string; token: strin
   }
   const token = randomBytes(32).toString("hex");
   rmSync(join(dataDir, "db"), { recursive: true, force: true });
+  rmSync(join(dataDir, "console-profile"), { recursive: true, force: true });
   writeFileSync(
     configPath,
     stringify({
@@ -141,6 +150,7 @@ async function startConsole(): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
+      ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${join(dataDir, "console-profile")}`] : []),
       join(repoRoot, "node_modules/next/dist/bin/next"),
       "start",
       "-H",
@@ -189,18 +199,51 @@ async function openFleet(browser: Browser, login: string): Promise<Page> {
   return page;
 }
 
+/** Starts the tab's JS profiler; the returned function stops it and names the hottest code. */
+async function startProfile(page: Page): Promise<() => Promise<string>> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.start");
+  return async () => {
+    const { profile } = await cdp.send("Profiler.stop");
+    await cdp.detach();
+    return hottestFunctions(profile, 20);
+  };
+}
+
+/** The console's CPU profile (written by --cpu-prof when it exits), its hottest functions. */
+function consoleProfile(): string {
+  const dir = join(dataDir, "console-profile");
+  try {
+    const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+    if (!file) return "  no console CPU profile was written";
+    const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as Parameters<
+      typeof hottestFunctions
+    >[0];
+    return hottestFunctions(profile, 30).replace(
+      "tab CPU profile",
+      "console CPU profile (whole run)",
+    );
+  } catch (e) {
+    return `  no console CPU profile: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
 async function scrapeMetrics(token: string): Promise<string> {
   const res = await fetch(`${BASE}/metrics`, { headers: { authorization: `Bearer ${token}` } });
   return res.text();
 }
 
 async function run(result: Result, cleanup: Array<() => Promise<void> | void>): Promise<void> {
-  log(`bench:fleet: ${DIRECTORS} simulated directors, ${INTERVAL_MS} ms interval, ${SECONDS} s`);
+  log(
+    `bench:fleet: ${DIRECTORS} simulated directors (nice ${SIM_NICE}), ${INTERVAL_MS} ms interval, ${SECONDS} s`,
+  );
   const sim = await startSimFleet({
     repoRoot,
     dir: join(dataDir, "sim"),
     directors: DIRECTORS,
     basePort: SSH_PORT,
+    nice: SIM_NICE,
   });
   cleanup.push(() => sim.stop());
   log(
@@ -251,10 +294,13 @@ async function run(result: Result, cleanup: Array<() => Promise<void> | void>): 
 
   // A few intervals to settle (the first full reads, the doctor's first runs), then measure.
   await page.waitForTimeout(3 * INTERVAL_MS);
-  await browser.startTracing(page, { categories: ["toplevel", "blink.user_timing"] });
+  await browser.startTracing(page, {
+    categories: ["toplevel", "blink.user_timing", ...(PROFILE ? ["devtools.timeline"] : [])],
+  });
   await page.evaluate(() => {
     (window as unknown as { __pushes: number[] }).__pushes = [];
   });
+  const profiler = PROFILE ? await startProfile(page) : null;
   const before = await scrapeMetrics(token);
   const u0 = groupUsage(pgid);
   const host0 = hostCpu();
@@ -290,6 +336,7 @@ async function run(result: Result, cleanup: Array<() => Promise<void> | void>): 
   result.pollLatenessP50Ms = quantileBetween(lateBefore, lateAfter, 0.5);
   result.pollLatenessP99Ms = quantileBetween(lateBefore, lateAfter, 0.99);
   result.sshConnections = percentile(conns, 50);
+  if (profiler) log(await within(60_000, "stopping the profiler", profiler()));
   const trace = await within(60_000, "stopping the trace", browser.stopTracing());
   const latencies = await within(
     30_000,
@@ -299,6 +346,7 @@ async function run(result: Result, cleanup: Array<() => Promise<void> | void>): 
   result.pushLatencyP50Ms = percentile(latencies, 50);
   result.pushLatencyP99Ms = percentile(latencies, 99);
   const work = workPerPush(trace.toString("utf8"), PUSH_MARK);
+  if (PROFILE) log(mainThreadByEvent(trace.toString("utf8"), PUSH_MARK, 15));
   result.pushes = work.perPush.length;
   result.pushMainThreadP50Ms = percentile(work.perPush, 50);
   result.pushMainThreadP99Ms = percentile(work.perPush, 99);
@@ -389,6 +437,7 @@ async function main(): Promise<void> {
       // best effort: the rest still runs
     }
   }
+  if (PROFILE) log(consoleProfile());
   report(result);
   if (JSON_OUT) console.log(JSON.stringify(result));
   process.exit(result.error ? 1 : 0);

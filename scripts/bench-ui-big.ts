@@ -42,10 +42,23 @@ async function heapMb(page: Page): Promise<number> {
 async function interactive(page: Page, url: string): Promise<number> {
   const t0 = performance.now();
   await page.goto(url, { waitUntil: "commit" });
-  await page
-    .locator(`tr[data-realserver][data-service="${LAST_SERVICE}"]`)
-    .first()
-    .waitFor({ timeout: 60_000 });
+  try {
+    await page
+      .locator(`tr[data-realserver][data-service="${LAST_SERVICE}"]`)
+      .first()
+      .waitFor({ timeout: 60_000 });
+  } catch (e) {
+    // Say what the page showed instead: how many services, and any alert.
+    const shown = await page.evaluate(() => ({
+      services: document.querySelectorAll("tr[data-service]:not([data-realserver])").length,
+      realservers: document.querySelectorAll("tr[data-realserver]").length,
+      alert: document.querySelector('[role="alert"]')?.textContent?.slice(0, 300) ?? null,
+      last: [...document.querySelectorAll("tr[data-service]")].at(-1)?.getAttribute("data-service"),
+    }));
+    throw new Error(
+      `the last service's realservers never showed (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); the page showed ${JSON.stringify(shown)}`,
+    );
+  }
   return performance.now() - t0;
 }
 

@@ -28,7 +28,7 @@
  * BENCH_PORT: the console's port (default 3102).
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { chromium, type Browser, type BrowserContext } from "@playwright/test";
@@ -72,7 +72,12 @@ async function startServer(): Promise<ChildProcess> {
   const child = spawn("npx", ["next", "start", "-H", "127.0.0.1", "-p", String(PORT)], {
     cwd: repoRoot,
     env: { ...process.env, LVS_CONSOLE_CONFIG: configPath, NEXT_TELEMETRY_DISABLED: "1" },
-    stdio: "ignore",
+    // The console's log, for when a step fails (what the director answered, or not).
+    stdio: [
+      "ignore",
+      openSync(join(dataDir, "console.log"), "w"),
+      openSync(join(dataDir, "console.log"), "a"),
+    ],
     detached: true,
   });
   for (let i = 0; i < 120; i++) {
@@ -275,7 +280,8 @@ const minutesAt = process.argv.indexOf("--minutes");
 const MINUTES = minutesAt >= 0 ? Number(process.argv[minutesAt + 1]) : 10;
 
 async function bigDirector(login: string): Promise<void> {
-  await bigDirectorUp(true);
+  // The bench's own lab (LAB_NAME), which its console watches: not big-director's default.
+  await bigDirectorUp(true, LAB_NAME);
   const server = await startServer();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
@@ -289,10 +295,25 @@ async function bigDirector(login: string): Promise<void> {
       `\n   interactive ${r.bigDirectorInteractiveMs?.toFixed(0)} ms (target < 1000: ${met(r.bigDirectorInteractiveMs, 1000)}); update p99 ${r.bigDirectorUpdateP99Ms?.toFixed(1)} ms (target < 16: ${met(r.bigDirectorUpdateP99Ms, 16)}); heap growth ${r.bigDirectorHeapGrowthMb?.toFixed(1)} MB over ${MINUTES} min (target: none)`,
     );
     if (process.argv.includes("--json")) console.log(JSON.stringify({ minutes: MINUTES, ...r }));
+  } catch (e) {
+    // Reported, not a crash: the figures are null and the reason is said.
+    const error = e instanceof Error ? e.message : String(e);
+    console.log(`\n   the big-director run failed: ${error}`);
+    if (process.argv.includes("--json"))
+      console.log(
+        JSON.stringify({
+          minutes: MINUTES,
+          bigDirectorInteractiveMs: null,
+          bigDirectorUpdateP99Ms: null,
+          bigDirectorHeapGrowthMb: null,
+          error,
+        }),
+      );
+    process.exitCode = 1;
   } finally {
     await browser.close();
     if (server.pid !== undefined) process.kill(-server.pid, "SIGTERM");
-    await bigDirectorDown().catch(() => undefined);
+    await bigDirectorDown(LAB_NAME).catch(() => undefined);
   }
 }
 

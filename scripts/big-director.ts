@@ -16,7 +16,8 @@
  */
 import { labExec } from "../lab/harness";
 
-const LAB = process.env.LVS_LAB_NAME ?? "lab";
+/** The lab `npm run big-director` loads; bench:ui passes its own. */
+const DEFAULT_LAB = process.env.LVS_LAB_NAME ?? "lab";
 export const BIG_SERVICES = 200;
 export const BIG_REALSERVERS_PER_SERVICE = 5;
 export const BIG_VIP = "203.0.113.10";
@@ -47,23 +48,29 @@ export function bigRules(): string {
   return `${lines.join("\n")}\n`;
 }
 
-async function lab(command: string, input?: string): Promise<string> {
-  const r = await labExec(LAB, command, { timeoutMs: 120_000, ...(input ? { input } : {}) });
+async function lab(command: string, input?: string, name = DEFAULT_LAB): Promise<string> {
+  const r = await labExec(name, command, { timeoutMs: 120_000, ...(input ? { input } : {}) });
   if (r.code !== 0) throw new Error(`${command}: exit ${r.code}: ${r.stderr.trim()}`);
   return r.stdout;
 }
 
-export async function bigDirectorDown(): Promise<void> {
+export async function bigDirectorDown(name = DEFAULT_LAB): Promise<void> {
   await lab(
     "lab-traffic stop >/dev/null 2>&1; ipvsadm -C && ipvsadm -R < /usr/local/lib/lab/ipvsadm-rules.txt",
+    undefined,
+    name,
   );
 }
 
-export async function bigDirectorUp(traffic: boolean): Promise<void> {
-  await lab("lab-traffic stop >/dev/null 2>&1; ipvsadm -C && ipvsadm-restore", bigRules());
+export async function bigDirectorUp(traffic: boolean, name = DEFAULT_LAB): Promise<void> {
+  await lab("lab-traffic stop >/dev/null 2>&1; ipvsadm -C && ipvsadm-restore", bigRules(), name);
   if (traffic)
     for (const i of BIG_TRAFFIC)
-      await lab(`lab-traffic steady --vip ${service(i).key} --rate 5 --seconds 0 --all-clients`);
+      await lab(
+        `lab-traffic steady --vip ${service(i).key} --rate 5 --seconds 0 --all-clients`,
+        undefined,
+        name,
+      );
 }
 
 async function main(): Promise<void> {
@@ -73,7 +80,7 @@ async function main(): Promise<void> {
   else throw new Error("usage: big-director.ts up [--traffic] | down");
   const services = (await lab("ipvsadm -Ln | grep -cE '^(TCP|UDP|FWM)'")).trim();
   const realservers = (await lab("ipvsadm -Ln | grep -c -- '->.*[0-9]'")).trim();
-  console.log(`${LAB}: ${services} services, ${realservers} realservers`);
+  console.log(`${DEFAULT_LAB}: ${services} services, ${realservers} realservers`);
 }
 
 if (process.argv[1]?.endsWith("big-director.ts"))

@@ -1,6 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { formatServiceKey, type Endpoint } from "@/server/ipvs/model";
 import type { ChangeInput } from "@/server/ipvs/change";
 import { DirectorHistory } from "@/components/charts/director-history";
@@ -24,8 +24,26 @@ export function DirectorView({ directorId }: { directorId: string }) {
   const status = live.status;
   const snapshot = status?.snapshot ?? null;
   const clusterId = status?.clusterId ?? null;
-  // Every action on a keepalived-owned service goes through keepalived's config.
-  const setAction = (a: Action | null) => setPicked(a && routeAction(a, routeContext(snapshot)));
+  // Every action on a keepalived-owned service goes through keepalived's config. Stable
+  // across polls (the newest snapshot read when clicked), so the service rows stay memoised.
+  const latest = useRef(snapshot);
+  useEffect(() => {
+    latest.current = snapshot;
+  });
+  const setAction = useCallback(
+    (a: Action | null) => setPicked(a && routeAction(a, routeContext(latest.current))),
+    [],
+  );
+  const onToggle = useCallback(
+    (name: string) =>
+      setCollapsed((c) => {
+        const n = new Set(c);
+        if (c.has(name)) n.delete(name);
+        else n.add(name);
+        return n;
+      }),
+    [],
+  );
   const drains = useQuery(
     trpc.drains.list.queryOptions(
       { clusterId: clusterId ?? undefined, active: true },
@@ -33,13 +51,16 @@ export function DirectorView({ directorId }: { directorId: string }) {
     ),
   );
 
-  function drainOf(rs: Endpoint) {
-    return drains.data?.find(
-      (d) =>
-        d.realserver.address === rs.address &&
-        (d.realserver.port === null || d.realserver.port === rs.port),
-    );
-  }
+  const drainList = drains.data;
+  const drainOf = useCallback(
+    (rs: Endpoint) =>
+      drainList?.find(
+        (d) =>
+          d.realserver.address === rs.address &&
+          (d.realserver.port === null || d.realserver.port === rs.port),
+      ),
+    [drainList],
+  );
 
   // Every dialog closes back to the page; the forms hand their change on to the plan dialog.
   const onDialogOpenChange = (open: boolean) => {
@@ -70,14 +91,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
         <ServiceTable
           services={snapshot.services}
           collapsed={collapsed}
-          onToggle={(name) =>
-            setCollapsed((c) => {
-              const n = new Set(c);
-              if (c.has(name)) n.delete(name);
-              else n.add(name);
-              return n;
-            })
-          }
+          onToggle={onToggle}
           drainOf={drainOf}
           owned={snapshot.owner?.services}
           onAction={setAction}

@@ -200,8 +200,71 @@ export function workPerPush(
   return { perPush, busyShare: span > 0 ? busy / span : null };
 }
 
+/**
+ * The renderer main thread's time by trace event name (devtools.timeline: style, layout,
+ * paint, script...), nested events counted in each of theirs: where the work per push goes.
+ */
+export function mainThreadByEvent(traceJson: string, markName: string, top: number): string {
+  const parsed = JSON.parse(traceJson) as { traceEvents?: TraceEvent[] } | TraceEvent[];
+  const events = Array.isArray(parsed) ? parsed : (parsed.traceEvents ?? []);
+  const mark = events.find((e) => e.name === markName);
+  if (!mark) return "  no push marks in the trace";
+  const sums = new Map<string, { ms: number; n: number }>();
+  for (const e of events) {
+    if (e.ph !== "X" || e.pid !== mark.pid || e.tid !== mark.tid) continue;
+    const s = sums.get(e.name) ?? { ms: 0, n: 0 };
+    s.ms += (e.dur ?? 0) / 1000;
+    s.n++;
+    sums.set(e.name, s);
+  }
+  return [
+    "  main thread by trace event (ms, count):",
+    ...[...sums.entries()]
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .slice(0, top)
+      .map(
+        ([name, s]) => `    ${s.ms.toFixed(0).padStart(7)} ms ${String(s.n).padStart(7)}  ${name}`,
+      ),
+  ].join("\n");
+}
+
 export function percentile(xs: number[], p: number): number | null {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? null;
+}
+
+interface CpuProfile {
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+  }>;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/** A CDP CPU profile's `top` functions by self time, one line each ("ms  name  file:line"). */
+export function hottestFunctions(profile: CpuProfile, top: number): string {
+  const byNode = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const self = new Map<string, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  let total = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const frame = byNode.get(samples[i] ?? -1);
+    const us = deltas[i + 1] ?? 0; // a sample's time runs until the next one
+    if (!frame) continue;
+    total += us;
+    const file = frame.url.split("/").pop() ?? "";
+    const key = `${frame.functionName || "(anonymous)"}  ${file}:${frame.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + us);
+  }
+  const lines = [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, us]) => `    ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+  return [
+    `  tab CPU profile: ${(total / 1000).toFixed(0)} ms sampled, by self time:`,
+    ...lines,
+  ].join("\n");
 }

@@ -12,7 +12,15 @@
  * user and a tmpfs /run are mounted, so nothing on the host changes.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 
@@ -35,49 +43,57 @@ export function findSshd(repoRoot: string): string {
 }
 
 /**
- * ipvsadm as the simulated director answers it: one awk (the stub is exec'd, so one
- * process per call, as on a real director). Counters of the stats listing grow with the
- * seconds since `t0`, each realserver at a rate proportional to its captured count and
- * each service as the sum of its realservers, so rates are steady and consistent.
+ * The stats listing with its counters grown `dt` seconds: each realserver at a rate
+ * proportional to its captured count, each service the sum of its realservers, so rates
+ * are steady and consistent. Written to a file once a second for every simulated director
+ * (they all print the same listing): a director's `ipvsadm` is then one `cat`, as cheap
+ * as the real one, and the 2-core host's CPU is left to the console under test.
  */
-const IPVSADM_AWK = `BEGIN {
-  args = ""; for (i = 1; i < ARGC; i++) args = args (i > 1 ? " " : "") ARGV[i]
-  f = ""
-  if (args == "-Ln --persistent-conn") f = "persistent"
-  else if (args == "-Ln --exact --stats") f = "stats"
-  else if (args == "-Ln --thresholds") f = "thresholds"
-  else if (args == "-Ln --tun-info") f = "tuninfo"
-  else if (args == "--version") f = "version"
-  else if (args == "-L --timeout") f = "timeout"
-  else if (args == "-L --daemon") f = "daemon"
-  else if (args == "-Ln") f = "list"
-  if (f == "") { print "ipvsadm (simulated): unsupported: " args > "/dev/stderr"; exit 2 }
-  srand(); dt = srand() - t0; if (dt < 0) dt = 0
-  file = dir "/" f ".txt"; n = 0
-  while ((getline line < file) > 0) lines[++n] = line
-  if (f != "stats") { for (i = 1; i <= n; i++) print lines[i]; exit 0 }
-  for (i = 1; i <= n; i++) {
-    if (lines[i] ~ /^(TCP|UDP|FWM|SCTP) /) { flush(); svc = lines[i]; ns = 0; continue }
-    if (lines[i] ~ /^  -> [0-9\\[]/ && svc != "") { rs[++ns] = grow(lines[i]); continue }
-    flush(); print lines[i]
+export function grownStats(captured: string, dt: number): string {
+  const out: string[] = [];
+  let service: string[] | null = null;
+  let members: number[][] = [];
+  const counters = (cols: string[]) => cols.slice(-5).map(Number);
+  const num = (xs: number[]) => xs.map((x) => String(x).padStart(10)).join("");
+  const flush = () => {
+    if (!service) return;
+    const sum = [0, 0, 0, 0, 0];
+    for (const m of members) m.forEach((x, k) => (sum[k] = (sum[k] ?? 0) + x));
+    out.push(`${`${service[0]}  ${service[1]}`.padEnd(33)}${num(sum)}`);
+    out.push(...members.map((m, i) => `  -> ${(memberNames[i] ?? "").padEnd(26)}${num(m)}`));
+    service = null;
+    members = [];
+    memberNames = [];
+  };
+  let memberNames: string[] = [];
+  for (const line of captured.split("\n")) {
+    const cols = line.trim().split(/\s+/);
+    if (/^(TCP|UDP|FWM|SCTP) /.test(line)) {
+      flush();
+      service = cols;
+    } else if (service && /^ {2}-> [0-9[]/.test(line)) {
+      memberNames.push(cols[1] ?? "");
+      members.push(counters(cols).map((v) => v + Math.floor((v * dt) / 30) + (v > 0 ? dt : 0)));
+    } else {
+      flush();
+      out.push(line);
+    }
   }
-  flush(); exit 0
+  flush();
+  return out.join("\n");
 }
-function grow(l,   k, nf, parts, j) {
-  nf = split(l, parts, " ")
-  for (j = nf - 4; j <= nf; j++) { k = j - nf + 5; g[k] = parts[j] + int(parts[j] * dt / 30) + (parts[j] > 0 ? dt : 0) }
-  return sprintf("  -> %-26s%10d%10d%10d%10d%10d", parts[2], g[1], g[2], g[3], g[4], g[5]) "|" g[1] "|" g[2] "|" g[3] "|" g[4] "|" g[5]
-}
-function flush(   j, k, sum, p, nf, parts) {
-  if (svc == "") return
-  for (k = 1; k <= 5; k++) sum[k] = 0
-  for (j = 1; j <= ns; j++) { split(rs[j], p, "|"); for (k = 1; k <= 5; k++) sum[k] += p[k + 1] }
-  nf = split(svc, parts, " ")
-  printf "%-33s%10d%10d%10d%10d%10d\\n", parts[1] "  " parts[2], sum[1], sum[2], sum[3], sum[4], sum[5]
-  for (j = 1; j <= ns; j++) { split(rs[j], p, "|"); print p[1] }
-  svc = ""; ns = 0
-}
-`;
+
+/** What the simulated `ipvsadm` prints for each of the console's calls (a file in out/). */
+const IPVSADM_FILES: Record<string, string> = {
+  "-Ln --persistent-conn": "persistent",
+  "-Ln --exact --stats": "stats-now",
+  "-Ln --thresholds": "thresholds",
+  "-Ln --tun-info": "tuninfo",
+  "--version": "version",
+  "-L --timeout": "timeout",
+  "-L --daemon": "daemon",
+  "-Ln": "list",
+};
 
 export interface SimEndpoint {
   host: string;
@@ -120,6 +136,8 @@ export async function startSimFleet(options: {
   dir: string;
   directors: number;
   basePort: number;
+  /** The simulated directors' niceness (default 19). */
+  nice?: number;
 }): Promise<SimFleet> {
   const { dir } = options;
   const sshd = findSshd(options.repoRoot);
@@ -134,11 +152,28 @@ export async function startSimFleet(options: {
   keygen(join(dir, "host_key"));
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
   const hostPub = readFileSync(join(dir, "host_key.pub"), "utf8").trim().split(" ");
-  const t0 = Math.floor(Date.now() / 1000);
-  writeFileSync(join(dir, "ipvsadm.awk"), IPVSADM_AWK);
+  const t0 = Date.now();
+  const stats = readFileSync(join(dir, "out", "stats.txt"), "utf8");
+  const grow = () => {
+    const tmp = join(dir, "out", "stats-now.txt.tmp");
+    writeFileSync(tmp, grownStats(stats, Math.floor((Date.now() - t0) / 1000)));
+    renameSync(tmp, join(dir, "out", "stats-now.txt"));
+  };
+  grow();
+  const grower = setInterval(grow, 1000);
+  grower.unref();
   writeFileSync(
     join(dir, "bin", "ipvsadm"),
-    `#!/bin/sh\nexec /usr/bin/awk -v dir=${dir}/out -v t0=${t0} -f ${dir}/ipvsadm.awk -- "$@"\n`,
+    [
+      "#!/bin/sh",
+      `case "$*" in`,
+      ...Object.entries(IPVSADM_FILES).map(
+        ([args, f]) => `  "${args}") exec cat ${dir}/out/${f}.txt ;;`,
+      ),
+      `esac`,
+      `echo "ipvsadm (simulated): unsupported: $*" >&2; exit 2`,
+      "",
+    ].join("\n"),
     { mode: 0o755 },
   );
   // The snapshot script's one grep of /proc/net/ip_vs and the sysctls (the host has no IPVS).
@@ -189,6 +224,7 @@ export async function startSimFleet(options: {
   const knownHosts: string[] = [];
   const endpoints: SimEndpoint[] = [];
   const stop = () => {
+    clearInterval(grower);
     for (const c of children)
       if (c.pid !== undefined && c.exitCode === null) {
         try {
@@ -224,9 +260,16 @@ export async function startSimFleet(options: {
           "",
         ].join("\n"),
       );
+      // Niced: on a real fleet the directors are other machines, their CPU is not the
+      // console's; here they share its 2 cores, and at nice 0 their 1,000 sshd processes
+      // starve the console's one thread of its turn (event-loop delays of seconds at 500
+      // directors while the console used 0.35 cores). At nice 19 they get what is left.
       const child = spawn(
-        "unshare",
+        "nice",
         [
+          "-n",
+          String(options.nice ?? 19),
+          "unshare",
           "-m",
           "--propagation",
           "private",
