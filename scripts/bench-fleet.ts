@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
-import { mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "@playwright/test";
 import { stringify } from "yaml";
@@ -129,7 +129,6 @@ async function writeConfig(sim: SimFleet): Promise<{ login: string; token: strin
   }
   const token = randomBytes(32).toString("hex");
   rmSync(join(dataDir, "db"), { recursive: true, force: true });
-  rmSync(join(dataDir, "console-profile"), { recursive: true, force: true });
   writeFileSync(
     configPath,
     stringify({
@@ -150,7 +149,6 @@ async function startConsole(): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
-      ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${join(dataDir, "console-profile")}`] : []),
       join(repoRoot, "node_modules/next/dist/bin/next"),
       "start",
       "-H",
@@ -209,24 +207,6 @@ async function startProfile(page: Page): Promise<() => Promise<string>> {
     await cdp.detach();
     return hottestFunctions(profile, 20);
   };
-}
-
-/** The console's CPU profile (written by --cpu-prof when it exits), its hottest functions. */
-function consoleProfile(): string {
-  const dir = join(dataDir, "console-profile");
-  try {
-    const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
-    if (!file) return "  no console CPU profile was written";
-    const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as Parameters<
-      typeof hottestFunctions
-    >[0];
-    return hottestFunctions(profile, 30).replace(
-      "tab CPU profile",
-      "console CPU profile (whole run)",
-    );
-  } catch (e) {
-    return `  no console CPU profile: ${e instanceof Error ? e.message : String(e)}`;
-  }
 }
 
 async function scrapeMetrics(token: string): Promise<string> {
@@ -437,7 +417,6 @@ async function main(): Promise<void> {
       // best effort: the rest still runs
     }
   }
-  if (PROFILE) log(consoleProfile());
   report(result);
   if (JSON_OUT) console.log(JSON.stringify(result));
   process.exit(result.error ? 1 : 0);
