@@ -5,7 +5,7 @@ import { formatByteRate, formatCount, formatRate } from "@/components/format";
 import { errorMessage } from "@/components/errors";
 import { useTRPC, type RouterOutputs } from "@/components/trpc";
 import { Select } from "@/components/ui/input";
-import type { ChartLine } from "./series";
+import { topLines, type ChartLine } from "./series";
 import { TimeChart } from "./time-chart";
 
 type Series = RouterOutputs["history"]["director"]["series"][number];
@@ -17,6 +17,8 @@ const WINDOWS = [
   { id: "1d", label: "1 day (per minute)", range: "day", minutes: undefined },
 ] as const;
 type WindowId = (typeof WINDOWS)[number]["id"];
+/** Lines per chart: the busiest, the rest as one (series.ts topLines). */
+const MAX_LINES = 10;
 
 const CHARTS: Array<{ title: string; value: (p: Point) => number; format: (v: number) => string }> =
   [
@@ -110,10 +112,13 @@ export function DirectorHistory({
               width={420}
               height={150}
               format={c.format}
-              lines={parts.map((s): ChartLine => ({
-                label: service === "" ? s.service : s.realserver,
-                points: s.points.map((p) => ({ at: p.at, value: c.value(p) })),
-              }))}
+              lines={topLines(
+                parts.map((s): ChartLine => ({
+                  label: service === "" ? s.service : s.realserver,
+                  points: s.points.map((p) => ({ at: p.at, value: c.value(p) })),
+                })),
+                MAX_LINES,
+              )}
             />
           ))}
         </div>

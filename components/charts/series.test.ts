@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alignSeries } from "./series";
+import { alignSeries, topLines } from "./series";
 
 describe("alignSeries", () => {
   it("puts every line on one sorted time axis in seconds, null where a line has no point", () => {
@@ -28,5 +28,32 @@ describe("alignSeries", () => {
 
   it("is one empty axis without lines", () => {
     expect(alignSeries([])).toEqual([[]]);
+  });
+});
+
+describe("topLines", () => {
+  const line = (label: string, values: number[]) => ({
+    label,
+    points: values.map((value, i) => ({ at: i * 1000, value })),
+  });
+
+  it("keeps every line up to the limit", () => {
+    const lines = [line("a", [1]), line("b", [2])];
+    expect(topLines(lines, 2)).toEqual(lines);
+  });
+
+  it("keeps the busiest and sums the rest into one line, point by point", () => {
+    const lines = [
+      line("quiet", [1, 1]),
+      line("busy", [9, 9]),
+      line("mid", [3, 4]),
+      line("low", [2, 0]),
+    ];
+    const top = topLines(lines, 3);
+    expect(top.map((l) => l.label)).toEqual(["busy", "mid", "2 others"]);
+    expect(top[2]?.points).toEqual([
+      { at: 0, value: 3 },
+      { at: 1000, value: 1 },
+    ]);
   });
 });

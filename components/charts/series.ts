@@ -51,3 +51,22 @@ export function chartColors(el: Element) {
     line: (i: number) => palette[i % palette.length] ?? "#888",
   };
 }
+
+/**
+ * At most `max` lines: the ones with the most in the window, and the rest summed into one
+ * "N others" line. A director with 200 services would otherwise get a chart of 200 lines,
+ * unreadable and slow to draw.
+ */
+export function topLines(lines: readonly ChartLine[], max: number): ChartLine[] {
+  if (lines.length <= max) return [...lines];
+  const total = (l: ChartLine) => l.points.reduce((a, p) => a + p.value, 0);
+  const ranked = [...lines].sort((a, b) => total(b) - total(a));
+  const rest = ranked.slice(max - 1);
+  const sums = new Map<number, number>();
+  for (const l of rest) for (const p of l.points) sums.set(p.at, (sums.get(p.at) ?? 0) + p.value);
+  const others: ChartLine = {
+    label: `${rest.length} others`,
+    points: [...sums.entries()].sort((a, b) => a[0] - b[0]).map(([at, value]) => ({ at, value })),
+  };
+  return [...ranked.slice(0, max - 1), others];
+}

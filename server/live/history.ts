@@ -352,17 +352,32 @@ const globalForHistory = globalThis as typeof globalThis & { __lvsConsoleHistory
 
 /** The process's history store, on the console's database. */
 export function getHistoryStore(db: Db): HistoryStore {
-  globalForHistory.__lvsConsoleHistory ??= new HistoryStore(db, {
-    flushMs: HISTORY_FLUSH_MS,
-    onFlush: (ms, rows) => {
-      if (ms >= SLOW_FLUSH_MS)
+  if (!globalForHistory.__lvsConsoleHistory) {
+    const store = new HistoryStore(db, {
+      flushMs: HISTORY_FLUSH_MS,
+      onFlush: (ms, rows) => {
+        if (ms >= SLOW_FLUSH_MS)
+          getLog().warn(
+            { event: "history.write_slow", ms: Math.round(ms), rows },
+            "writing the polls' history held the console up",
+          );
+      },
+      onError: (e) =>
         getLog().warn(
-          { event: "history.write_slow", ms: Math.round(ms), rows },
-          "writing the polls' history held the console up",
-        );
-    },
-    onError: (e) =>
-      getLog().warn({ event: "history.write_failed", err: e }, "could not keep the polls' history"),
-  });
+          { event: "history.write_failed", err: e },
+          "could not keep the polls' history",
+        ),
+    });
+    // A stop (SIGTERM: Next exits the process) writes the last second's polls too.
+    process.once("exit", () => {
+      try {
+        store.flush();
+      } catch {
+        // the database is gone with the process: nothing to tell
+      }
+    });
+    globalForHistory.__lvsConsoleHistory = store;
+  }
+
   return globalForHistory.__lvsConsoleHistory;
 }
