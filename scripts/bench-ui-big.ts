@@ -10,7 +10,7 @@
  *   does 10.10.0.11 serve") for a realserver in 20 of the services.
  */
 import type { Browser, BrowserContext, Page } from "@playwright/test";
-import { percentile, workPerPush } from "./bench-fleet/measure";
+import { mainThreadByEvent, percentile, workPerPush } from "./bench-fleet/measure";
 import { markPushes } from "./bench-fleet/tab";
 import { BIG_FIRST_PORT, BIG_SERVICES, BIG_VIP } from "./big-director";
 
@@ -127,11 +127,15 @@ export async function bigDirectorBench(
   );
 
   const heap0 = await heapMb(page);
-  await browser.startTracing(page, { categories: ["toplevel", "blink.user_timing"] });
+  const profile = process.argv.includes("--profile");
+  await browser.startTracing(page, {
+    categories: ["toplevel", "blink.user_timing", ...(profile ? ["devtools.timeline"] : [])],
+  });
   await page.waitForTimeout(minutes * 60_000);
   const trace = await browser.stopTracing();
   const heap1 = await heapMb(page);
   const work = workPerPush(trace.toString("utf8"), MARK);
+  if (profile) console.log(mainThreadByEvent(trace.toString("utf8"), MARK, 25));
   console.log(
     `   live updates: ${work.perPush.length} in ${minutes} min; main thread per update p50 ${percentile(work.perPush, 50)?.toFixed(1)} ms, p99 ${percentile(work.perPush, 99)?.toFixed(1)} ms`,
   );

@@ -8,6 +8,7 @@ import { useTRPC } from "@/components/trpc";
 import { useDirectorLive } from "./use-director";
 import { routeAction, routeContext, type Action } from "./actions";
 import { ServiceTable } from "./service-table";
+import { useDoctorFor } from "./doctor-marker";
 import { DirectorErrors, DirectorHeader } from "./director-header";
 import { ActionDialogs } from "./action-dialogs";
 import { DoctorPanel } from "./doctor-panel";
@@ -51,6 +52,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
     ),
   );
 
+  const doctorFor = useDoctorFor(directorId);
   const drainList = drains.data;
   const drainOf = useCallback(
     (rs: Endpoint) =>
@@ -93,6 +95,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
           collapsed={collapsed}
           onToggle={onToggle}
           drainOf={drainOf}
+          doctorFor={doctorFor}
           owned={snapshot.owner?.services}
           onAction={setAction}
         />

@@ -1,31 +1,49 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useParams } from "next/navigation";
+import { useCallback, useMemo } from "react";
 import type { Endpoint } from "@/server/ipvs/model";
-import { useTRPC } from "@/components/trpc";
+import { useTRPC, type RouterOutputs } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 
+type Finding = NonNullable<RouterOutputs["doctor"]["last"]["report"]>["findings"][number];
+/** The doctor's findings about one realserver (its address:port, or its address). */
+export type DoctorFor = (rs: Endpoint) => readonly Finding[];
+
+const NONE: readonly Finding[] = [];
+
 /**
- * The doctor's marker on a realserver row: the worst finding about this realserver (its
- * address:port, or its address for route findings). Reads the same cached query as the
- * Doctor panel, so it costs nothing more.
+ * The doctor's last findings by realserver, from ONE query for the whole page (the Doctor
+ * panel reads the same cache entry). A query per row made 1,000 observers with a timer
+ * each on a big director: 200 refetch timers a second and every row re-rendered on each.
+ * The function keeps its identity while the findings do, so memoised rows stay put.
  */
-export function DoctorMarker({ address, port }: Endpoint) {
+export function useDoctorFor(directorId: string): DoctorFor {
   const trpc = useTRPC();
-  const params = useParams<{ id: string }>();
-  const directorId = decodeURIComponent(params.id ?? "");
-  const last = useQuery(
-    trpc.doctor.last.queryOptions(
-      { directorId },
-      { enabled: directorId !== "", refetchInterval: 5_000 },
-    ),
+  const last = useQuery(trpc.doctor.last.queryOptions({ directorId }, { refetchInterval: 5_000 }));
+  const findings = last.data?.report?.findings;
+  const byKey = useMemo(() => {
+    const m = new Map<string, Finding[]>();
+    for (const f of findings ?? []) {
+      if (f.subject.kind !== "realserver") continue;
+      const key = `${f.subject.address}|${f.subject.port}`;
+      m.set(key, [...(m.get(key) ?? []), f]);
+    }
+    return m;
+  }, [findings]);
+  return useCallback(
+    (rs: Endpoint) => {
+      const exact = byKey.get(`${rs.address}|${rs.port}`);
+      // Port 0: a finding about the address (its route), for every port of it.
+      const address = byKey.get(`${rs.address}|0`);
+      if (!exact && !address) return NONE;
+      return [...(exact ?? []), ...(address ?? [])];
+    },
+    [byKey],
   );
-  const findings = (last.data?.report?.findings ?? []).filter(
-    (f) =>
-      f.subject.kind === "realserver" &&
-      f.subject.address === address &&
-      (f.subject.port === 0 || f.subject.port === port),
-  );
+}
+
+/** The doctor's marker on a realserver row: the worst of its findings. */
+export function DoctorMarker({ findings }: { findings: readonly Finding[] }) {
   const worst =
     findings.find((f) => f.severity === "error") ?? findings.find((f) => f.severity === "warn");
   if (!worst) return null;

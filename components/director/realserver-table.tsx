@@ -15,7 +15,7 @@ import { ShareBar } from "@/components/ui/share-bar";
 import { WeightEditor } from "./weight-editor";
 import { type Action, type DrainOf, destructiveChange } from "./actions";
 import { RowActions } from "./row-actions";
-import { DoctorMarker } from "./doctor-marker";
+import { DoctorMarker, type DoctorFor } from "./doctor-marker";
 
 const FORWARD_SHORT: Record<RealserverRule["forward"], string> = {
   masq: "Masq",
@@ -54,11 +54,13 @@ const ZERO_LABEL: Record<ZeroWeight, { text: string; title: string; variant: "wa
 export function RealserverTable({
   service,
   drainOf,
+  doctorFor,
   ownership,
   onAction,
 }: {
   service: ServiceState;
   drainOf: DrainOf;
+  doctorFor: DoctorFor;
   ownership?: ServiceOwnership;
   onAction: (a: Action) => void;
 }) {
@@ -92,6 +94,7 @@ export function RealserverTable({
             totalWeight={totalWeight}
             totalActive={totalActive}
             drain={drainOf(r)}
+            findings={doctorFor(r)}
             ownership={ownership?.realservers.find(
               (o) => o.address === r.address && o.port === r.port,
             )}
@@ -109,6 +112,7 @@ function RealserverRow({
   totalWeight,
   totalActive,
   drain,
+  findings,
   ownership,
   onAction,
 }: {
@@ -117,6 +121,7 @@ function RealserverRow({
   totalWeight: number;
   totalActive: number;
   drain: { id: number; state: string } | undefined;
+  findings: Parameters<typeof DoctorMarker>[0]["findings"];
   ownership: ServiceOwnership["realservers"][number] | undefined;
   onAction: (a: Action) => void;
 }) {
@@ -136,7 +141,7 @@ function RealserverRow({
         >
           {ep}
         </Link>
-        <DoctorMarker address={r.address} port={r.port} />
+        <DoctorMarker findings={findings} />
         {drain && (
           <Link href={`/drains/${drain.id}`} className="ml-1">
             <Badge variant="info">{drain.state}</Badge>

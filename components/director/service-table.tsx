@@ -21,6 +21,7 @@ import { type Action, type DrainOf, destructiveChange } from "./actions";
 import { RowActions } from "./row-actions";
 import { RealserverTable } from "./realserver-table";
 import { serviceMatches } from "./service-filter";
+import type { DoctorFor } from "./doctor-marker";
 
 /** Heads after the expand column: [label, classes]. */
 const SERVICE_COLUMNS: readonly (readonly [string, string])[] = [
@@ -52,6 +53,7 @@ export function ServiceTable({
   onToggle,
   drainOf,
   owned = [],
+  doctorFor,
   onAction,
 }: {
   services: ServiceState[];
@@ -60,6 +62,8 @@ export function ServiceTable({
   collapsed: ReadonlySet<string>;
   onToggle: (service: string) => void;
   drainOf: DrainOf;
+  /** The doctor's findings per realserver (doctor-marker.ts: one query for the page). */
+  doctorFor: DoctorFor;
   onAction: (a: Action) => void;
 }) {
   const [filter, setFilter] = useState("");
@@ -122,6 +126,7 @@ export function ServiceTable({
                 open={!collapsed.has(name)}
                 ownership={owned.find((o) => sameServiceKey(o.key, s.key))}
                 drainOf={drainOf}
+                doctorFor={doctorFor}
                 onToggle={onToggle}
                 onAction={onAction}
               />
@@ -143,6 +148,7 @@ const ServiceBlock = memo(function ServiceBlock({
   open,
   ownership,
   drainOf,
+  doctorFor,
   onToggle,
   onAction,
 }: {
@@ -150,6 +156,7 @@ const ServiceBlock = memo(function ServiceBlock({
   open: boolean;
   ownership: ServiceOwnership | undefined;
   drainOf: DrainOf;
+  doctorFor: DoctorFor;
   onToggle: (service: string) => void;
   onAction: (a: Action) => void;
 }) {
@@ -235,6 +242,7 @@ const ServiceBlock = memo(function ServiceBlock({
               <RealserverTable
                 service={s}
                 drainOf={drainOf}
+                doctorFor={doctorFor}
                 ownership={ownership}
                 onAction={onAction}
               />
