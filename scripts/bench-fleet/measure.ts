@@ -7,10 +7,13 @@ import { readFileSync, readdirSync } from "node:fs";
 
 const CLK_TCK = 100;
 
-/** utime + stime (seconds) and RSS (MB) summed over every process of a process group. */
-export function groupUsage(pgid: number): { cpuSeconds: number; rssMb: number } {
-  let ticks = 0;
-  let rssPages = 0;
+/**
+ * Every process's /proc/<pid>/stat fields after the command (which may hold spaces, in
+ * parentheses): [0] state, [1] ppid, [2] pgrp, [11] utime, [12] stime, [13] cutime,
+ * [14] cstime, [21] rss pages. A process gone while reading is left out.
+ */
+function procStats(): Array<{ pid: number; f: string[] }> {
+  const out: Array<{ pid: number; f: string[] }> = [];
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     let stat: string;
@@ -19,8 +22,16 @@ export function groupUsage(pgid: number): { cpuSeconds: number; rssMb: number } 
     } catch {
       continue; // gone
     }
-    // Fields after the command (which may hold spaces) in parentheses.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    out.push({ pid: Number(name), f: stat.slice(stat.lastIndexOf(")") + 2).split(" ") });
+  }
+  return out;
+}
+
+/** utime + stime (seconds) and RSS (MB) summed over every process of a process group. */
+export function groupUsage(pgid: number): { cpuSeconds: number; rssMb: number } {
+  let ticks = 0;
+  let rssPages = 0;
+  for (const { f } of procStats()) {
     if (Number(f[2]) !== pgid) continue;
     ticks += Number(f[11]) + Number(f[12]);
     rssPages += Number(f[21]);
@@ -31,22 +42,14 @@ export function groupUsage(pgid: number): { cpuSeconds: number; rssMb: number } 
 /**
  * CPU seconds of some processes and all their descendants, including the ones that have
  * exited and been reaped (cutime, cstime): the simulated directors' sshds, whose sessions
- * call setsid and fork a shell and an awk per command.
+ * call setsid and fork a shell and a command per call.
  */
 export function treeCpuSeconds(roots: readonly number[]): number {
   const parent = new Map<number, number>();
   const ticks = new Map<number, number>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, "utf8");
-    } catch {
-      continue; // gone
-    }
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    parent.set(Number(name), Number(f[1]));
-    ticks.set(Number(name), Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
+  for (const { pid, f } of procStats()) {
+    parent.set(pid, Number(f[1]));
+    ticks.set(pid, Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
   }
   const inTree = (pid: number): boolean => {
     for (let p: number | undefined = pid, hops = 0; p && hops < 64; p = parent.get(p), hops++)
