@@ -1,6 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
+import { memo, useState } from "react";
 import { formatByteRate, formatCount, formatRate } from "@/components/format";
 import { errorMessage } from "@/components/errors";
 import { useTRPC, type RouterOutputs } from "@/components/trpc";
@@ -32,7 +32,7 @@ const CHARTS: Array<{ title: string; value: (p: Point) => number; format: (v: nu
  * loses nothing): for the whole director, one line per service; for one service, one line
  * per realserver.
  */
-export function DirectorHistory({
+export const DirectorHistory = memo(function DirectorHistory({
   directorId,
   services,
 }: {
@@ -57,7 +57,10 @@ export function DirectorHistory({
   );
   // The whole (director, or the service) is the total line; the others are its parts.
   const series = history.data?.series ?? [];
-  const parts = series.filter((s) => (service === "" ? s.service !== "" : s.realserver !== ""));
+  // (the server folds all but the lines that can be on top into one, `others` series long)
+  const parts = series.filter(
+    (s) => s.others > 0 || (service === "" ? s.service !== "" : s.realserver !== ""),
+  );
 
   return (
     <section
@@ -114,7 +117,9 @@ export function DirectorHistory({
               format={c.format}
               lines={topLines(
                 parts.map((s): ChartLine => ({
-                  label: service === "" ? s.service : s.realserver,
+                  label:
+                    s.others > 0 ? `${s.others} others` : service === "" ? s.service : s.realserver,
+                  count: Math.max(1, s.others),
                   points: s.points.map((p) => ({ at: p.at, value: c.value(p) })),
                 })),
                 MAX_LINES,
@@ -125,4 +130,4 @@ export function DirectorHistory({
       )}
     </section>
   );
-}
+});

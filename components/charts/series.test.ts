@@ -56,4 +56,10 @@ describe("topLines", () => {
       { at: 1000, value: 1 },
     ]);
   });
+
+  it("counts a line that already sums others (the server's fold) as that many", () => {
+    const folded = { ...line("40 others", [1, 1]), count: 40 };
+    const top = topLines([line("busy", [9, 9]), line("mid", [3, 4]), folded], 2);
+    expect(top.map((l) => l.label)).toEqual(["busy", "41 others"]);
+  });
 });

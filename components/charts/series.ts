@@ -9,6 +9,8 @@ export interface ChartPoint {
 export interface ChartLine {
   label: string;
   points: readonly ChartPoint[];
+  /** How many series the line sums (the server's folded "others"); 1 when absent. */
+  count?: number;
 }
 
 export interface ChartMark {
@@ -65,7 +67,7 @@ export function topLines(lines: readonly ChartLine[], max: number): ChartLine[] 
   const sums = new Map<number, number>();
   for (const l of rest) for (const p of l.points) sums.set(p.at, (sums.get(p.at) ?? 0) + p.value);
   const others: ChartLine = {
-    label: `${rest.length} others`,
+    label: `${rest.reduce((a, l) => a + (l.count ?? 1), 0)} others`,
     points: [...sums.entries()].sort((a, b) => a[0] - b[0]).map(([at, value]) => ({ at, value })),
   };
   return [...ranked.slice(0, max - 1), others];

@@ -1,6 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { formatServiceKey, type Endpoint } from "@/server/ipvs/model";
 import type { ChangeInput } from "@/server/ipvs/change";
 import { DirectorHistory } from "@/components/charts/director-history";
@@ -53,6 +53,13 @@ export function DirectorView({ directorId }: { directorId: string }) {
   );
 
   const doctorFor = useDoctorFor(directorId);
+  // The history's service list, the same array while the services are (the page renders
+  // every second for the live indicator; the charts and tables below are memoised).
+  const serviceNamesKey = snapshot?.services.map((s) => formatServiceKey(s.key)).join("\n") ?? "";
+  const serviceNames = useMemo(
+    () => (serviceNamesKey === "" ? [] : serviceNamesKey.split("\n")),
+    [serviceNamesKey],
+  );
   const drainList = drains.data;
   const drainOf = useCallback(
     (rs: Endpoint) =>
@@ -85,8 +92,14 @@ export function DirectorView({ directorId }: { directorId: string }) {
       )}
 
       {clusterId && <UndoneDrainsAlert clusterId={clusterId} />}
-      {status && <OwnerPanel status={status} />}
-      {status?.snapshot && <PairPanel status={status} />}
+      {snapshot && <OwnerPanel owner={snapshot.owner} />}
+      {status && snapshot && (
+        <PairPanel
+          directorId={status.directorId}
+          clusterId={status.clusterId}
+          rulesFile={snapshot.owner?.rulesFile ?? null}
+        />
+      )}
       <OutsideChanges directorId={directorId} />
       {snapshot && <DoctorPanel directorId={directorId} />}
       {snapshot && clusterId && (
@@ -100,12 +113,7 @@ export function DirectorView({ directorId }: { directorId: string }) {
           onAction={setAction}
         />
       )}
-      {snapshot && (
-        <DirectorHistory
-          directorId={directorId}
-          services={snapshot.services.map((s) => formatServiceKey(s.key))}
-        />
-      )}
+      {snapshot && <DirectorHistory directorId={directorId} services={serviceNames} />}
       <ActionDialogs
         action={action}
         directorId={directorId}

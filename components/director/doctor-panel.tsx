@@ -1,6 +1,6 @@
 "use client";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { memo, useState } from "react";
 import type { Finding, Severity } from "@/server/ipvs/doctor";
 import { errorMessage } from "@/components/errors";
 import { useTRPC, useTRPCClient } from "@/components/trpc";
@@ -21,7 +21,7 @@ const GROUPS: Array<{ severity: Severity; title: string; badge: "danger" | "warn
  * The NAT-mode doctor of one director: the last report (from the poller's full reads, no
  * SSH work of its own), a "Check now", and each finding with its evidence and fix.
  */
-export function DoctorPanel({ directorId }: { directorId: string }) {
+export const DoctorPanel = memo(function DoctorPanel({ directorId }: { directorId: string }) {
   const zone = useTimeZone();
   const trpc = useTRPC();
   const client = useTRPCClient();
@@ -90,16 +90,15 @@ export function DoctorPanel({ directorId }: { directorId: string }) {
               <h3 className="mb-1 flex items-center gap-2 text-xs font-semibold uppercase text-muted-foreground">
                 {g.title} <Badge variant={g.badge}>{findings.length}</Badge>
               </h3>
-              <ul className="flex flex-col gap-2">
-                {findings.map((f) => (
-                  <FindingItem
-                    key={`${f.code} ${f.subject.name}`}
-                    finding={f}
-                    badge={g.badge}
-                    onFix={() => setFixing(f)}
-                  />
-                ))}
-              </ul>
+              {byCode(findings).map(([code, same]) => (
+                <FindingGroup
+                  key={code}
+                  code={code}
+                  findings={same}
+                  badge={g.badge}
+                  onFix={setFixing}
+                />
+              ))}
             </div>
           );
         })}
@@ -114,6 +113,69 @@ export function DoctorPanel({ directorId }: { directorId: string }) {
         />
       )}
     </section>
+  );
+});
+
+/** Findings of one code, in the order the doctor reported them. */
+function byCode(findings: Finding[]): Array<[string, Finding[]]> {
+  const groups = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const same = groups.get(f.code);
+    if (same) same.push(f);
+    else groups.set(f.code, [f]);
+  }
+  return [...groups];
+}
+
+/**
+ * Findings shown of one code before asking. A director with 1,000 unreachable realservers
+ * has 1,000 findings of one kind: listed in full they were 180,000 px of page above the
+ * services, and most of the page's first render.
+ */
+const FINDINGS_SHOWN = 5;
+
+function FindingGroup({
+  code,
+  findings,
+  badge,
+  onFix,
+}: {
+  code: string;
+  findings: Finding[];
+  badge: "danger" | "warn" | "info";
+  onFix: (f: Finding) => void;
+}) {
+  const [all, setAll] = useState(false);
+  const shown = all ? findings : findings.slice(0, FINDINGS_SHOWN);
+  return (
+    <div className="mb-2" data-finding-group={code}>
+      <ul className="flex flex-col gap-2">
+        {shown.map((f) => (
+          <FindingItem
+            key={`${f.code} ${f.subject.name}`}
+            finding={f}
+            badge={badge}
+            onFix={() => onFix(f)}
+          />
+        ))}
+      </ul>
+      {findings.length > FINDINGS_SHOWN && (
+        <Button
+          size="xs"
+          variant="outline"
+          className="mt-1"
+          aria-expanded={all}
+          onClick={() => setAll(!all)}
+        >
+          {all
+            ? `Show the first ${FINDINGS_SHOWN} ${code} findings`
+            : `Show all ${findings.length} ${code} findings (${findings.length - FINDINGS_SHOWN} more: ${findings
+                .slice(FINDINGS_SHOWN, FINDINGS_SHOWN + 3)
+                .map((f) => f.subject.name)
+                .join(", ")}${findings.length > FINDINGS_SHOWN + 3 ? ", …" : ""})`}
+        </Button>
+      )}
+    </div>
   );
 }
 

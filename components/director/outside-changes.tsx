@@ -1,11 +1,12 @@
 "use client";
+import { memo } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import { formatClock } from "@/components/format";
 
 /** The newest changes made to this director outside the console, and drains they undid. */
-export function OutsideChanges({ directorId }: { directorId: string }) {
+export const OutsideChanges = memo(function OutsideChanges({ directorId }: { directorId: string }) {
   const trpc = useTRPC();
   const events = useQuery(
     trpc.audit.outside.queryOptions({ directorId, limit: 20 }, { refetchInterval: 5_000 }),
@@ -32,4 +33,4 @@ export function OutsideChanges({ directorId }: { directorId: string }) {
       </ul>
     </section>
   );
-}
+});

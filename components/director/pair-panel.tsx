@@ -1,6 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
+import { memo, useState } from "react";
 import type { DirectorStatus } from "@/components/trpc";
 import { useTRPC } from "@/components/trpc";
 import { OwnerActionDialog, type OwnerAction } from "@/components/changes/owner-action-dialog";
@@ -15,20 +15,29 @@ import {
   TableRow,
 } from "@/components/ui/table";
 
+type RulesFile = NonNullable<NonNullable<DirectorStatus["snapshot"]>["owner"]>["rulesFile"];
+
 /**
  * The pair kept identical: what differs between this director and the other one of its
  * cluster (per service and realserver; per virtual_server block of their keepalived
  * configs), with "make B like A" either way; and this director's boot rules file, with
  * "Save running rules" and "Restore saved rules".
  */
-export function PairPanel({ status }: { status: DirectorStatus }) {
+export const PairPanel = memo(function PairPanel({
+  directorId,
+  clusterId,
+  rulesFile,
+}: {
+  directorId: string;
+  clusterId: string;
+  /** The owner view's rules file (the same object while it does not change). */
+  rulesFile: RulesFile | null;
+}) {
   const trpc = useTRPC();
   const [action, setAction] = useState<OwnerAction | null>(null);
-  const clusterId = status.clusterId;
   const diff = useQuery(
     trpc.pair.diff.queryOptions({ clusterId }, { staleTime: 10_000, retry: false }),
   );
-  const rulesFile = status.snapshot?.owner?.rulesFile ?? null;
   const d = diff.data ?? null;
   if (diff.isSuccess && d === null && !rulesFile?.bootLoads) return null;
   return (
@@ -75,9 +84,7 @@ export function PairPanel({ status }: { status: DirectorStatus }) {
               size="xs"
               variant="outline"
               data-testid="rules-save"
-              onClick={() =>
-                setAction({ kind: "rules", directorId: status.directorId, action: "save" })
-              }
+              onClick={() => setAction({ kind: "rules", directorId, action: "save" })}
             >
               Save running rules
             </Button>
@@ -85,9 +92,7 @@ export function PairPanel({ status }: { status: DirectorStatus }) {
               size="xs"
               variant="outline"
               data-testid="rules-restore"
-              onClick={() =>
-                setAction({ kind: "rules", directorId: status.directorId, action: "restore" })
-              }
+              onClick={() => setAction({ kind: "rules", directorId, action: "restore" })}
             >
               Restore saved rules
             </Button>
@@ -166,4 +171,4 @@ export function PairPanel({ status }: { status: DirectorStatus }) {
       )}
     </section>
   );
-}
+});

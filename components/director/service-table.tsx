@@ -1,5 +1,5 @@
-import { memo, useDeferredValue, useState } from "react";
-import { formatServiceKey, sameServiceKey, type ServiceState } from "@/server/ipvs/model";
+import { memo, useDeferredValue, useMemo, useRef, useState } from "react";
+import { formatServiceKey, type ServiceState } from "@/server/ipvs/model";
 import type { ServiceOwnership } from "@/server/ipvs/keepalived";
 import {
   exactBytes,
@@ -21,6 +21,7 @@ import { type Action, type DrainOf, destructiveChange } from "./actions";
 import { RowActions } from "./row-actions";
 import { RealserverTable } from "./realserver-table";
 import { serviceMatches } from "./service-filter";
+import { useInView } from "@/components/ui/use-in-view";
 import type { DoctorFor } from "./doctor-marker";
 
 /** Heads after the expand column: [label, classes]. */
@@ -46,13 +47,17 @@ function flagsOf(s: ServiceState): string {
   return f.join(", ");
 }
 
+const NONE_OWNED: readonly ServiceOwnership[] = [];
+/** Up to this many realservers (of the services shown), every table renders at once. */
+const EAGER_REALSERVERS = 300;
+
 /** The virtual services of a director, each with its realservers (collapsible). */
-export function ServiceTable({
+export const ServiceTable = memo(function ServiceTable({
   services,
   collapsed,
   onToggle,
   drainOf,
-  owned = [],
+  owned = NONE_OWNED,
   doctorFor,
   onAction,
 }: {
@@ -70,6 +75,15 @@ export function ServiceTable({
   // Typing stays instant at 200 services: the list follows the box when React has time.
   const query = useDeferredValue(filter.trim().toLowerCase());
   const shown = query ? services.filter((s) => serviceMatches(s, query)) : services;
+  const eager = useMemo(
+    () => shown.reduce((a, s) => a + s.realservers.length, 0) <= EAGER_REALSERVERS,
+    [shown],
+  );
+  // By name, not a search per service: 200 services made 40,000 key comparisons a push.
+  const ownershipOf = useMemo(
+    () => new Map(owned.map((o) => [formatServiceKey(o.key), o])),
+    [owned],
+  );
   return (
     <div className="rounded-md border bg-card">
       <div className="flex items-center gap-2 border-b px-3 py-1.5">
@@ -124,7 +138,8 @@ export function ServiceTable({
                 key={name}
                 s={s}
                 open={!collapsed.has(name)}
-                ownership={owned.find((o) => sameServiceKey(o.key, s.key))}
+                eager={eager}
+                ownership={ownershipOf.get(name)}
                 drainOf={drainOf}
                 doctorFor={doctorFor}
                 onToggle={onToggle}
@@ -136,7 +151,7 @@ export function ServiceTable({
       </Table>
     </div>
   );
-}
+});
 
 /**
  * One service's row and, open, its realservers. Memoised: the live view keeps the objects of
@@ -146,6 +161,7 @@ export function ServiceTable({
 const ServiceBlock = memo(function ServiceBlock({
   s,
   open,
+  eager,
   ownership,
   drainOf,
   doctorFor,
@@ -154,6 +170,8 @@ const ServiceBlock = memo(function ServiceBlock({
 }: {
   s: ServiceState;
   open: boolean;
+  /** Render the realservers at once, not when the service comes near the screen. */
+  eager: boolean;
   ownership: ServiceOwnership | undefined;
   drainOf: DrainOf;
   doctorFor: DoctorFor;
@@ -161,9 +179,15 @@ const ServiceBlock = memo(function ServiceBlock({
   onAction: (a: Action) => void;
 }) {
   const name = formatServiceKey(s.key);
+  const head = useRef<HTMLTableRowElement>(null);
+  const near = useInView(head);
+  // Rendered once near the screen (within a screen's height), then kept: a director with
+  // 1,000 realservers shows its first screen without building 1,000 rows first.
+  const [seen, setSeen] = useState(eager);
+  if ((near || eager) && !seen) setSeen(true);
   return (
     <>
-      <TableRow data-service={name} className="bg-muted/20 font-medium">
+      <TableRow ref={head} data-service={name} className="bg-muted/20 font-medium">
         <TableCell>
           <Button
             variant="ghost"
@@ -238,15 +262,25 @@ const ServiceBlock = memo(function ServiceBlock({
           <TableCell />
           <TableCell colSpan={11} className="py-1 pr-0">
             {/* Off screen: not styled, laid out or painted (a director with 1,000 realservers). */}
-            <div className="[contain-intrinsic-size:auto_8rem] [content-visibility:auto]">
-              <RealserverTable
-                service={s}
-                drainOf={drainOf}
-                doctorFor={doctorFor}
-                ownership={ownership}
-                onAction={onAction}
-              />
-            </div>
+            {seen ? (
+              <div className="[contain-intrinsic-size:auto_8rem] [content-visibility:auto]">
+                <RealserverTable
+                  service={s}
+                  drainOf={drainOf}
+                  doctorFor={doctorFor}
+                  ownership={ownership}
+                  onAction={onAction}
+                />
+              </div>
+            ) : (
+              // As tall as the table will be, so the page does not jump when it renders.
+              <div
+                className="text-xs text-muted-foreground"
+                style={{ height: `${1.75 * (s.realservers.length + 1)}rem` }}
+              >
+                {s.realservers.length} realservers
+              </div>
+            )}
           </TableCell>
         </TableRow>
       )}

@@ -1,18 +1,23 @@
 "use client";
-import { replaceEqualDeep } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { DirectorStatus } from "@/server/live/types";
+import { applyDirectorPush } from "@/components/live/director-push";
 import { liveStateOf, type LiveFeed } from "@/components/live/live-state";
 import { receivedAt, useNow } from "@/components/live/use-now";
 import { useTRPC } from "@/components/trpc";
 
 /**
- * The live.director subscription plus what the status indicator needs. Each push is shared
- * structurally with the one before (react-query's replaceEqualDeep): a service whose numbers
- * did not move keeps its object, so its rows skip rendering. A director with 200 services
- * and traffic on three re-renders three.
+ * The live.director subscription plus what the status indicator needs. After the first push
+ * only changed services arrive (director-push.ts); the others keep their objects, so their
+ * rows skip rendering: a director with 200 services and traffic on three re-renders three.
  */
+interface Kept {
+  directorId: string;
+  status: DirectorStatus | undefined;
+  misfit: boolean;
+}
+
 export function useDirectorLive(
   directorId: string,
 ): LiveFeed & { status: DirectorStatus | undefined } {
@@ -20,7 +25,8 @@ export function useDirectorLive(
   const now = useNow();
   const [lastDataAt, setLastDataAt] = useState<number | null>(null);
   // Kept with its director: a page reused for another director shows none of the last one's.
-  const [kept, setKept] = useState<{ directorId: string; status: DirectorStatus } | null>(null);
+  // misfit: a delta arrived that fits nothing kept (a late push of an older stream).
+  const [kept, setKept] = useState<Kept | null>(null);
   const status = kept?.directorId === directorId ? kept.status : undefined;
   const sub = useSubscription(
     trpc.live.director.subscriptionOptions(
@@ -28,17 +34,24 @@ export function useDirectorLive(
       {
         onData: (push) => {
           setLastDataAt(receivedAt());
-          setKept((before) => ({
-            directorId,
-            status:
-              before?.directorId === directorId
-                ? replaceEqualDeep(before.status, push.data)
-                : push.data,
-          }));
+          setKept((before) => {
+            const mine = before?.directorId === directorId ? before : null;
+            const next = applyDirectorPush(mine?.status, push.data);
+            if (next) return { directorId, status: next, misfit: false };
+            return { directorId, status: mine?.status, misfit: true };
+          });
         },
       },
     ),
   );
+  // A misfit restarts the stream, which begins with the whole status.
+  const reset = useRef(sub.reset);
+  useEffect(() => {
+    reset.current = sub.reset;
+  });
+  useEffect(() => {
+    if (kept?.misfit) reset.current();
+  }, [kept]);
   let state = liveStateOf({ status: sub.status, hasData: status !== undefined, lastDataAt, now });
   let since = lastDataAt;
   // The stream is fine but the numbers are the last good poll's: the director is not

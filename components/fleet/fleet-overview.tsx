@@ -1,7 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { memo, useMemo, useRef } from "react";
+import { memo, useMemo, useRef, useState, type RefObject } from "react";
 import type { FleetDirector, FleetSummary, RouterOutputs } from "@/components/trpc";
 import { useInView } from "@/components/ui/use-in-view";
 import { formatByteRate, formatClock, formatCount, formatRate } from "@/components/format";
@@ -98,24 +98,44 @@ type ActiveDrain = RouterOutputs["drains"]["list"][number];
 type DoctorCounts = RouterOutputs["doctor"]["summary"][number];
 const NO_DRAINS: ActiveDrain[] = [];
 
-/**
- * One cluster's card. A push keeps the objects of the clusters it does not touch
- * (fleet-merge.ts), so with 250 pairs a push re-renders the few cards it changed.
- */
-const ClusterSection = memo(function ClusterSection({
-  cluster,
-  drains: clusterDrains,
-  hosts,
-  doctor,
-}: {
+interface ClusterProps {
   cluster: FleetCluster;
   drains: ActiveDrain[];
   hosts: Map<string, string>;
   doctor: Map<string, DoctorCounts>;
-}) {
-  const unreachable = cluster.directors.filter((d) => d.reachability === "unreachable");
+}
+
+/**
+ * One cluster's card. A push keeps the objects of the clusters it does not touch
+ * (fleet-merge.ts), and a card out of view (more than a screen away) keeps showing what it
+ * showed until it comes back into view: with 250 pairs, a push that changes 125 directors
+ * renders the few on screen, not 125 rows nobody sees.
+ */
+const ClusterSection = memo(function ClusterSection(props: ClusterProps) {
   const card = useRef<HTMLElement>(null);
   const inView = useInView(card);
+  const shown = useHeldWhileHidden(props, inView);
+  return <ClusterCard {...shown} inView={inView} card={card} />;
+});
+
+/** `value` while visible; hidden, the value it had when it was last visible. */
+function useHeldWhileHidden<T>(value: T, visible: boolean): T {
+  const [held, setHeld] = useState(value);
+  // Derived state, stored during render (react.dev "storing information from previous
+  // renders"): the next visible render takes the newest value.
+  if (visible && held !== value) setHeld(value);
+  return visible ? value : held;
+}
+
+const ClusterCard = memo(function ClusterCard({
+  cluster,
+  drains: clusterDrains,
+  hosts,
+  doctor,
+  inView,
+  card,
+}: ClusterProps & { inView: boolean; card: RefObject<HTMLElement | null> }) {
+  const unreachable = cluster.directors.filter((d) => d.reachability === "unreachable");
   return (
     <section
       ref={card}

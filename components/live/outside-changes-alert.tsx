@@ -1,4 +1,5 @@
 "use client";
+import { memo } from "react";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useTRPC } from "@/components/trpc";
@@ -12,7 +13,11 @@ const RECENT_MS = 60 * 60_000;
  * An alert for drains undone outside the console in the last hour (keepalived put the
  * weight back, or someone did by hand): the operator believes the realserver is out.
  */
-export function UndoneDrainsAlert({ clusterId }: { clusterId?: string }) {
+export const UndoneDrainsAlert = memo(function UndoneDrainsAlert({
+  clusterId,
+}: {
+  clusterId?: string;
+}) {
   const trpc = useTRPC();
   // A minute's granularity keeps the query key, and so its cache, stable between ticks.
   const since = Math.floor(useNow(60_000) / 60_000) * 60_000 - RECENT_MS;
@@ -44,4 +49,4 @@ export function UndoneDrainsAlert({ clusterId }: { clusterId?: string }) {
       </AlertDescription>
     </Alert>
   );
-}
+});

@@ -17,6 +17,8 @@ import { DirectorPoller, type SnapshotReader } from "@/server/live/poller";
 import { lastRead, readSnapshot } from "@/server/live/snapshot";
 import { rulesOf } from "@/server/ipvs/rules";
 import type { DirectorStatus } from "@/server/live/types";
+import type { DirectorPush } from "@/server/live/director-push";
+import { applyDirectorPush } from "@/components/live/director-push";
 import { createSshPool, type SshPool } from "@/server/ssh/pool";
 import { createCallerFactory, createContext } from "@/server/trpc/init";
 import { appRouter } from "@/server/trpc/root";
@@ -370,13 +372,24 @@ describe("the connection table", () => {
     );
     const stream = await streaming.live.director({ directorId: director.id });
     const got: DirectorStatus[] = [];
+    const kinds: string[] = [];
     for await (const event of stream) {
-      const [id, value] = event as unknown as [string, DirectorStatus];
+      // Whole first, then deltas against the push before (director-push.ts)
+      const [id, push] = event as unknown as [string, DirectorPush];
+      const value = applyDirectorPush(got.at(-1), push);
+      if (!value) throw new Error(`a ${push.kind} push that does not apply`);
       expect(id).toBe(String(value.snapshot?.takenAt ?? value.nextRetryAt ?? 0));
+      kinds.push(push.kind);
       got.push(value);
       if (got.length === 3) controller.abort();
     }
     expect(got.length).toBe(3);
+    // (the second is whole too when the poller had not polled yet: nothing to diff against)
+    expect([kinds[0], kinds[2]]).toEqual(["full", "delta"]);
+    // The deltas rebuild what a one-off read of the director returns, rules and all.
+    expect(got[2]?.snapshot?.services.map((s) => s.key)).toEqual(
+      (await caller.live.status({ directorId: director.id })).snapshot?.services.map((s) => s.key),
+    );
     expect(got[2]?.reachability).toBe("live");
     expect(got[2]?.snapshot?.takenAt).toBeGreaterThan(got[1]?.snapshot?.takenAt ?? Infinity);
     expect(connectionFilterSchema.safeParse({ client: "$(reboot)" }).success).toBe(false);

@@ -90,8 +90,8 @@ describe("live streams and sessions", () => {
     const others = (await createCaller(otto).live.fleet())[Symbol.asyncIterator]();
     try {
       expect(await next(fleet)).toHaveProperty("value.clusters");
-      // tracked(id, status) as the router yields it
-      expect(await next(director)).toHaveProperty(["value", 1, "directorId"], "lab");
+      // tracked(id, push) as the router yields it, the first push whole
+      expect(await next(director)).toHaveProperty(["value", 1, "status", "directorId"], "lab");
       expect(await next(others)).toHaveProperty("value.clusters");
       expect(openSessionStreams(vera.sessionId ?? "")).toBe(2);
 
@@ -130,7 +130,7 @@ describe("live streams and sessions", () => {
     const director = (await createCaller(otto).live.director({ directorId: "lab" }))[
       Symbol.asyncIterator
     ]();
-    expect(await next(director)).toHaveProperty(["value", 1, "directorId"], "lab");
+    expect(await next(director)).toHaveProperty(["value", 1, "status", "directorId"], "lab");
     // Twelve hours pass for this session (auth.absoluteHours, the default): the same as
     // waiting, in the real store.
     getDb()

@@ -15,6 +15,7 @@ import {
   getHistoryStore,
   type Resolution,
 } from "@/server/live/history";
+import { foldSeries } from "@/server/live/history-top";
 import { router, viewerProcedure } from "../init";
 
 const directorIdSchema = z.string().min(1).max(64);
@@ -93,6 +94,8 @@ export const historyRouter = router({
         service: z.string().max(80).optional(),
         range: z.enum(["hour", "day"]).default("hour"),
         minutes: minutesSchema,
+        /** Lines per chart: the parts that can be among any chart's top, the rest as one. */
+        lines: z.number().int().min(2).max(1000).default(10),
       }),
     )
     .query(({ input }) => {
@@ -110,7 +113,20 @@ export const historyRouter = router({
             points: store.read({ directorId: input.directorId, ...k }, w.resolution, w.since),
           }))
         : store.readDirector(input.directorId, w.resolution, w.since).filter(wanted);
-      return { resolution: w.label, series: series.filter((s) => s.points.length > 0) };
+      const shown = series.filter((s) => s.points.length > 0);
+      const whole = (s: { service: string; realserver: string }) =>
+        input.service === undefined ? s.service === "" : s.realserver === "";
+      // The whole first as it is; its parts folded to what the charts can draw.
+      return {
+        resolution: w.label,
+        series: [
+          ...shown.filter(whole).map((s) => ({ ...s, others: 0 })),
+          ...foldSeries(
+            shown.filter((s) => !whole(s)),
+            input.lines,
+          ),
+        ],
+      };
     }),
 
   /** A drain's curve since it started (a little before), and its weight changes. */

@@ -12,6 +12,7 @@ import {
 } from "@/server/live/registry";
 import { getDirector } from "@/server/config/directors";
 import { LatestValues } from "@/server/live/stream";
+import { directorPush } from "@/server/live/director-push";
 import type { DirectorStatus, FleetStatus } from "@/server/live/types";
 import { router, viewerProcedure } from "../init";
 
@@ -54,7 +55,7 @@ export const liveRouter = router({
     for await (const changed of updates) yield fleetSummary(changed);
   }),
 
-  /** One director's status after every poll. */
+  /** One director's status after every poll: whole, then as deltas (director-push.ts). */
   director: viewerProcedure
     .input(z.object({ directorId: directorIdSchema, lastEventId: z.string().nullish() }))
     .subscription(async function* ({ ctx, input }) {
@@ -65,8 +66,14 @@ export const liveRouter = router({
       );
       const current = getPollers().poller(getDirector(input.directorId)).current();
       updates.discardPending();
-      yield tracked(eventId(current), current);
-      for await (const status of updates) yield tracked(eventId(status), status);
+      // The first push is whole (a reconnect starts a new stream, so whole again); then only
+      // the services that changed since the push before (director-push.ts).
+      yield tracked(eventId(current), directorPush(null, current));
+      let last = current;
+      for await (const status of updates) {
+        yield tracked(eventId(status), directorPush(last, status));
+        last = status;
+      }
     }),
 
   /** One-off status; polls the director once if nobody watches it. */
