@@ -29,25 +29,34 @@ function inputsOf(pool: SshPool): Map<string, OwnerInputs> {
   return map;
 }
 
-/** Runs the owner script once; resolves to null (never rejects) when it fails. */
+/**
+ * Runs the owner script; resolves to null (never rejects) when it fails. A change flow's read
+ * is tried twice: one owner read that times out on a loaded director must not leave a change
+ * applied to the kernel with its rules file unsaved. The poller's read (with its signal) is
+ * tried once: the next full poll reads again.
+ */
 export async function readOwner(
   pool: SshPool,
   director: OwnerTarget,
   signal?: AbortSignal,
+  tries = signal ? 1 : 2,
 ): Promise<OwnerInputs | null> {
-  const started = Date.now();
-  try {
-    const result = await pool.execScript(director, OWNER_SCRIPT, {
-      args: ownerArgs(DEFAULT_OWNER_READ),
-      timeoutMs: 10_000,
-      ...(signal ? { signal } : {}),
-    });
-    const inputs = ownerInputs(parseOwnerOutput(result.stdout), Date.now(), Date.now() - started);
-    inputsOf(pool).set(director.id, inputs);
-    return inputs;
-  } catch {
-    return null;
+  for (let attempt = 1; attempt <= tries; attempt++) {
+    const started = Date.now();
+    try {
+      const result = await pool.execScript(director, OWNER_SCRIPT, {
+        args: ownerArgs(DEFAULT_OWNER_READ),
+        timeoutMs: 10_000,
+        ...(signal ? { signal } : {}),
+      });
+      const inputs = ownerInputs(parseOwnerOutput(result.stdout), Date.now(), Date.now() - started);
+      inputsOf(pool).set(director.id, inputs);
+      return inputs;
+    } catch {
+      if (signal?.aborted) return null;
+    }
   }
+  return null;
 }
 
 /**
