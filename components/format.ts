@@ -86,17 +86,33 @@ function partsOf(ms: number, zone: TimeZoneChoice): Parts {
   };
 }
 
-/** The browser's short name for its zone at that instant ("CET", "GMT+1"), or its offset. */
+/**
+ * The browser's short name for its zone at that instant ("CET", "GMT+1"), or its offset.
+ * Kept per UTC offset: building an Intl formatter per call was the page's hottest function
+ * (every clock on a big director's page, every second), and the name only changes with the offset.
+ */
+const zoneNames = new Map<number, string>();
 function localZoneName(d: Date): string {
+  const offset = -d.getTimezoneOffset();
+  let name = zoneNames.get(offset);
+  if (name === undefined) {
+    name = intlZoneName(d) ?? offsetName(offset);
+    zoneNames.set(offset, name);
+  }
+  return name;
+}
+
+function intlZoneName(d: Date): string | undefined {
   try {
-    const name = new Intl.DateTimeFormat("en-GB", { timeZoneName: "short" })
+    return new Intl.DateTimeFormat("en-GB", { timeZoneName: "short" })
       .formatToParts(d)
       .find((p) => p.type === "timeZoneName")?.value;
-    if (name) return name;
   } catch {
-    // no Intl time zone data: fall through to the offset
+    return undefined; // no Intl time zone data: the offset instead
   }
-  const offset = -d.getTimezoneOffset();
+}
+
+function offsetName(offset: number): string {
   const sign = offset >= 0 ? "+" : "-";
   const abs = Math.abs(offset);
   return `UTC${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;

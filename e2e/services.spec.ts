@@ -15,7 +15,7 @@ async function serviceLine(): Promise<string> {
 test("add, edit and delete a virtual service", async ({ page }) => {
   expect(await serviceLine()).toBe("");
   await openDirector(page);
-  const row = page.locator(`tr[data-service="${SVC}"]`);
+  const row = page.locator(`[data-service="${SVC}"]:not([data-realserver])`);
 
   await page.getByRole("button", { name: "Add virtual service" }).click();
   const form = page.getByRole("dialog", { name: "Add virtual service" });

@@ -1,6 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { memo, useState } from "react";
+import { memo, useDeferredValue, useState } from "react";
 import { formatByteRate, formatCount, formatRate } from "@/components/format";
 import { errorMessage } from "@/components/errors";
 import { useTRPC, type RouterOutputs } from "@/components/trpc";
@@ -52,11 +52,19 @@ export const DirectorHistory = memo(function DirectorHistory({
         range: w.range,
         ...(w.minutes === undefined ? {} : { minutes: w.minutes }),
       },
-      { refetchInterval: w.range === "hour" ? 5_000 : 60_000, placeholderData: (d) => d },
+      {
+        refetchInterval: w.range === "hour" ? 5_000 : 60_000,
+        placeholderData: (d) => d,
+        // New points every refetch: comparing thousands of points to keep equal ones
+        // (React Query's structural sharing) cost more than it saved.
+        structuralSharing: false,
+      },
     ),
   );
+  // Rendered when the page has time (the charts are the least urgent thing on it).
+  const data = useDeferredValue(history.data);
   // The whole (director, or the service) is the total line; the others are its parts.
-  const series = history.data?.series ?? [];
+  const series = data?.series ?? [];
   // (the server folds all but the lines that can be on top into one, `others` series long)
   const parts = series.filter(
     (s) => s.others > 0 || (service === "" ? s.service !== "" : s.realserver !== ""),
@@ -103,7 +111,7 @@ export const DirectorHistory = memo(function DirectorHistory({
           <span className="text-xs text-danger">{errorMessage(history.error)}</span>
         )}
       </div>
-      {history.data && parts.length === 0 && (
+      {data && parts.length === 0 && (
         <p className="text-xs text-muted-foreground">No history yet: it fills from the polls.</p>
       )}
       {parts.length > 0 && (

@@ -1,7 +1,8 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useCallback, useMemo } from "react";
+import { useCallback, useMemo, useState } from "react";
 import type { Endpoint } from "@/server/ipvs/model";
+import { samePlain } from "@/server/ipvs/plain";
 import { useTRPC, type RouterOutputs } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 
@@ -21,7 +22,7 @@ export function useDoctorFor(directorId: string): DoctorFor {
   const trpc = useTRPC();
   const last = useQuery(trpc.doctor.last.queryOptions({ directorId }, { refetchInterval: 5_000 }));
   const findings = last.data?.report?.findings;
-  const byKey = useMemo(() => {
+  const fresh = useMemo(() => {
     const m = new Map<string, Finding[]>();
     for (const f of findings ?? []) {
       if (f.subject.kind !== "realserver") continue;
@@ -30,6 +31,13 @@ export function useDoctorFor(directorId: string): DoctorFor {
     }
     return m;
   }, [findings]);
+  // A new report with the same findings about realservers keeps the map (and the function
+  // below): every realserver row of the page would re-render for nothing otherwise.
+  const [kept, setKept] = useState({ from: fresh, byKey: fresh });
+  if (kept.from !== fresh) {
+    setKept({ from: fresh, byKey: samePlain([...kept.byKey], [...fresh]) ? kept.byKey : fresh });
+  }
+  const byKey = kept.byKey;
   return useCallback(
     (rs: Endpoint) => {
       const exact = byKey.get(`${rs.address}|${rs.port}`);

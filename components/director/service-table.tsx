@@ -1,4 +1,4 @@
-import { memo, useDeferredValue, useMemo, useRef, useState } from "react";
+import { memo, useDeferredValue, useMemo, useRef, useState, type ReactNode } from "react";
 import { formatServiceKey, type ServiceState } from "@/server/ipvs/model";
 import type { ServiceOwnership } from "@/server/ipvs/keepalived";
 import {
@@ -8,15 +8,8 @@ import {
   formatCount,
   formatRate,
 } from "@/components/format";
+import { cn } from "@/components/cn";
 import { Button } from "@/components/ui/button";
-import {
-  Table,
-  TableBody,
-  TableCell,
-  TableHead,
-  TableHeader,
-  TableRow,
-} from "@/components/ui/table";
 import { type Action, type DrainOf, destructiveChange } from "./actions";
 import { RowActions } from "./row-actions";
 import { RealserverTable } from "./realserver-table";
@@ -26,18 +19,40 @@ import type { DoctorFor } from "./doctor-marker";
 
 /** Heads after the expand column: [label, classes]. */
 const SERVICE_COLUMNS: readonly (readonly [string, string])[] = [
-  ["Virtual service", "w-52"],
-  ["Sched", "w-14"],
-  ["Persistence", "w-36"],
-  ["Flags", "w-44"],
-  ["Conns", "w-24 text-right"],
-  ["InBytes", "w-28 text-right"],
-  ["OutBytes", "w-28 text-right"],
-  ["CPS", "w-16 text-right"],
-  ["In/s", "w-20 text-right"],
-  ["Out/s", "w-20 text-right"],
+  ["Virtual service", ""],
+  ["Sched", ""],
+  ["Persistence", ""],
+  ["Flags", ""],
+  ["Conns", "text-right"],
+  ["InBytes", "text-right"],
+  ["OutBytes", "text-right"],
+  ["CPS", "text-right"],
+  ["In/s", "text-right"],
+  ["Out/s", "text-right"],
   ["Actions", "text-right"],
 ];
+
+/*
+ * The list is an ARIA table of grid rows, one block per service, not one <table>: a table
+ * lays out every row again when one cell's number changes (8-24 ms a push at 200 services
+ * and 1,000 realservers), while a block here is laid out on its own (on a big director
+ * content-visibility contains it) and not at all off screen. The columns are fixed, so the
+ * blocks still line up.
+ */
+const GRID =
+  "grid grid-cols-[1.75rem_13rem_3.5rem_9rem_11rem_6rem_7rem_7rem_4rem_5rem_5rem_minmax(14rem,1fr)]";
+/** A cell: one line, cut with an ellipsis rather than wrapped (rows keep one height). */
+const CELL = "h-7 min-w-0 truncate px-2 leading-7 whitespace-nowrap";
+/** A whole-width message row (no services, none matching). */
+function MessageRow({ children }: { children: ReactNode }) {
+  return (
+    <div role="row" className="border-b">
+      <div role="cell" aria-colspan={12} className={cn(CELL, "text-muted-foreground")}>
+        {children}
+      </div>
+    </div>
+  );
+}
 
 function flagsOf(s: ServiceState): string {
   const f: string[] = [];
@@ -50,15 +65,17 @@ function flagsOf(s: ServiceState): string {
 const NONE_OWNED: readonly ServiceOwnership[] = [];
 /** Up to this many realservers (of the services shown), every table renders at once. */
 const EAGER_REALSERVERS = 300;
+/** Rows (heads and realservers) that fill about a screen, rendered at once on a big director. */
+const FIRST_SCREEN_ROWS = 40;
 
 /** The virtual services of a director, each with its realservers (collapsible). */
 export const ServiceTable = memo(function ServiceTable({
   services,
   collapsed,
   onToggle,
-  drainOf,
-  owned = NONE_OWNED,
-  doctorFor,
+  drainOf: drainOfNow,
+  owned: ownedNow = NONE_OWNED,
+  doctorFor: doctorForNow,
   onAction,
 }: {
   services: ServiceState[];
@@ -71,14 +88,33 @@ export const ServiceTable = memo(function ServiceTable({
   doctorFor: DoctorFor;
   onAction: (a: Action) => void;
 }) {
+  // These change every row's props at once (a drain, a doctor report, an owner read) and
+  // arrive as urgent updates (React Query's store): deferred, React renders the rows in
+  // slices that yield to input and frames instead of one long task.
+  const drainOf = useDeferredValue(drainOfNow);
+  const doctorFor = useDeferredValue(doctorForNow);
+  const owned = useDeferredValue(ownedNow);
   const [filter, setFilter] = useState("");
   // Typing stays instant at 200 services: the list follows the box when React has time.
   const query = useDeferredValue(filter.trim().toLowerCase());
   const shown = query ? services.filter((s) => serviceMatches(s, query)) : services;
-  const eager = useMemo(
-    () => shown.reduce((a, s) => a + s.realservers.length, 0) <= EAGER_REALSERVERS,
-    [shown],
-  );
+  // How many of the first services render their realservers at once: all when they are
+  // few, else those of about the first screen (the rest when they come near it). Waiting
+  // for the observer to report the first screen cost the page a second render and layout
+  // before it showed any realserver.
+  // A big director's blocks are also contained (content-visibility): skipped off screen. A
+  // small one's are not: they cost little to lay out, and a full-page screenshot or a print
+  // shows all of them (skipped blocks are blank there).
+  const { eagerCount, big } = useMemo(() => {
+    if (shown.reduce((a, s) => a + s.realservers.length, 0) <= EAGER_REALSERVERS) {
+      return { eagerCount: shown.length, big: false };
+    }
+    let rows = 0;
+    let n = 0;
+    while (n < shown.length && rows < FIRST_SCREEN_ROWS)
+      rows += 2 + (shown[n++]?.realservers.length ?? 0);
+    return { eagerCount: n, big: true };
+  }, [shown]);
   // By name, not a search per service: 200 services made 40,000 key comparisons a push.
   const ownershipOf = useMemo(
     () => new Map(owned.map((o) => [formatServiceKey(o.key), o])),
@@ -103,42 +139,33 @@ export const ServiceTable = memo(function ServiceTable({
           </span>
         )}
       </div>
-      <Table aria-label="Virtual services">
-        <TableHeader>
-          <TableRow>
-            <TableHead className="w-7">
-              <span className="sr-only">Expand</span>
-            </TableHead>
-            {SERVICE_COLUMNS.map(([label, className]) => (
-              <TableHead key={label} className={className}>
-                {label}
-              </TableHead>
-            ))}
-          </TableRow>
-        </TableHeader>
-        <TableBody>
+      <div className="overflow-x-auto">
+        <div role="table" aria-label="Virtual services" className="w-full min-w-[86.25rem] text-xs">
+          <div role="rowgroup">
+            <div role="row" className={cn(GRID, "border-b bg-muted/60 text-muted-foreground")}>
+              <div role="columnheader" className={CELL}>
+                <span className="sr-only">Expand</span>
+              </div>
+              {SERVICE_COLUMNS.map(([label, className]) => (
+                <div role="columnheader" key={label} className={cn(CELL, "font-medium", className)}>
+                  {label}
+                </div>
+              ))}
+            </div>
+          </div>
           {services.length > 0 && shown.length === 0 && (
-            <TableRow>
-              <TableCell colSpan={12} className="text-muted-foreground">
-                No virtual service matches “{filter.trim()}”.
-              </TableCell>
-            </TableRow>
+            <MessageRow>No virtual service matches “{filter.trim()}”.</MessageRow>
           )}
-          {services.length === 0 && (
-            <TableRow>
-              <TableCell colSpan={12} className="text-muted-foreground">
-                No virtual services on this director.
-              </TableCell>
-            </TableRow>
-          )}
-          {shown.map((s) => {
+          {services.length === 0 && <MessageRow>No virtual services on this director.</MessageRow>}
+          {shown.map((s, i) => {
             const name = formatServiceKey(s.key);
             return (
               <ServiceBlock
                 key={name}
                 s={s}
                 open={!collapsed.has(name)}
-                eager={eager}
+                eager={i < eagerCount}
+                contained={big}
                 ownership={ownershipOf.get(name)}
                 drainOf={drainOf}
                 doctorFor={doctorFor}
@@ -147,8 +174,8 @@ export const ServiceTable = memo(function ServiceTable({
               />
             );
           })}
-        </TableBody>
-      </Table>
+        </div>
+      </div>
     </div>
   );
 });
@@ -162,6 +189,7 @@ const ServiceBlock = memo(function ServiceBlock({
   s,
   open,
   eager,
+  contained,
   ownership,
   drainOf,
   doctorFor,
@@ -172,6 +200,8 @@ const ServiceBlock = memo(function ServiceBlock({
   open: boolean;
   /** Render the realservers at once, not when the service comes near the screen. */
   eager: boolean;
+  /** Laid out on its own and skipped off screen (content-visibility): a big director. */
+  contained: boolean;
   ownership: ServiceOwnership | undefined;
   drainOf: DrainOf;
   doctorFor: DoctorFor;
@@ -179,16 +209,34 @@ const ServiceBlock = memo(function ServiceBlock({
   onAction: (a: Action) => void;
 }) {
   const name = formatServiceKey(s.key);
-  const head = useRef<HTMLTableRowElement>(null);
-  const near = useInView(head);
+  const block = useRef<HTMLDivElement>(null);
+  const near = useInView(block);
   // Rendered once near the screen (within a screen's height), then kept: a director with
   // 1,000 realservers shows its first screen without building 1,000 rows first.
   const [seen, setSeen] = useState(eager);
   if ((near || eager) && !seen) setSeen(true);
+  // Its height before it was ever laid out (rem: a 1.75 rem row per realserver and head);
+  // once laid out, the browser remembers the real one ("auto").
+  const rows = open ? s.realservers.length + 2 : 1;
   return (
-    <>
-      <TableRow ref={head} data-service={name} className="bg-muted/20 font-medium">
-        <TableCell>
+    <div
+      role="rowgroup"
+      // Observed itself, not its head row: content-visibility skips what is inside a block
+      // off screen, and the observer does not see skipped elements come into view.
+      ref={block}
+      className={cn("border-b last:border-0", contained && "[content-visibility:auto]")}
+      style={
+        contained
+          ? { containIntrinsicSize: `auto ${1.75 * rows + (open ? 0.5 : 0)}rem` }
+          : undefined
+      }
+    >
+      <div
+        role="row"
+        data-service={name}
+        className={cn(GRID, "bg-muted/20 font-medium hover:bg-muted/40")}
+      >
+        <div role="cell" className={cn(CELL, "flex items-center px-1")}>
           <Button
             variant="ghost"
             size="xs"
@@ -198,19 +246,24 @@ const ServiceBlock = memo(function ServiceBlock({
           >
             {open ? "▾" : "▸"}
           </Button>
-        </TableCell>
-        <TableCell className="font-mono">{name}</TableCell>
-        <TableCell>{s.scheduler}</TableCell>
-        <TableCell className="whitespace-nowrap">
+        </div>
+        <div role="cell" className={cn(CELL, "font-mono")} title={name}>
+          {name}
+        </div>
+        <div role="cell" className={CELL}>
+          {s.scheduler}
+        </div>
+        <div role="cell" className={CELL}>
           {s.persistence
             ? `${s.persistence.timeout} s${s.persistence.netmask !== null ? ` /${String(s.persistence.netmask)}` : ""}`
             : "—"}
-        </TableCell>
-        <TableCell className="truncate whitespace-nowrap text-muted-foreground" title={flagsOf(s)}>
+        </div>
+        <div role="cell" className={cn(CELL, "text-muted-foreground")} title={flagsOf(s)}>
           {flagsOf(s) || "—"}
-        </TableCell>
-        <TableCell
-          className="num"
+        </div>
+        <div
+          role="cell"
+          className={cn(CELL, "num")}
           title={
             s.counters
               ? `in ${formatCount(s.counters.inPackets)} pkts, out ${formatCount(s.counters.outPackets)} pkts`
@@ -218,17 +271,23 @@ const ServiceBlock = memo(function ServiceBlock({
           }
         >
           {formatCount(s.counters?.conns)}
-        </TableCell>
-        <TableCell className="num" title={exactBytes(s.counters?.inBytes)}>
+        </div>
+        <div role="cell" className={cn(CELL, "num")} title={exactBytes(s.counters?.inBytes)}>
           {formatBytes(s.counters?.inBytes)}
-        </TableCell>
-        <TableCell className="num" title={exactBytes(s.counters?.outBytes)}>
+        </div>
+        <div role="cell" className={cn(CELL, "num")} title={exactBytes(s.counters?.outBytes)}>
           {formatBytes(s.counters?.outBytes)}
-        </TableCell>
-        <TableCell className="num">{formatRate(s.rates?.cps, "")}</TableCell>
-        <TableCell className="num">{formatByteRate(s.rates?.inBps)}</TableCell>
-        <TableCell className="num">{formatByteRate(s.rates?.outBps)}</TableCell>
-        <TableCell className="text-right whitespace-nowrap">
+        </div>
+        <div role="cell" className={cn(CELL, "num")}>
+          {formatRate(s.rates?.cps, "")}
+        </div>
+        <div role="cell" className={cn(CELL, "num")}>
+          {formatByteRate(s.rates?.inBps)}
+        </div>
+        <div role="cell" className={cn(CELL, "num")}>
+          {formatByteRate(s.rates?.outBps)}
+        </div>
+        <div role="cell" className={cn(CELL, "flex items-center justify-end gap-1")}>
           <RowActions
             actions={[
               {
@@ -255,23 +314,20 @@ const ServiceBlock = memo(function ServiceBlock({
               },
             ]}
           />
-        </TableCell>
-      </TableRow>
+        </div>
+      </div>
       {open && (
-        <TableRow className="hover:bg-transparent">
-          <TableCell />
-          <TableCell colSpan={11} className="py-1 pr-0">
-            {/* Off screen: not styled, laid out or painted (a director with 1,000 realservers). */}
+        <div role="row" className="grid grid-cols-[1.75rem_minmax(0,1fr)]">
+          <div role="cell" />
+          <div role="cell" aria-colspan={11} className="py-1 pl-2">
             {seen ? (
-              <div className="[contain-intrinsic-size:auto_8rem] [content-visibility:auto]">
-                <RealserverTable
-                  service={s}
-                  drainOf={drainOf}
-                  doctorFor={doctorFor}
-                  ownership={ownership}
-                  onAction={onAction}
-                />
-              </div>
+              <RealserverTable
+                service={s}
+                drainOf={drainOf}
+                doctorFor={doctorFor}
+                ownership={ownership}
+                onAction={onAction}
+              />
             ) : (
               // As tall as the table will be, so the page does not jump when it renders.
               <div
@@ -281,9 +337,9 @@ const ServiceBlock = memo(function ServiceBlock({
                 {s.realservers.length} realservers
               </div>
             )}
-          </TableCell>
-        </TableRow>
+          </div>
+        </div>
       )}
-    </>
+    </div>
   );
 });

@@ -1,6 +1,6 @@
 "use client";
 import { useSubscription } from "@trpc/tanstack-react-query";
-import { useEffect, useRef, useState } from "react";
+import { startTransition, useEffect, useRef, useState } from "react";
 import type { DirectorStatus } from "@/server/live/types";
 import { applyDirectorPush } from "@/components/live/director-push";
 import { liveStateOf, type LiveFeed } from "@/components/live/live-state";
@@ -34,12 +34,19 @@ export function useDirectorLive(
       {
         onData: (push) => {
           setLastDataAt(receivedAt());
-          setKept((before) => {
-            const mine = before?.directorId === directorId ? before : null;
-            const next = applyDirectorPush(mine?.status, push.data);
-            if (next) return { directorId, status: next, misfit: false };
-            return { directorId, status: mine?.status, misfit: true };
-          });
+          // A delta is a transition: React renders it in slices and yields to input and
+          // frames between them, so a push that touches many services never holds the main
+          // thread for a long task. A whole push (a stream's first) renders at once: it is
+          // what the page is waiting for.
+          const apply = () =>
+            setKept((before) => {
+              const mine = before?.directorId === directorId ? before : null;
+              const next = applyDirectorPush(mine?.status, push.data);
+              if (next) return { directorId, status: next, misfit: false };
+              return { directorId, status: mine?.status, misfit: true };
+            });
+          if (push.data.kind === "full") apply();
+          else startTransition(apply);
         },
       },
     ),

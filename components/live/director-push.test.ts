@@ -4,9 +4,12 @@
  */
 import superjson from "superjson";
 import { describe, expect, it } from "vitest";
-import { directorPush, samePlain, type DirectorPush } from "@/server/live/director-push";
+import { samePlain } from "@/server/ipvs/plain";
+import { directorPush, type DirectorPush } from "@/server/live/director-push";
 import { parseSnapshot } from "@/server/live/snapshot-parse";
 import type { DirectorStatus } from "@/server/live/types";
+import type { DirectorOwner } from "@/server/live/owner-view";
+import type { ServiceOwnership } from "@/server/ipvs/keepalived";
 import { pollOutput } from "@/test/support/snapshot-output";
 import { applyDirectorPush } from "./director-push";
 
@@ -79,6 +82,49 @@ describe("live.director deltas", () => {
     const push = carried(directorPush(before, dropped));
     expect(push.kind === "delta" && "owner" in push.snapshot).toBe(true);
     expect(applyDirectorPush(before, push)).toEqual(dropped);
+  });
+
+  it("keeps each service's owner part that did not change when a new owner read arrives", () => {
+    const before = statusAt(1000);
+    const after = statusAt(3000);
+    const [a, b] = after.snapshot?.services ?? [];
+    if (!before.snapshot || !after.snapshot || !a || !b) throw new Error("two services needed");
+    const owner0 = {
+      kind: "keepalived",
+      file: "/etc/keepalived/keepalived.conf",
+      line: 10,
+    } as const;
+    const part = (s: typeof a, weight: number): ServiceOwnership => ({
+      key: s.key,
+      owner: owner0,
+      inKernel: true,
+      drift: [],
+      realservers: s.realservers.map((r) => ({
+        address: r.address,
+        port: r.port,
+        owner: owner0,
+        inKernel: true,
+        kernelWeight: weight,
+        configuredWeight: weight,
+        inhibitOnFailure: null,
+        checker: null,
+        drift: [],
+        undo: "",
+      })),
+    });
+    const owner = (readAt: number, weightOfB: number) =>
+      ({ readAt, services: [part(a, 1), part(b, weightOfB)] }) as unknown as DirectorOwner;
+    before.snapshot.owner = owner(1000, 1);
+    after.snapshot.owner = owner(3000, 0);
+    const kept = carried(directorPush(null, before));
+    if (kept.kind !== "full") throw new Error("the first push is whole");
+
+    const next = applyDirectorPush(kept.status, carried(directorPush(before, after)));
+    expect(next).toEqual(after);
+    const [oa, ob] = next?.snapshot?.owner?.services ?? [];
+    expect(oa).toBe(kept.status.snapshot?.owner?.services[0]);
+    expect(ob).not.toBe(kept.status.snapshot?.owner?.services[1]);
+    expect(next?.snapshot?.owner?.readAt).toBe(3000);
   });
 
   it("refuses a delta that does not fit what the page holds", () => {

@@ -1,6 +1,6 @@
 "use client";
 import { useSubscription } from "@trpc/tanstack-react-query";
-import { useState } from "react";
+import { startTransition, useState } from "react";
 import type { FleetDirector, FleetSummary } from "@/server/live/fleet-summary";
 import { mergeFleetSummary } from "@/components/live/fleet-merge";
 import { liveStateOf, type LiveFeed } from "@/components/live/live-state";
@@ -22,7 +22,9 @@ export function useFleetSummary(
     trpc.live.fleetSummary.subscriptionOptions(undefined, {
       onData: (push) => {
         setLastDataAt(receivedAt());
-        setFleet((before) => mergeFleetSummary(before, push));
+        // A transition (rendered in slices, yielding to input and frames): a push of 250
+        // changed directors must not block the page for one long task.
+        startTransition(() => setFleet((before) => mergeFleetSummary(before, push)));
         onPush?.(push.clusters.flatMap((c) => c.directors));
       },
     }),

@@ -168,17 +168,18 @@ interface TraceEvent {
 /**
  * Main-thread work per push (ms): the renderer main thread's top-level tasks, each given
  * to the last push mark (performance.mark(markName)) at or before its end; tasks before the
- * first mark are left out. Also the busy share of the main thread over the trace.
+ * first mark are left out. Also each push's longest task (what blocks a frame: a page that
+ * spreads its work over short tasks stays responsive) and the main thread's busy share.
  */
 export function workPerPush(
   traceJson: string,
   markName: string,
-): { perPush: number[]; busyShare: number | null } {
+): { perPush: number[]; longestPerPush: number[]; busyShare: number | null } {
   const parsed = JSON.parse(traceJson) as { traceEvents?: TraceEvent[] } | TraceEvent[];
   const events = Array.isArray(parsed) ? parsed : (parsed.traceEvents ?? []);
   const marks = events.filter((e) => e.name === markName).sort((a, b) => a.ts - b.ts);
   const first = marks[0];
-  if (!first) return { perPush: [], busyShare: null };
+  if (!first) return { perPush: [], longestPerPush: [], busyShare: null };
   // The main thread is the one the marks are on.
   const tasks = events
     .filter(
@@ -190,6 +191,7 @@ export function workPerPush(
     )
     .sort((a, b) => a.ts - b.ts);
   const perPush = marks.map(() => 0);
+  const longestPerPush = marks.map(() => 0);
   let busy = 0;
   let m = 0;
   for (const t of tasks) {
@@ -197,10 +199,11 @@ export function workPerPush(
     while (m + 1 < marks.length && (marks[m + 1]?.ts ?? Infinity) <= end) m++;
     if ((marks[0]?.ts ?? Infinity) > end) continue;
     perPush[m] = (perPush[m] ?? 0) + (t.dur ?? 0) / 1000;
+    longestPerPush[m] = Math.max(longestPerPush[m] ?? 0, (t.dur ?? 0) / 1000);
     busy += t.dur ?? 0;
   }
   const span = (marks[marks.length - 1]?.ts ?? first.ts) - first.ts;
-  return { perPush, busyShare: span > 0 ? busy / span : null };
+  return { perPush, longestPerPush, busyShare: span > 0 ? busy / span : null };
 }
 
 /**

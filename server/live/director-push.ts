@@ -5,6 +5,7 @@
  * services that had not moved. Pure; the page applies it (components/live/director-push.ts).
  */
 import type { ServiceState } from "@/server/ipvs/model";
+import { samePlain } from "@/server/ipvs/plain";
 import type { DirectorOwner } from "./owner-view";
 import type { DirectorSnapshot, DirectorStatus } from "./types";
 
@@ -21,25 +22,6 @@ export type DirectorPush =
         owner?: DirectorOwner | null;
       };
     };
-
-/**
- * Deep equality of plain data (objects, arrays, bigint, primitives): what a push holds
- * after it left the poller, no classes, no cycles.
- */
-export function samePlain(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((x, i) => samePlain(x, b[i]));
-  }
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  const rb = b as Record<string, unknown>;
-  const ra = a as Record<string, unknown>;
-  return ka.every((k) => Object.hasOwn(rb, k) && samePlain(ra[k], rb[k]));
-}
 
 /**
  * The push that turns `before` (the last one the browser got) into `after`: a delta when

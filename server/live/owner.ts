@@ -7,10 +7,20 @@
 import "server-only";
 import type { RuleSet } from "@/server/ipvs/model";
 import type { SshPool } from "@/server/ssh/pool";
+import { isConsoleError, type ConsoleErrorCode } from "@/server/errors";
+import { directorLog } from "@/server/log";
 import { DEFAULT_OWNER_READ, OWNER_SCRIPT, ownerArgs, parseOwnerOutput } from "./owner-script";
 import { ownerInputs, ownerView, type DirectorOwner, type OwnerInputs } from "./owner-view";
 
 type OwnerTarget = Parameters<SshPool["execScript"]>[0];
+
+/** Errors of the connection itself, which the poll reports. */
+const CONNECTION_CODES = new Set<ConsoleErrorCode>([
+  "UNREACHABLE",
+  "AUTH_FAILED",
+  "HOST_KEY_UNKNOWN",
+  "HOST_KEY_CHANGED",
+]);
 
 const globalForOwners = globalThis as typeof globalThis & {
   __lvsConsoleOwners?: WeakMap<SshPool, Map<string, OwnerInputs>>;
@@ -31,9 +41,10 @@ function inputsOf(pool: SshPool): Map<string, OwnerInputs> {
 
 /**
  * Runs the owner script; resolves to null (never rejects) when it fails. A change flow's read
- * is tried twice: one owner read that times out on a loaded director must not leave a change
- * applied to the kernel with its rules file unsaved. The poller's read (with its signal) is
- * tried once: the next full poll reads again.
+ * (no signal) is tried twice and goes in the "change" lane: one owner read that times out on
+ * a loaded director, or waits behind its reads (connection tables, polls) until its timeout,
+ * must not leave a change applied to the kernel with its rules file unsaved. The poller's
+ * read (with its signal) is a read like the others, tried once: the next full poll reads again.
  */
 export async function readOwner(
   pool: SshPool,
@@ -47,13 +58,32 @@ export async function readOwner(
       const result = await pool.execScript(director, OWNER_SCRIPT, {
         args: ownerArgs(DEFAULT_OWNER_READ),
         timeoutMs: 10_000,
+        lane: signal ? "read" : "change",
         ...(signal ? { signal } : {}),
       });
       const inputs = ownerInputs(parseOwnerOutput(result.stdout), Date.now(), Date.now() - started);
       inputsOf(pool).set(director.id, inputs);
       return inputs;
-    } catch {
+    } catch (err) {
       if (signal?.aborted) return null;
+      // Kept in the log: the caller only learns "no owner view", and a slow or failing owner
+      // read on a reachable director is what an operator needs to see to find why. A
+      // director the console cannot reach or log in to is the poll's error already, logged
+      // and shown there; the script (3 KB of argv in the error's details) is left out.
+      const code = isConsoleError(err) ? err.code : "INTERNAL";
+      if (!CONNECTION_CODES.has(code)) {
+        directorLog(director).warn(
+          {
+            event: "owner_read_failed",
+            code,
+            error: err instanceof Error ? err.message : String(err),
+            attempt,
+            tries,
+            ms: Date.now() - started,
+          },
+          "owner read failed",
+        );
+      }
     }
   }
   return null;
