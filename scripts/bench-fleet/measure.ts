@@ -97,6 +97,12 @@ export function histogram(text: string, name: string): Map<number, number> {
 }
 
 /** An unlabelled gauge's value from a Prometheus text scrape, or null. */
+/** Directors whose lvs_director_up is 1 in a /metrics scrape. */
+export function upDirectors(text: string): number {
+  return text.split("\n").filter((l) => l.startsWith("lvs_director_up{") && l.endsWith(" 1"))
+    .length;
+}
+
 export function gauge(text: string, name: string): number | null {
   const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
   return m ? Number(m[1]) : null;
