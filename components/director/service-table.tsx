@@ -47,7 +47,11 @@ const CELL = "h-7 min-w-0 truncate px-2 leading-7 whitespace-nowrap";
 function MessageRow({ children }: { children: ReactNode }) {
   return (
     <div role="row" className="border-b">
-      <div role="cell" aria-colspan={12} className={cn(CELL, "text-muted-foreground")}>
+      <div
+        role="cell"
+        aria-colspan={SERVICE_COLUMNS.length + 1}
+        className={cn(CELL, "text-muted-foreground")}
+      >
         {children}
       </div>
     </div>
@@ -89,8 +93,8 @@ export const ServiceTable = memo(function ServiceTable({
   onAction: (a: Action) => void;
 }) {
   // These change every row's props at once (a drain, a doctor report, an owner read) and
-  // arrive as urgent updates (React Query's store): deferred, React renders the rows in
-  // slices that yield to input and frames instead of one long task.
+  // can arrive as urgent updates (React Query's store, a whole push): deferred, React
+  // renders the rows in slices that yield to input and frames instead of one long task.
   const drainOf = useDeferredValue(drainOfNow);
   const doctorFor = useDeferredValue(doctorForNow);
   const owned = useDeferredValue(ownedNow);
@@ -319,7 +323,7 @@ const ServiceBlock = memo(function ServiceBlock({
       {open && (
         <div role="row" className="grid grid-cols-[1.75rem_minmax(0,1fr)]">
           <div role="cell" />
-          <div role="cell" aria-colspan={11} className="py-1 pl-2">
+          <div role="cell" aria-colspan={SERVICE_COLUMNS.length} className="py-1 pl-2">
             {seen ? (
               <RealserverTable
                 service={s}
