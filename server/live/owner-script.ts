@@ -1,7 +1,8 @@
 /**
  * The owner read: ONE fixed sh script, run beside every FULL snapshot read, that prints
  * what decides who owns a director's IPVS rules, between markers:
- * - keepalived: the parent's pid (pid files, else the lowest pid whose comm is keepalived),
+ * - keepalived: the daemon's parent's pid (pid files, else the lowest pid whose comm is
+ *   keepalived; never a one-shot `keepalived --version` or `-t`, however short-lived),
  *   its command line (for `-f`), `keepalived --version`;
  * - the keepalived config and every file it includes (globs expanded by the shell, relative
  *   paths from the including file's folder, at most 64 files of at most $1 bytes each),
@@ -25,28 +26,39 @@ export const OWNER_SCRIPT = `m='${MARK}'; fm='${FILE_MARK}'
 max=$1; tries=$2
 s() { printf '%s %s\\n' "$m" "$1"; }
 e() { printf '\\n%s exit %s\\n' "$m" "$1"; }
-pid=
+nl='
+'
+# Whether pid $1 is the keepalived daemon (argv left in $args, one per line): its comm is
+# keepalived and it is no one-shot run (--version, --help, a -t config test: this script's
+# own, a change flow's, an operator's), which SIGUSR1 would kill and which never dumps.
+daemon() {
+  c=; read -r c < "/proc/$1/comm" 2>/dev/null
+  [ "$c" = keepalived ] || return 1
+  args=$(tr '\\0' '\\n' < "/proc/$1/cmdline" 2>/dev/null)
+  case "$nl$args$nl" in
+    "$nl$nl"|*"$nl"-v"$nl"*|*"$nl"--version"$nl"*|*"$nl"-h"$nl"*|*"$nl"--help"$nl"*|*"$nl"-t*|*"$nl"--config-test*) return 1 ;;
+  esac
+}
+pid=; cmd=
 for f in /run/keepalived.pid /var/run/keepalived.pid /run/keepalived/keepalived.pid; do
   [ -r "$f" ] || continue
   read -r p < "$f" 2>/dev/null || continue
-  c=; read -r c < "/proc/$p/comm" 2>/dev/null
-  [ "$c" = keepalived ] && { pid=$p; break; }
+  daemon "$p" && { pid=$p; cmd=$args; break; }
 done
 if [ -z "$pid" ]; then
+  # The lowest pid is the parent (its children are keepalived too); /proc lists in text order.
   for d in /proc/[0-9]*; do
-    c=; read -r c < "$d/comm" 2>/dev/null
-    [ "$c" = keepalived ] || continue
     p=\${d#/proc/}
-    if [ -z "$pid" ] || [ "$p" -lt "$pid" ]; then pid=$p; fi
+    [ -z "$pid" ] || [ "$p" -lt "$pid" ] || continue
+    daemon "$p" && { pid=$p; cmd=$args; }
   done
 fi
 conf=/etc/keepalived/keepalived.conf
 if [ -n "$pid" ]; then
   s pid; printf '%s' "$pid"; e 0
-  IFS='
-'
-  set -- $(tr '\\0' '\\n' < "/proc/$pid/cmdline")
-  unset IFS
+  set -f; IFS=$nl
+  set -- $cmd
+  unset IFS; set +f
   s cmdline; printf '%s\\n' "$@"; e 0
   while [ $# -gt 0 ]; do
     case $1 in

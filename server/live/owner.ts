@@ -11,6 +11,7 @@ import { isConsoleError, type ConsoleErrorCode } from "@/server/errors";
 import { directorLog } from "@/server/log";
 import { DEFAULT_OWNER_READ, OWNER_SCRIPT, ownerArgs, parseOwnerOutput } from "./owner-script";
 import { ownerInputs, ownerView, type DirectorOwner, type OwnerInputs } from "./owner-view";
+import { Turns } from "./turns";
 
 type OwnerTarget = Parameters<SshPool["execScript"]>[0];
 
@@ -22,35 +23,54 @@ const CONNECTION_CODES = new Set<ConsoleErrorCode>([
   "HOST_KEY_CHANGED",
 ]);
 
-const globalForOwners = globalThis as typeof globalThis & {
-  __lvsConsoleOwners?: WeakMap<SshPool, Map<string, OwnerInputs>>;
-};
-const byPool = (globalForOwners.__lvsConsoleOwners ??= new WeakMap<
-  SshPool,
-  Map<string, OwnerInputs>
->());
+interface PoolOwners {
+  inputs: Map<string, OwnerInputs>;
+  /** One owner read at a time per director (turns.ts says why). */
+  turns: Turns<OwnerInputs | null>;
+}
 
-function inputsOf(pool: SshPool): Map<string, OwnerInputs> {
-  let map = byPool.get(pool);
-  if (!map) {
-    map = new Map<string, OwnerInputs>();
-    byPool.set(pool, map);
+const globalForOwners = globalThis as typeof globalThis & {
+  __lvsConsoleOwnerReads?: WeakMap<SshPool, PoolOwners>;
+};
+const byPool = (globalForOwners.__lvsConsoleOwnerReads ??= new WeakMap<SshPool, PoolOwners>());
+
+function ownersOf(pool: SshPool): PoolOwners {
+  let owners = byPool.get(pool);
+  if (!owners) {
+    owners = { inputs: new Map(), turns: new Turns() };
+    byPool.set(pool, owners);
   }
-  return map;
+  return owners;
 }
 
 /**
- * Runs the owner script; resolves to null (never rejects) when it fails. A change flow's read
- * (no signal) is tried twice and goes in the "change" lane: one owner read that times out on
- * a loaded director, or waits behind its reads (connection tables, polls) until its timeout,
- * must not leave a change applied to the kernel with its rules file unsaved. The poller's
- * read (with its signal) is a read like the others, tried once: the next full poll reads again.
+ * Runs the owner script; resolves to null (never rejects) when it fails or is skipped.
+ * Owner reads of one director never overlap: two SIGUSR1s to keepalived at once can merge
+ * into one dump, and the read that misses it polls for it until its timeout.
+ * - A change flow's read (no signal) waits its turn, or joins the read queued next; it is
+ *   tried twice and goes in the "change" lane: one owner read that times out on a loaded
+ *   director, or waits behind its reads (connection tables, polls) until its timeout, must
+ *   not leave a change applied to the kernel with its rules file unsaved.
+ * - The poller's read (with its signal) is skipped while another runs or waits: the poll
+ *   keeps the last view, and the read under way leaves the next one. It is a read like the
+ *   others, tried once: the next full poll reads again.
  */
-export async function readOwner(
+export function readOwner(
   pool: SshPool,
   director: OwnerTarget,
   signal?: AbortSignal,
   tries = signal ? 1 : 2,
+): Promise<OwnerInputs | null> {
+  const { turns } = ownersOf(pool);
+  if (signal && turns.busy(director.id)) return Promise.resolve(null);
+  return turns.run(director.id, () => attempts(pool, director, signal, tries));
+}
+
+async function attempts(
+  pool: SshPool,
+  director: OwnerTarget,
+  signal: AbortSignal | undefined,
+  tries: number,
 ): Promise<OwnerInputs | null> {
   for (let attempt = 1; attempt <= tries; attempt++) {
     const started = Date.now();
@@ -62,7 +82,7 @@ export async function readOwner(
         ...(signal ? { signal } : {}),
       });
       const inputs = ownerInputs(parseOwnerOutput(result.stdout), Date.now(), Date.now() - started);
-      inputsOf(pool).set(director.id, inputs);
+      ownersOf(pool).inputs.set(director.id, inputs);
       return inputs;
     } catch (err) {
       if (signal?.aborted) return null;
@@ -99,6 +119,6 @@ export function ownerFor(
   kernel: RuleSet,
   fresh: OwnerInputs | null = null,
 ): DirectorOwner | null {
-  const inputs = fresh ?? inputsOf(pool).get(directorId) ?? null;
+  const inputs = fresh ?? ownersOf(pool).inputs.get(directorId) ?? null;
   return inputs === null ? null : ownerView(inputs, kernel);
 }

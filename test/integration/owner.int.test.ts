@@ -15,7 +15,8 @@ import { getDrain } from "@/server/db/drains";
 import { listOutsideEvents } from "@/server/db/outside";
 import { getPollers } from "@/server/live/registry";
 import type { DirectorStatus } from "@/server/live/types";
-import { OWNER_SCRIPT, ownerArgs } from "@/server/live/owner-script";
+import { readOwner } from "@/server/live/owner";
+import { DEFAULT_OWNER_READ, OWNER_SCRIPT, ownerArgs } from "@/server/live/owner-script";
 import { getSshPool } from "@/server/db/ssh-pool";
 import { ensureHaLab, labRunDir, stopLab } from "../../lab/harness";
 import { directorConfigOf } from "./lab-director";
@@ -167,6 +168,20 @@ describe("owner and drift on both directors of the pair", () => {
     // stat twice, sleep, ipvsadm) plus the subshells of the command substitutions.
     // Bounded, with room for processes keepalived itself starts meanwhile on a loaded host.
     expect(processes).toBeLessThan(60);
+  });
+
+  it("gives owner reads asked at once keepalived's dump each, one read after the other", async () => {
+    // Beside the pollers' own reads: two SIGUSR1s at once can merge into one dump, and the
+    // read that missed it would poll for it until its timeout.
+    const pool = getSshPool();
+    const reads = await Promise.all([1, 2, 3].map(() => readOwner(pool, director(A))));
+    for (const inputs of reads) {
+      expect(inputs?.raw.keepalived.pid).toBeGreaterThan(1);
+      expect(inputs?.raw.keepalived.dumpWaits).toBeLessThan(DEFAULT_OWNER_READ.dumpTries);
+      expect(inputs?.raw.keepalived.vrrpData).toContain(" VRRP Instance = VI_PUB");
+    }
+    // The second and third joined one read queued behind the first.
+    expect(reads[2]).toBe(reads[1]);
   });
 });
 
