@@ -22,7 +22,12 @@ import { chromium, type Browser, type Page } from "@playwright/test";
 import { stringify } from "yaml";
 import { ensureDemoAdmin } from "@/server/auth/users";
 import { repoRoot } from "../lab/harness";
-import { DIRECTORS_PER_SSHD, startSimFleet, type SimFleet } from "./bench-fleet/sim";
+import {
+  autogroupsOffForRun,
+  DIRECTORS_PER_SSHD,
+  startSimFleet,
+  type SimFleet,
+} from "./bench-fleet/sim";
 import {
   gauge,
   groupUsage,
@@ -208,6 +213,13 @@ async function run(result: Result, cleanup: Array<() => Promise<void> | void>): 
   log(
     `bench:fleet: ${DIRECTORS} simulated directors (nice ${SIM_NICE}), ${INTERVAL_MS} ms interval, ${SECONDS} s`,
   );
+  const autogroups = autogroupsOffForRun();
+  if (autogroups) {
+    cleanup.push(() => autogroups.restore());
+    log(
+      `  scheduler autogroups off for the run (restored after): else nice ${SIM_NICE} does not hold`,
+    );
+  }
   const sim = await startSimFleet({
     repoRoot,
     dir: join(dataDir, "sim"),

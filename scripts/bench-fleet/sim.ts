@@ -130,6 +130,45 @@ function waitForBanner(port: number, timeoutMs: number): Promise<void> {
   });
 }
 
+const AUTOGROUP = "/proc/sys/kernel/sched_autogroup_enabled";
+
+/**
+ * Makes the simulated directors' nice hold: with scheduler autogroups on (Debian's kernel
+ * default) nice only ranks a process within its session's group, and sshd runs every
+ * connection and every channel in a session of its own (setsid), so each director's are
+ * groups of their own, weighted as nice 0 like the console's one group. Turns autogroups off
+ * for the run (root only) and gives back the function that restores the setting, also run
+ * on exit and on SIGINT/SIGTERM; null when they are off already or cannot be changed.
+ */
+export function autogroupsOffForRun(): { restore: () => void } | null {
+  let before: string;
+  try {
+    before = readFileSync(AUTOGROUP, "utf8").trim();
+    if (before === "0") return null;
+    writeFileSync(AUTOGROUP, "0");
+  } catch {
+    return null;
+  }
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    try {
+      writeFileSync(AUTOGROUP, before);
+    } catch {
+      // reported by the caller's note; nothing else to do at exit
+    }
+  };
+  process.once("exit", restore);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      restore();
+      process.exit(130);
+    });
+  }
+  return { restore };
+}
+
 /** Starts ceil(directors / 100) sshds on basePort, basePort + 1, ... (loopback only). */
 export async function startSimFleet(options: {
   repoRoot: string;
@@ -263,7 +302,8 @@ export async function startSimFleet(options: {
       // Niced: on a real fleet the directors are other machines, their CPU is not the
       // console's; here they share its 2 cores, and at nice 0 their 1,000 sshd processes
       // starve the console's one thread of its turn (event-loop delays of seconds at 500
-      // directors while the console used 0.35 cores). At nice 19 they get what is left.
+      // directors while the console used 0.35 cores). At nice 19 they get what is left,
+      // once autogroups are off (autogroupsOffForRun).
       const child = spawn(
         "nice",
         [

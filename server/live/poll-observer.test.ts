@@ -28,6 +28,7 @@ const poll = (at: number, fields: Partial<PollObservation>): PollObservation => 
   at,
   durationMs: 200,
   error: null,
+  message: null,
   version: "v1",
   lateMs: null,
   ...fields,
@@ -38,8 +39,8 @@ describe("the poll observer", () => {
     const { observe, lines } = observer();
     observe(poll(1, {}));
     observe(poll(2, {}));
-    observe(poll(3, { error: "UNREACHABLE", version: null }));
-    observe(poll(4, { error: "UNREACHABLE", version: null }));
+    observe(poll(3, { error: "UNREACHABLE", message: "lvs1: connection refused", version: null }));
+    observe(poll(4, { error: "UNREACHABLE", message: "lvs1: connection refused", version: null }));
     observe(poll(5, { error: "AUTH_FAILED", version: null }));
     observe(poll(6, {}));
     observe(poll(7, { version: "v2" }));
@@ -50,6 +51,8 @@ describe("the poll observer", () => {
       ["director.rules_changed", "v2"],
     ]);
     expect(lines.every((l) => l.director === "lvs1" && l.cluster === "web")).toBe(true);
+    // The message says what the code cannot: which read failed, how.
+    expect(lines[0]?.error).toBe("lvs1: connection refused");
   });
 
   it("records every poll in the metrics", async () => {

@@ -43,6 +43,8 @@ function pollMetrics(): PollMetricsSink {
 
 export interface PollObservation extends PollRecord {
   version: string | null;
+  /** A failed poll's message. */
+  message: string | null;
 }
 
 interface LastPoll {
@@ -64,7 +66,10 @@ export function createPollObserver(deps: PollObserverDeps): (event: PollObservat
     const log = deps.log({ id: event.directorId, clusterId: event.clusterId });
     if (event.error !== null) {
       if (before?.error !== event.error)
-        log.warn({ event: "director.unreachable", code: event.error }, "poll failed");
+        log.warn(
+          { event: "director.unreachable", code: event.error, error: event.message },
+          "poll failed",
+        );
       states.set(event.directorId, { error: event.error, version: before?.version ?? null });
       return;
     }

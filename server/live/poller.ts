@@ -37,6 +37,8 @@ export interface PollEvent {
   durationMs: number;
   /** The error code of a failed poll, null for a good one. */
   error: ConsoleErrorCode | null;
+  /** Its message (what the log says besides the code), null for a good one. */
+  message: string | null;
   /** The rules version a good poll read, null for a failed one. */
   version: string | null;
   /**
@@ -218,6 +220,7 @@ export class DirectorPoller {
       at,
       durationMs: at - startedAt,
       error: next.error?.code ?? null,
+      message: next.error?.message ?? null,
       version: next.error ? null : (next.snapshot?.version ?? null),
       lateMs,
     });
