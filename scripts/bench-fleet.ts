@@ -29,6 +29,7 @@ import {
   type SimFleet,
 } from "./bench-fleet/sim";
 import {
+  AnswerTimes,
   gauge,
   groupUsage,
   histogram,
@@ -40,6 +41,7 @@ import {
   sshConnections,
   treeCpuSeconds,
   upDirectors,
+  within,
   workPerPush,
 } from "./bench-fleet/measure";
 import { markPushes, startProfile } from "./bench-fleet/tab";
@@ -69,16 +71,6 @@ const PUSH_MARK = "lvs-bench-push";
 
 const log = (line: string) => console.log(line);
 
-/** A step that may hang (a tab or a browser that stopped answering) fails after `ms`. */
-function within<T>(ms: number, what: string, step: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    step,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 const r0 = (x: number | null) => (x === null ? "n/a" : x.toFixed(0));
 const r2 = (x: number | null) => (x === null ? "n/a" : x.toFixed(2));
 
@@ -207,24 +199,16 @@ async function openFleet(browser: Browser, login: string): Promise<Page> {
   return page;
 }
 
-/** How long each /metrics scrape took, and a /healthz asked at the same moment (ms). */
-const answerTimes: { metrics: number[]; healthz: number[] } = { metrics: [], healthz: [] };
-
-async function timed(times: number[], url: string, init?: RequestInit): Promise<string> {
-  const t = performance.now();
-  const text = await (await fetch(url, init)).text();
-  times.push(performance.now() - t);
-  return text;
-}
+// Each /metrics scrape's time, and a /healthz's asked beside it: a slow scrape in a server that
+// answers the rest fast is the scrape's own cost, not a server behind on everything.
+const answerTimes = { metrics: new AnswerTimes(), healthz: new AnswerTimes() };
 
 async function scrapeMetrics(token: string): Promise<string> {
-  // /healthz beside it: a slow scrape in a server that answers the rest fast is the
-  // scrape's own cost, not a server behind on everything.
   const [text] = await Promise.all([
-    timed(answerTimes.metrics, `${BASE}/metrics`, {
+    answerTimes.metrics.fetchText(`${BASE}/metrics`, {
       headers: { authorization: `Bearer ${token}` },
     }),
-    timed(answerTimes.healthz, `${BASE}/healthz`).catch(() => ""),
+    answerTimes.healthz.fetchText(`${BASE}/healthz`).catch(() => ""),
   ]);
   return text;
 }
@@ -448,8 +432,8 @@ async function main(): Promise<void> {
       // best effort: the rest still runs
     }
   }
-  if (answerTimes.metrics.length > 0) result.metricsScrapeMaxMs = Math.max(...answerTimes.metrics);
-  if (answerTimes.healthz.length > 0) result.healthzMaxMs = Math.max(...answerTimes.healthz);
+  result.metricsScrapeMaxMs = answerTimes.metrics.maxMs();
+  result.healthzMaxMs = answerTimes.healthz.maxMs();
   report(result);
   if (JSON_OUT) console.log(JSON.stringify(result));
   process.exit(result.error ? 1 : 0);

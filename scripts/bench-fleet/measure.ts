@@ -280,3 +280,30 @@ export function hottestFunctions(profile: CpuProfile, top: number): string {
     ...lines,
   ].join("\n");
 }
+
+/** How long a server took to answer each request (ms), for the slowest one. */
+export class AnswerTimes {
+  private readonly times: number[] = [];
+
+  async fetchText(url: string, init?: RequestInit): Promise<string> {
+    const t = performance.now();
+    const text = await (await fetch(url, init)).text();
+    this.times.push(performance.now() - t);
+    return text;
+  }
+
+  maxMs(): number | null {
+    return this.times.length === 0 ? null : Math.max(...this.times);
+  }
+}
+
+/** A step that may hang (a tab or a browser that stopped answering) fails after `ms`. */
+export function within<T>(ms: number, what: string, step: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    step,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
