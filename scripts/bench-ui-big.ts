@@ -31,6 +31,8 @@ export interface BigDirectorResult {
   bigDirectorUpdateP99Ms: number | null;
   /** Each update's longest main-thread task p99: what holds a frame back. */
   bigDirectorLongestTaskP99Ms: number | null;
+  /** The updates' main-thread CPU time (the trace's thread times), without waits for a core. */
+  bigDirectorUpdateCpuP99Ms: number | null;
   bigDirectorUpdates: number;
   bigDirectorHeapGrowthMb: number | null;
   /** After the first minute (null for a run of under 2 minutes). */
@@ -259,6 +261,7 @@ export async function bigDirectorBench(
   const heap0 = await heapMb(page);
   const phases = minutes >= 2 ? [1, minutes - 1] : [minutes];
   const perPush: number[] = [];
+  const cpuPerPush: number[] = [];
   const longest: number[] = [];
   const heaps = [heap0];
   for (const phase of phases) {
@@ -272,6 +275,7 @@ export async function bigDirectorBench(
     heaps.push(await heapMb(page));
     const work = workPerPush(trace, MARK);
     perPush.push(...work.perPush);
+    cpuPerPush.push(...(work.cpuPerPush ?? []));
     longest.push(...work.longestPerPush);
     if (profile) {
       console.log(mainThreadByEvent(trace, MARK, 25));
@@ -283,7 +287,7 @@ export async function bigDirectorBench(
   const heap1 = heaps.at(-1) ?? heap0;
   const steady = heaps.length > 2 ? heap1 - (heaps[1] ?? heap0) : null;
   console.log(
-    `   live updates: ${perPush.length} in ${minutes} min; main thread per update p50 ${percentile(perPush, 50)?.toFixed(1)} ms, p99 ${percentile(perPush, 99)?.toFixed(1)} ms; its longest task p50 ${percentile(longest, 50)?.toFixed(1)} ms, p99 ${percentile(longest, 99)?.toFixed(1)} ms`,
+    `   live updates: ${perPush.length} in ${minutes} min; main thread per update p50 ${percentile(perPush, 50)?.toFixed(1)} ms, p99 ${percentile(perPush, 99)?.toFixed(1)} ms; its longest task p50 ${percentile(longest, 50)?.toFixed(1)} ms, p99 ${percentile(longest, 99)?.toFixed(1)} ms; its CPU time p50 ${percentile(cpuPerPush, 50)?.toFixed(1)} ms, p99 ${percentile(cpuPerPush, 99)?.toFixed(1)} ms`,
   );
   console.log(
     `   JS heap after GC: ${heaps.map((h) => h.toFixed(1)).join(" -> ")} MB (${(heap1 - heap0).toFixed(1)} MB in all${steady === null ? "" : `, ${steady.toFixed(1)} MB after the first minute`})`,
@@ -304,6 +308,7 @@ export async function bigDirectorBench(
     bigDirectorUpdateP50Ms: percentile(perPush, 50),
     bigDirectorUpdateP99Ms: percentile(perPush, 99),
     bigDirectorLongestTaskP99Ms: percentile(longest, 99),
+    bigDirectorUpdateCpuP99Ms: percentile(cpuPerPush, 99),
     bigDirectorUpdates: perPush.length,
     bigDirectorHeapGrowthMb: heap1 - heap0,
     bigDirectorHeapSteadyGrowthMb: steady,

@@ -40,6 +40,30 @@ export function groupUsage(pgid: number): { cpuSeconds: number; rssMb: number } 
 }
 
 /**
+ * Seconds the main threads of a process group ran, and waited runnable for a core
+ * (/proc/<pid>/schedstat: the scheduler's own count), and how many of them are in
+ * uninterruptible sleep (state D: disk) right now. An event loop that lags while its
+ * process uses little CPU either waits for a core (wait grows) or for the disk (D).
+ */
+export function groupSched(pgid: number): { runS: number; waitS: number; inDiskWait: number } {
+  let run = 0;
+  let wait = 0;
+  let inDiskWait = 0;
+  for (const { pid, f } of procStats()) {
+    if (Number(f[2]) !== pgid) continue;
+    if (f[0] === "D") inDiskWait++;
+    try {
+      const [r, w] = readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ").map(Number);
+      run += r ?? 0;
+      wait += w ?? 0;
+    } catch {
+      // gone
+    }
+  }
+  return { runS: run / 1e9, waitS: wait / 1e9, inDiskWait };
+}
+
+/**
  * CPU seconds of some processes and all their descendants, including the ones that have
  * exited and been reaped (cutime, cstime): the simulated directors' sshds, whose sessions
  * call setsid and fork a shell and a command per call.
@@ -166,6 +190,8 @@ interface TraceEvent {
   ph: string;
   ts: number;
   dur?: number;
+  /** Thread (CPU) time of an "X" event, µs: what the thread itself spent, not waiting for a core. */
+  tdur?: number;
   pid: number;
   tid: number;
   args?: { name?: string };
@@ -176,16 +202,24 @@ interface TraceEvent {
  * to the last push mark (performance.mark(markName)) at or before its end; tasks before the
  * first mark are left out. Also each push's longest task (what blocks a frame: a page that
  * spreads its work over short tasks stays responsive) and the main thread's busy share.
+ * `perPush` is wall time: on a host whose cores are all busy it includes the time a task
+ * waited for a core. `cpuPerPush` is the same tasks' thread time (the trace's tdur), the
+ * work itself; null when the trace has no thread times.
  */
 export function workPerPush(
   traceJson: string,
   markName: string,
-): { perPush: number[]; longestPerPush: number[]; busyShare: number | null } {
+): {
+  perPush: number[];
+  cpuPerPush: number[] | null;
+  longestPerPush: number[];
+  busyShare: number | null;
+} {
   const parsed = JSON.parse(traceJson) as { traceEvents?: TraceEvent[] } | TraceEvent[];
   const events = Array.isArray(parsed) ? parsed : (parsed.traceEvents ?? []);
   const marks = events.filter((e) => e.name === markName).sort((a, b) => a.ts - b.ts);
   const first = marks[0];
-  if (!first) return { perPush: [], longestPerPush: [], busyShare: null };
+  if (!first) return { perPush: [], cpuPerPush: null, longestPerPush: [], busyShare: null };
   // The main thread is the one the marks are on.
   const tasks = events
     .filter(
@@ -197,6 +231,8 @@ export function workPerPush(
     )
     .sort((a, b) => a.ts - b.ts);
   const perPush = marks.map(() => 0);
+  const cpuPerPush = marks.map(() => 0);
+  let threadTimes = false;
   const longestPerPush = marks.map(() => 0);
   let busy = 0;
   let m = 0;
@@ -205,11 +241,18 @@ export function workPerPush(
     while (m + 1 < marks.length && (marks[m + 1]?.ts ?? Infinity) <= end) m++;
     if ((marks[0]?.ts ?? Infinity) > end) continue;
     perPush[m] = (perPush[m] ?? 0) + (t.dur ?? 0) / 1000;
+    if (t.tdur !== undefined) threadTimes = true;
+    cpuPerPush[m] = (cpuPerPush[m] ?? 0) + (t.tdur ?? 0) / 1000;
     longestPerPush[m] = Math.max(longestPerPush[m] ?? 0, (t.dur ?? 0) / 1000);
     busy += t.dur ?? 0;
   }
   const span = (marks[marks.length - 1]?.ts ?? first.ts) - first.ts;
-  return { perPush, longestPerPush, busyShare: span > 0 ? busy / span : null };
+  return {
+    perPush,
+    cpuPerPush: threadTimes ? cpuPerPush : null,
+    longestPerPush,
+    busyShare: span > 0 ? busy / span : null,
+  };
 }
 
 /**
@@ -246,7 +289,7 @@ export function percentile(xs: number[], p: number): number | null {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? null;
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: Array<{
     id: number;
     callFrame: { functionName: string; url: string; lineNumber: number };
@@ -256,7 +299,11 @@ interface CpuProfile {
 }
 
 /** A CDP CPU profile's `top` functions by self time, one line each ("ms  name  file:line"). */
-export function hottestFunctions(profile: CpuProfile, top: number): string {
+export function hottestFunctions(
+  profile: CpuProfile,
+  top: number,
+  what = "tab CPU profile",
+): string {
   const byNode = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
   const self = new Map<string, number>();
   const samples = profile.samples ?? [];
@@ -275,10 +322,7 @@ export function hottestFunctions(profile: CpuProfile, top: number): string {
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([k, us]) => `    ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
-  return [
-    `  tab CPU profile: ${(total / 1000).toFixed(0)} ms sampled, by self time:`,
-    ...lines,
-  ].join("\n");
+  return [`  ${what}: ${(total / 1000).toFixed(0)} ms sampled, by self time:`, ...lines].join("\n");
 }
 
 /** How long a server took to answer each request (ms), for the slowest one. */

@@ -1,15 +1,16 @@
 /**
  * Simulated directors for `npm run bench:fleet`: real OpenSSH sshd processes on loopback
- * ports, one per 100 directors, that answer the console's real remote scripts. Each sshd
- * forces every session into `sh -c "$SSH_ORIGINAL_COMMAND"` with a PATH whose `ipvsadm`
- * prints output captured from the lab director (fixtures/, see its README) with the
- * counters grown since the start of the run, and whose `grep` serves the captured
- * /proc/net/ip_vs and sysctls. The console's SSH side is untouched: the directors are
- * configured with a known_hosts file holding the generated host keys, checked strictly.
+ * ports, one per 10 directors (DIRECTORS_PER_SSHD), that answer the console's real remote
+ * scripts. Each sshd forces every session into a shell (session.sh) where `ipvsadm` prints
+ * output captured from the lab director (fixtures/, see its README) with the counters grown
+ * since the start of the run, and `grep` serves the captured /proc/net/ip_vs and sysctls.
+ * The console's SSH side is untouched: the directors are configured with a known_hosts
+ * file holding the generated host keys, checked strictly.
  *
  * The host has no sshd account and no /run/sshd: each sshd runs in a mount namespace of
  * its own (unshare -m) where a copy of /etc/passwd with an `sshd` privilege-separation
- * user and a tmpfs /run are mounted, so nothing on the host changes.
+ * user and a tmpfs /run are mounted, so nothing on the host changes; and in a PID
+ * namespace of its own (a /proc of its ten directors' sessions, not the whole fleet's).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import {
@@ -25,7 +26,13 @@ import { connect } from "node:net";
 import { join } from "node:path";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");
-export const DIRECTORS_PER_SSHD = 100;
+/**
+ * Each sshd serves this many directors, in a PID namespace of its own: the owner read scans
+ * /proc for keepalived, and with every simulated director's sessions in one /proc (1,500
+ * processes at 500 directors) that scan cost each director what a whole fleet would, and
+ * the simulator's CPU grew with the square of the fleet.
+ */
+export const DIRECTORS_PER_SSHD = 10;
 
 /** The sshd binary: $SSHD, the host's, or the one in the lab's Debian rootfs (npm run lab -- up). */
 export function findSshd(repoRoot: string): string {
@@ -201,16 +208,38 @@ export async function startSimFleet(options: {
   grow();
   const grower = setInterval(grow, 1000);
   grower.unref();
+  // The console's polls call ipvsadm twice (a full poll five times) and grep once: as
+  // processes (a shell script that execs cat) they were much of the simulator's CPU, which
+  // at 500 directors took 1.4 of the host's 2 cores from the console under test. A real
+  // director runs them on its own CPU, so here they are shell functions that print the file
+  // with builtins (no fork, no exec), loaded into every session (session.sh). The same
+  // answers as scripts in bin/, for a caller that is not such a session.
+  const cases = Object.entries(IPVSADM_FILES).map(([args, f]) => [args, `${dir}/out/${f}.txt`]);
+  const unsupported = `echo "ipvsadm (simulated): unsupported: $*" >&2`;
+  writeFileSync(
+    join(dir, "sim.sh"),
+    [
+      `lvs_sim_cat() { while IFS= read -r lvs_sim_l || [ -n "$lvs_sim_l" ]; do printf '%s\\n' "$lvs_sim_l"; done <"$1"; }`,
+      `ipvsadm() {`,
+      `  case "$*" in`,
+      ...cases.map(([args, file]) => `    "${args}") lvs_sim_cat ${file} ;;`),
+      `    *) ${unsupported}; return 2 ;;`,
+      `  esac`,
+      `}`,
+      `grep() {`,
+      `  if [ "$3" = /proc/net/ip_vs ]; then lvs_sim_cat ${dir}/out/files.txt; else /usr/bin/grep "$@"; fi`,
+      `}`,
+      "",
+    ].join("\n"),
+  );
   writeFileSync(
     join(dir, "bin", "ipvsadm"),
     [
       "#!/bin/sh",
       `case "$*" in`,
-      ...Object.entries(IPVSADM_FILES).map(
-        ([args, f]) => `  "${args}") exec cat ${dir}/out/${f}.txt ;;`,
-      ),
+      ...cases.map(([args, file]) => `  "${args}") exec cat ${file} ;;`),
       `esac`,
-      `echo "ipvsadm (simulated): unsupported: $*" >&2; exit 2`,
+      `${unsupported}; exit 2`,
       "",
     ].join("\n"),
     { mode: 0o755 },
@@ -220,6 +249,20 @@ export async function startSimFleet(options: {
     join(dir, "bin", "grep"),
     `#!/bin/sh\n[ "$3" = /proc/net/ip_vs ] && exec cat ${dir}/out/files.txt\nexec /usr/bin/grep "$@"\n`,
     { mode: 0o755 },
+  );
+  // Every session: /bin/sh with sim.sh loaded. The console's long-lived shell is its
+  // command `exec /bin/sh` (server/ssh/frame.ts), which would start a shell without the
+  // functions: this one reads the console's commands from stdin in its place (`.` of
+  // /dev/stdin runs each command as it arrives).
+  writeFileSync(
+    join(dir, "session.sh"),
+    [
+      `PATH=${dir}/bin:/usr/bin:/bin; export PATH`,
+      `. ${dir}/sim.sh`,
+      `if [ "$SSH_ORIGINAL_COMMAND" = "exec /bin/sh" ]; then . /dev/stdin; exit; fi`,
+      `eval "$SSH_ORIGINAL_COMMAND"`,
+      "",
+    ].join("\n"),
   );
   // The doctor's reads (server/ipvs/doctor/script.ts) answered from its run on the lab
   // (fixtures/doctor-*.txt): on this host `ip`, the firewall dumps and the awk over
@@ -295,7 +338,7 @@ export async function startSimFleet(options: {
           "MaxStartups 2000",
           "MaxSessions 64",
           "LogLevel ERROR",
-          `ForceCommand PATH=${dir}/bin:/usr/bin:/bin exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"`,
+          `ForceCommand exec /bin/sh ${dir}/session.sh`,
           "",
         ].join("\n"),
       );
@@ -313,6 +356,10 @@ export async function startSimFleet(options: {
           "-m",
           "--propagation",
           "private",
+          "--pid",
+          "--fork",
+          "--kill-child",
+          "--mount-proc",
           "sh",
           "-c",
           `mount --bind ${dir}/passwd /etc/passwd && mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && exec ${sshd} -D -e -f ${config}`,
