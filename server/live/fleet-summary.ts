@@ -26,7 +26,7 @@ export interface FleetOwner {
   driftCount: number;
 }
 
-export function fleetOwner(owner: DirectorOwner): FleetOwner {
+function fleetOwner(owner: DirectorOwner): FleetOwner {
   return {
     summary: owner.summary,
     keepalived: owner.keepalived && { version: owner.keepalived.version },
