@@ -330,7 +330,8 @@ async function run(result: Result, cleanup: Array<() => Promise<void> | void>): 
       return { latencies: w.__pushes, chars: w.__pushChars };
     }),
   );
-  result.pushKbP50 = (percentile(chars, 50) ?? 0) / 1024;
+  const chars50 = percentile(chars, 50);
+  result.pushKbP50 = chars50 === null ? null : chars50 / 1024;
   result.pushLatencyP50Ms = percentile(latencies, 50);
   result.pushLatencyP99Ms = percentile(latencies, 99);
   const work = workPerPush(trace.toString("utf8"), PUSH_MARK);
