@@ -36,6 +36,17 @@ export function rulesOf(services: readonly ServiceWithRealservers[]): ServiceWit
   }));
 }
 
+/**
+ * The rules in the order given, as one string: equal strings mean rulesVersion gives the
+ * same value (the same services and attributes; rulesVersion only sorts them first), at a
+ * fraction of its cost (native JSON, no sorting, no hash). A light poll compares it with
+ * the last full read's, 250 times a second at 500 directors; unequal strings say nothing
+ * (the order may differ), and the caller falls back to rulesVersion.
+ */
+export function rulesFingerprint(services: readonly ServiceWithRealservers[]): string {
+  return JSON.stringify(rulesOf(services));
+}
+
 /** Serialises with sorted object keys, so the hash does not depend on property order. */
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;

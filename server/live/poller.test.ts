@@ -175,6 +175,38 @@ describe("DirectorPoller", () => {
     expect(previous[1]?.connectionCount).toBe(1);
     off();
   });
+
+  it("keeps the director's slot in the interval: after the first poll, and after a late one", async () => {
+    const startedAt: number[] = [];
+    const late: Array<number | null> = [];
+    const fast = fakeReader(100);
+    const slow = fakeReader(2300);
+    let reader = fast;
+    const poller = new DirectorPoller(
+      director,
+      options(
+        (d, o) => {
+          startedAt.push(Date.now());
+          return reader.read(d, o);
+        },
+        {
+          phaseMs: (id, interval) => (id === director.id && interval === 2000 ? 700 : 0),
+          onPoll: (e) => late.push(e.lateMs),
+        },
+      ),
+    );
+    const off = poller.subscribe(() => undefined);
+    await vi.advanceTimersByTimeAsync(4800);
+    // The first poll at once (1_000_000); then on the slot, 700 ms after each 2 s.
+    expect(startedAt).toEqual([1_000_000, 1_002_700, 1_004_700]);
+    // Slower than the interval: each next poll follows at once (a 0 ms timer: 1 ms here),
+    // late against its slot (1_008_700, then 1_010_700), not against its own start.
+    reader = slow;
+    await vi.advanceTimersByTimeAsync(6600);
+    expect(startedAt.slice(3)).toEqual([1_006_700, 1_009_001, 1_011_302]);
+    expect(late).toEqual([null, 0, 0, 0, 301]);
+    off();
+  });
 });
 
 describe("PollerRegistry", () => {

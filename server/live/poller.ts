@@ -12,6 +12,7 @@
 import type { DirectorConfig } from "@/server/config";
 import { ConsoleError, toErrorJson, type ConsoleErrorCode } from "@/server/errors";
 import { backoffDelay, type BackoffPolicy } from "@/server/ssh/backoff";
+import { onPhase } from "./spread";
 import type { DirectorSnapshot, DirectorStatus } from "./types";
 
 export type SnapshotReader = (
@@ -27,6 +28,11 @@ export interface PollerOptions {
   onSnapshot?: (snapshot: DirectorSnapshot) => void;
   /** Called after every completed poll, good or failed (metrics). */
   onPoll?: (event: PollEvent) => void;
+  /**
+   * The director's slot in the interval (spread.ts): polls after the first are due that
+   * many ms after a multiple of the interval. Without it, polls run start to start.
+   */
+  phaseMs?: (directorId: string, intervalMs: number) => number;
 }
 
 export interface PollEvent {
@@ -42,8 +48,9 @@ export interface PollEvent {
   /** The rules version a good poll read, null for a failed one. */
   version: string | null;
   /**
-   * How late the poll started against the interval (start to start) after a good poll,
-   * in ms; null for a first poll, a retry or a one-off poll.
+   * How late the poll started against when it was due (an interval after the last good
+   * poll started, moved to the director's slot), in ms; null for a first poll, a retry or
+   * a one-off poll.
    */
   lateMs: number | null;
 }
@@ -164,11 +171,14 @@ export class DirectorPoller {
         if (generation !== this.generation) return;
         this.inFlight = null;
         if (status.reachability === "live") {
-          // Intervals run start to start; a poll slower than the interval is followed at once.
-          this.schedule(
-            Math.max(0, this.options.intervalMs - (Date.now() - startedAt)),
-            startedAt + this.options.intervalMs,
-          );
+          // Intervals run start to start, on the director's slot; a poll slower than the
+          // interval is followed at once.
+          const { intervalMs, phaseMs } = this.options;
+          const next = startedAt + intervalMs;
+          const due = phaseMs
+            ? onPhase(next, intervalMs, phaseMs(this.director.id, intervalMs))
+            : next;
+          this.schedule(Math.max(0, due - Date.now()), due);
         } else {
           this.schedule(Math.max(0, (status.nextRetryAt ?? Date.now()) - Date.now()));
         }

@@ -11,6 +11,7 @@ import { observeRules } from "./outside-changes";
 import { DEFAULT_RETRY, PollerRegistry, type StatusListener } from "./poller";
 import { doctorAfterRead } from "./doctor";
 import { lastRead, readSnapshot } from "./snapshot";
+import { slotOf } from "./spread";
 import { fleetDirector, type FleetSummary } from "./fleet-summary";
 import type { DirectorStatus, FleetStatus } from "./types";
 
@@ -35,6 +36,7 @@ export function getPollers(): PollerRegistry {
       observeRules(snapshot);
     },
     onPoll: observePoll,
+    phaseMs: slotOf,
   }));
   return globalForPollers.__lvsConsolePollers;
 }

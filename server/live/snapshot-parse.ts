@@ -22,7 +22,7 @@ import {
   type ServiceListing,
 } from "@/server/ipvs/parse";
 import { mergeError } from "@/server/ipvs/parse/merge";
-import { rulesVersion } from "@/server/ipvs/rules";
+import { rulesFingerprint, rulesVersion } from "@/server/ipvs/rules";
 import type { DirectorSnapshot } from "./types";
 import { section, splitSections } from "./snapshot-script";
 import { type ForwardSource, listWithForward } from "./snapshot-forward";
@@ -98,6 +98,17 @@ function withFullReadRules(
   });
 }
 
+/** The last full read's fingerprint, computed once per full read (its services array). */
+const baseFingerprints = new WeakMap<readonly ServiceState[], string>();
+function baseFingerprint(services: readonly ServiceState[]): string {
+  let fingerprint = baseFingerprints.get(services);
+  if (fingerprint === undefined) {
+    fingerprint = rulesFingerprint(services);
+    baseFingerprints.set(services, fingerprint);
+  }
+  return fingerprint;
+}
+
 /**
  * Turns the script's output into a snapshot: a full read when it has the thresholds
  * section, a light one (which needs `ctx.base`) otherwise. Throws PARSE_ERROR or
@@ -151,7 +162,11 @@ export function parseSnapshot(stdout: string, ctx: SnapshotContext): DirectorSna
     version = rulesVersion(merged, sysctls);
   } else {
     merged = withFullReadRules(merged, base.services);
-    version = rulesVersion(merged, sysctls);
+    // The sysctls are the full read's, so the same rules are the same version.
+    version =
+      rulesFingerprint(merged) === baseFingerprint(base.services)
+        ? base.version
+        : rulesVersion(merged, sysctls);
     if (version !== base.version) {
       throw mergeError("the rules changed since the last full read: read everything again", {
         view: "light",

@@ -9,7 +9,7 @@ import { scriptCommandLine } from "@/server/ssh/quote";
 import { parseSnapshot } from "./snapshot-parse";
 import { withRates } from "./snapshot-rates";
 import { snapshotArgs, SNAPSHOT_SCRIPT, splitSections, type ReadRequest } from "./snapshot-script";
-import { rulesVersion } from "@/server/ipvs/rules";
+import { rulesFingerprint, rulesVersion } from "@/server/ipvs/rules";
 import { fixture, MARK, pollOutput, sections } from "@/test/support/snapshot-output";
 
 const ctx = {
@@ -253,6 +253,26 @@ describe("rulesVersion", () => {
     expect(edit((s) => void (s[0]!.realservers[0]!.upperThreshold = 10))).not.toBe(v);
     expect(edit((s) => void (s[1]!.scheduler = "wlc"))).not.toBe(v);
     expect(edit((s) => void s[1]!.realservers.pop())).not.toBe(v);
+  });
+
+  it("has a fingerprint (the light read's shortcut) that ignores counters but no rule", () => {
+    const counted = base.map((s) => ({
+      ...s,
+      counters: null,
+      realservers: s.realservers.map((r) => ({ ...r, activeConns: 99, counters: null })),
+    }));
+    expect(rulesFingerprint(counted)).toBe(rulesFingerprint(base));
+    const fingerprint = (f: (s: ServiceState[]) => void) => {
+      const copy = structuredClone(base);
+      f(copy);
+      return rulesFingerprint(copy);
+    };
+    const f = rulesFingerprint(base);
+    expect(fingerprint((s) => void (s[0]!.realservers[0]!.weight = 0))).not.toBe(f);
+    expect(fingerprint((s) => void (s[0]!.realservers[0]!.lowerThreshold = 10))).not.toBe(f);
+    expect(fingerprint((s) => void (s[0]!.persistence = null))).not.toBe(f);
+    expect(fingerprint((s) => void s[1]!.schedFlags.push("sh-port"))).not.toBe(f);
+    expect(fingerprint((s) => void (s[2]!.realservers[2]!.tunnel = null))).not.toBe(f);
   });
 });
 

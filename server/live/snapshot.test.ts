@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ConnectionStats, ExecResult, ScriptOptions, SshPool } from "@/server/ssh/pool";
 import { lastRead, readSnapshot } from "./snapshot";
+import { slotOf } from "./spread";
 import { SNAPSHOT_SCRIPT, type ReadKind, type ReadRequest } from "./snapshot-script";
 import { outputFor } from "@/test/support/snapshot-output";
 import type { DirectorSnapshot } from "./types";
@@ -62,16 +63,17 @@ describe("readSnapshot", () => {
     const { pool, reads } = fakePool();
     const versions = new Set<string>();
     let previous: DirectorSnapshot | null = null;
-    for (let i = 0; i < 9; i++) {
+    // The first full read on a connection counts as the director's slot of light reads.
+    const slot = slotOf(director.id, 4);
+    const first = 3 - slot;
+    for (let i = 0; i < 6 + first; i++) {
       previous = await readSnapshot(director, { pool, previous, mode: "poll", fullReadEvery: 4 });
       versions.add(previous.version);
       expect(previous.services[2]?.realservers[0]?.upperThreshold).toBe(100);
     }
     expect(kinds(reads)).toEqual([
       "full",
-      "light",
-      "light",
-      "light",
+      ...Array<ReadKind>(first).fill("light"),
       "full",
       "light",
       "light",
@@ -81,6 +83,30 @@ describe("readSnapshot", () => {
     expect(reads[0]).toEqual({ kind: "full", tunnels: true, meta: true });
     expect(lastRead("lab1", pool)).toEqual({ kind: "full", tunnels: true, meta: true });
     expect(versions.size).toBe(1);
+  });
+
+  it("spreads the fleet's full reads: directors connected together read fully on different polls", async () => {
+    const { pool, reads } = fakePool();
+    const ids = Array.from({ length: 60 }, (_, i) => `sim${String(i).padStart(4, "0")}`);
+    const polls = 16;
+    const fullAt = new Map<number, number>();
+    for (const id of ids) {
+      let previous: DirectorSnapshot | null = null;
+      for (let i = 0; i < polls; i++) {
+        const before = reads.length;
+        const d = { ...director, id };
+        previous = await readSnapshot(d, { pool, previous, mode: "poll", fullReadEvery: 15 });
+        // The second full read of each director (its first is the connection's).
+        if (i > 0 && reads[before]?.kind === "full" && !fullAt.has(ids.indexOf(id)))
+          fullAt.set(ids.indexOf(id), i);
+      }
+    }
+    expect(fullAt.size).toBe(ids.length);
+    // Poll 1..15: with every director on the same poll that was one burst of 60 full reads.
+    const perPoll = new Map<number, number>();
+    for (const i of fullAt.values()) perPoll.set(i, (perPoll.get(i) ?? 0) + 1);
+    expect(perPoll.size).toBeGreaterThanOrEqual(10);
+    expect(Math.max(...perPoll.values())).toBeLessThanOrEqual(12);
   });
 
   it("always reads everything for a caller that decides on the rules", async () => {

@@ -15,6 +15,7 @@ import type { SshPool } from "@/server/ssh/pool";
 import { hasTunnels, parseSnapshot } from "./snapshot-parse";
 import { snapshotArgs, SNAPSHOT_SCRIPT, type ReadKind, type ReadRequest } from "./snapshot-script";
 import { ownerFor, readOwner } from "./owner";
+import { slotOf } from "./spread";
 import type { DirectorSnapshot } from "./types";
 
 export interface ReadSnapshotOptions {
@@ -87,16 +88,25 @@ export async function readSnapshot(
   }
 }
 
+function fullReadEvery(options: ReadSnapshotOptions): number {
+  return Math.max(1, options.fullReadEvery ?? DEFAULT_FULL_READ_EVERY);
+}
+
+function isNewConnection(state: ReadState | undefined, connects: number): boolean {
+  // connects counts finished handshakes: before the first one it is 0 and no state matches.
+  return !state || state.connects !== connects || connects === 0;
+}
+
 function plan(
   state: ReadState | undefined,
   connects: number,
   options: ReadSnapshotOptions,
   retry: boolean,
 ): ReadRequest {
-  // connects counts finished handshakes: before the first one it is 0 and no state matches.
-  const newConnection = !state || state.connects !== connects || connects === 0;
-  const every = Math.max(1, options.fullReadEvery ?? DEFAULT_FULL_READ_EVERY);
-  const light = options.mode === "poll" && !retry && !newConnection && state.lightReads + 1 < every;
+  const newConnection = isNewConnection(state, connects);
+  const every = fullReadEvery(options);
+  const light =
+    options.mode === "poll" && !retry && !!state && !newConnection && state.lightReads + 1 < every;
   const kind: ReadKind = light ? "light" : "full";
   return {
     kind,
@@ -139,12 +149,18 @@ async function readOnce(
     base: state?.base ?? null,
   });
   snapshot.owner = ownerFor(pool, director.id, snapshot, ownerRead ? await ownerRead : null);
+  // A poller's first full read on a connection counts as the director's slot (spread.ts)
+  // of light reads done: the fleet's full reads, connected together, then come spread out.
+  const firstLightReads =
+    options.mode === "poll" && isNewConnection(state, connectsBefore)
+      ? slotOf(director.id, fullReadEvery(options))
+      : 0;
   states.set(director.id, {
     connects: metaRead ? pool.stats(director.id).connects : (state?.connects ?? 0),
     ipvsadm: snapshot.ipvsadm,
     timeouts: snapshot.timeouts,
     base: request.kind === "full" ? snapshot : (state?.base ?? snapshot),
-    lightReads: request.kind === "full" ? 0 : (state?.lightReads ?? 0) + 1,
+    lightReads: request.kind === "full" ? firstLightReads : (state?.lightReads ?? 0) + 1,
     last: request,
   });
   return snapshot;

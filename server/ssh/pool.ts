@@ -212,26 +212,20 @@ export function createSshPool(
   overrides: Partial<PoolOptions> & Pick<PoolOptions, "trust">,
 ): SshPool {
   const options: PoolOptions = { ...DEFAULT_POOL_OPTIONS, ...overrides };
-  const entries = new Map<string, DirectorEntry>();
+  // By director id, one entry each (a lookup per poll, 250 a second at 500 directors).
+  const entries = new Map<string, { key: string; entry: DirectorEntry }>();
 
   const entry = (director: SshTarget): DirectorEntry => {
     const key = poolKey(director);
-    let found = entries.get(key);
-    if (!found) {
-      // A director whose address or login changed (config reload) gets a fresh connection.
-      for (const [otherKey, other] of entries) {
-        if (other.director.id === director.id) {
-          other.close();
-          entries.delete(otherKey);
-        }
-      }
-      found = new DirectorEntry(director, options);
-      entries.set(key, found);
-    }
-    return found;
+    const found = entries.get(director.id);
+    if (found?.key === key) return found.entry;
+    // A director whose address or login changed (config reload) gets a fresh connection.
+    found?.entry.close();
+    const fresh = new DirectorEntry(director, options);
+    entries.set(director.id, { key, entry: fresh });
+    return fresh;
   };
-  const byId = (directorId: string) =>
-    [...entries.values()].find((c) => c.director.id === directorId);
+  const byId = (directorId: string) => entries.get(directorId)?.entry;
 
   const exec: SshPool["exec"] = async (director, argv, opts = {}) => {
     const command = commandLine(argv, { sudo: director.sudo });
@@ -293,15 +287,11 @@ export function createSshPool(
       byId(directorId)?.connection.resetBackoff();
     },
     close(directorId) {
-      for (const [key, e] of entries) {
-        if (e.director.id === directorId) {
-          e.close();
-          entries.delete(key);
-        }
-      }
+      byId(directorId)?.close();
+      entries.delete(directorId);
     },
     closeAll() {
-      for (const e of entries.values()) e.close();
+      for (const { entry } of entries.values()) entry.close();
       entries.clear();
     },
   };
