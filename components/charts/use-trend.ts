@@ -1,6 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useMemo } from "react";
+import { useMemo, useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import type { ChartPoint } from "./series";
 
@@ -8,6 +8,15 @@ import type { ChartPoint } from "./series";
 export const TREND_MINUTES = 10;
 /** The history is re-read this often; the pushes fill in the newest point in between. */
 const REFETCH_MS = 30_000;
+/** The sparklines' width in px (the fleet's rows): TREND_MINUTES across it. */
+export const TREND_WIDTH_PX = 80;
+/**
+ * The time one pixel of the line covers (7.5 s). A newer poll moves the line by less than
+ * that, so the newest point is replaced only once per pixel: a fleet push every 500 ms
+ * otherwise redrew every changed row's two canvases for a change nobody can see. The
+ * numbers beside the lines come from every push.
+ */
+const TREND_STEP_MS = (TREND_MINUTES * 60_000) / TREND_WIDTH_PX;
 
 /** The newest poll's totals, as the fleet summary pushes them. */
 export interface TrendPoint {
@@ -43,14 +52,21 @@ export function useDirectorTrend(
     }),
     [points],
   );
-  const takenAt = latest?.takenAt;
-  const cpsNow = latest?.cps;
-  const bpsNow = latest?.bps;
+  const shown = useStepped(latest, TREND_STEP_MS);
   return useMemo(() => {
-    if (takenAt === undefined || takenAt <= from.last) return from;
+    if (!shown || shown.takenAt <= from.last) return from;
     return {
-      cps: [...from.cps, { at: takenAt, value: cpsNow ?? 0 }],
-      bps: [...from.bps, { at: takenAt, value: bpsNow ?? 0 }],
+      cps: [...from.cps, { at: shown.takenAt, value: shown.cps }],
+      bps: [...from.bps, { at: shown.takenAt, value: shown.bps }],
     };
-  }, [from, takenAt, cpsNow, bpsNow]);
+  }, [from, shown]);
+}
+
+/** `latest`, replaced only once it is `stepMs` newer than the one kept (or gone). */
+function useStepped(latest: TrendPoint | null, stepMs: number): TrendPoint | null {
+  const [kept, setKept] = useState(latest);
+  // Derived state, stored during render (react.dev "storing information from previous renders").
+  const next = !latest || !kept || latest.takenAt - kept.takenAt >= stepMs ? latest : kept;
+  if (next !== kept) setKept(next);
+  return next;
 }

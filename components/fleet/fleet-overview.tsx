@@ -13,7 +13,7 @@ import { Badge } from "@/components/ui/badge";
 import { ConnectionStatus } from "@/components/ui/connection-status";
 import { useTimeZone } from "@/components/time-zone";
 import { DoctorBadge } from "./doctor-badge";
-import { useDirectorTrend } from "@/components/charts/use-trend";
+import { TREND_WIDTH_PX, useDirectorTrend } from "@/components/charts/use-trend";
 import { Sparkline } from "@/components/charts/sparkline";
 import {
   Table,
@@ -262,14 +262,25 @@ const DirectorRow = memo(function DirectorRow({
       <TableCell>
         <div className="flex items-center gap-2">
           <span className="num w-20">{t ? formatRate(t.cps, "/s") : "—"}</span>
-          {inView && <Sparkline points={trend.cps} label={`connection rate of ${d.directorId}`} />}
+          {inView && (
+            <Sparkline
+              points={trend.cps}
+              width={TREND_WIDTH_PX}
+              label={`connection rate of ${d.directorId}`}
+            />
+          )}
         </div>
       </TableCell>
       <TableCell>
         <div className="flex items-center gap-2">
           <span className="num w-24">{t ? formatByteRate(t.bps) : "—"}</span>
           {inView && (
-            <Sparkline points={trend.bps} label={`byte rate of ${d.directorId}`} color={1} />
+            <Sparkline
+              points={trend.bps}
+              width={TREND_WIDTH_PX}
+              label={`byte rate of ${d.directorId}`}
+              color={1}
+            />
           )}
         </div>
       </TableCell>
