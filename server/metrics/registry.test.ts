@@ -231,6 +231,27 @@ describe("the /metrics registry", () => {
     expect(valueOf(list, "lvs_console_audit_pending", {})).toBe("3");
   });
 
+  it("scrapes one metric per turn of the event loop, in prom-client's text, one scrape at a time", async () => {
+    const metrics = createConsoleMetrics(sources([live(capturedSnapshot()), unreachable]));
+    const expected = await metrics.registry.metrics();
+    let turns = 0;
+    const tick = () => {
+      turns++;
+      if (turns < 1000) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const first = metrics.scrape();
+    const second = metrics.scrape();
+    expect(second).toBe(first);
+    const [a, b] = await Promise.all([first, second]);
+    const during = turns;
+    turns = 1000;
+    expect(a).toBe(expected);
+    expect(b).toBe(a);
+    // The loop turned between metrics (a request or a poll would have been served).
+    expect(during).toBeGreaterThanOrEqual(metrics.registry.getMetricsAsArray().length - 1);
+  });
+
   it("keeps 64-bit counters as Prometheus would store them", async () => {
     const snapshot = capturedSnapshot();
     const big = 2n ** 64n - 1n;
