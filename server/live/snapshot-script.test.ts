@@ -242,12 +242,17 @@ describe("rulesVersion", () => {
     expect(rulesVersion(shuffled)).toBe(rulesVersion(base));
   });
 
-  it("changes with a weight, a threshold, a scheduler or a member", () => {
-    const edit = (f: (s: ServiceState[]) => void) => {
+  /** `measure` of a copy of the captured rules after `f` changed it. */
+  const afterEdit =
+    (measure: (s: ServiceState[]) => string) =>
+    (f: (s: ServiceState[]) => void): string => {
       const copy = structuredClone(base);
       f(copy);
-      return rulesVersion(copy);
+      return measure(copy);
     };
+
+  it("changes with a weight, a threshold, a scheduler or a member", () => {
+    const edit = afterEdit((s) => rulesVersion(s));
     const v = rulesVersion(base);
     expect(edit((s) => void (s[0]!.realservers[0]!.weight = 0))).not.toBe(v);
     expect(edit((s) => void (s[0]!.realservers[0]!.upperThreshold = 10))).not.toBe(v);
@@ -262,11 +267,7 @@ describe("rulesVersion", () => {
       realservers: s.realservers.map((r) => ({ ...r, activeConns: 99, counters: null })),
     }));
     expect(rulesFingerprint(counted)).toBe(rulesFingerprint(base));
-    const fingerprint = (f: (s: ServiceState[]) => void) => {
-      const copy = structuredClone(base);
-      f(copy);
-      return rulesFingerprint(copy);
-    };
+    const fingerprint = afterEdit(rulesFingerprint);
     const f = rulesFingerprint(base);
     expect(fingerprint((s) => void (s[0]!.realservers[0]!.weight = 0))).not.toBe(f);
     expect(fingerprint((s) => void (s[0]!.realservers[0]!.lowerThreshold = 10))).not.toBe(f);
